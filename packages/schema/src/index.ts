@@ -1,1 +1,15 @@
-export {};
+export * from "./primitives.js";
+export * from "./stages.js";
+export * from "./lifecycle.js";
+export * from "./duration.js";
+export * from "./job.js";
+export * from "./run.js";
+export * from "./event.js";
+export * from "./factory.js";
+export * from "./profile.js";
+export * from "./artifact.js";
+export * from "./auth.js";
+export * from "./jobfile.js";
+export * from "./api/jobs.js";
+export * from "./api/factory.js";
+export * from "./api/admin.js";

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { ArtifactName } from "../artifact.js";
+import { NewEvent, EVENT_LIMITS } from "../event.js";
+import { Checkpoint, Job } from "../job.js";
+import { Capability, EngineId, Epoch, FactoryId, Json, RunId } from "../primitives.js";
+import { ExitInfo, Insights, VerifyResult } from "../run.js";
+import { ActiveStage, CompletionResult } from "../stages.js";
+import { Factory, FactoryDescriptor, FactoryHealth, FactoryLoad, FactoryState } from "../factory.js";
+
+export const RegisterInput = z
+  .object({
+    factoryId: FactoryId,
+    descriptor: FactoryDescriptor,
+    capabilities: z.array(Capability).max(100),
+    engines: z.array(EngineId).min(1).max(50),
+    seatLimit: z.number().int().min(1).max(256),
+  })
+  .strict();
+export type RegisterInput = z.infer<typeof RegisterInput>;
+
+export const RegisterOutput = z.object({
+  factory: Factory,
+  leaseTtlMs: z.number().int().positive(),
+  heartbeatMs: z.number().int().positive(),
+});
+export type RegisterOutput = z.infer<typeof RegisterOutput>;
+
+export const HeartbeatInput = z.object({ factoryId: FactoryId, load: FactoryLoad, health: FactoryHealth }).strict();
+export const HeartbeatOutput = z.object({ state: FactoryState });
+
+export const ClaimInput = z.object({ factoryId: FactoryId, max: z.number().int().min(1).max(32).default(1) }).strict();
+export type ClaimInput = z.input<typeof ClaimInput>;
+
+/** A job handed to a factory together with its lease. */
+export const ClaimedJob = z.object({
+  job: Job,
+  runId: RunId,
+  epoch: Epoch,
+  leaseExpiresAt: z.date(),
+  leaseTtlMs: z.number().int().positive(),
+  profileSnapshot: Json.optional(),
+});
+export type ClaimedJob = z.infer<typeof ClaimedJob>;
+export const ClaimOutput = z.object({ jobs: z.array(ClaimedJob) });
+
+/** Every write a factory makes about a job carries this fence. */
+export const Fence = z.object({ jobId: z.string().min(1).max(128), epoch: Epoch, factoryId: FactoryId });
+export type Fence = z.infer<typeof Fence>;
+
+export const RenewInput = Fence.strict();
+export const RenewOutput = z.object({ expiresAt: z.date(), cancelRequested: z.boolean() });
+
+export const AdvanceInput = Fence.extend({ to: ActiveStage }).strict();
+
+export const AppendEventsInput = Fence.extend({ events: z.array(NewEvent).min(1).max(EVENT_LIMITS.maxBatch) }).strict();
+export const AppendEventsOutput = z.object({ lastSeq: z.number().int().nonnegative() });
+
+export const CheckpointInput = Fence.extend({ checkpoint: Checkpoint }).strict();
+
+export const CompleteInput = Fence.extend({
+  result: CompletionResult,
+  exit: ExitInfo.optional(),
+  verifyResult: VerifyResult.optional(),
+  insights: Insights.default({}),
+  reason: z.string().max(2_000).optional(),
+}).strict();
+export type CompleteInput = z.input<typeof CompleteInput>;
+
+export const ReleaseInput = Fence.extend({
+  checkpoint: Checkpoint.optional(),
+  reason: z.string().max(2_000).default("released"),
+}).strict();
+
+export const ConnectInput = z.object({ factoryId: FactoryId }).strict();
+
+/** What a factory hears on its `connect` subscription. */
+export const FactoryMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("work") }),
+  z.object({ type: z.literal("cancel"), jobId: z.string(), epoch: Epoch }),
+  z.object({ type: z.literal("drain") }),
+]);
+export type FactoryMessage = z.infer<typeof FactoryMessage>;
+
+export const ArtifactPutMeta = Fence.extend({
+  runId: RunId,
+  name: ArtifactName,
+  contentType: z.string().max(200).default("application/octet-stream"),
+}).strict();
+export type ArtifactPutMeta = z.input<typeof ArtifactPutMeta>;
+
+export { EngineId };

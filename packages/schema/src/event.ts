@@ -1,0 +1,27 @@
+import { z } from "zod";
+import { Epoch, JobId, Json } from "./primitives.js";
+import { EventType, FactoryEventType } from "./stages.js";
+
+/** Append-only; `(jobId, seq)` is unique and `seq` has no gaps within a job. */
+export const JobEvent = z.object({
+  productId: z.string(),
+  jobId: JobId,
+  seq: z.number().int().positive(),
+  epoch: Epoch,
+  type: EventType,
+  at: z.date(),
+  data: Json,
+});
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const EVENT_LIMITS = { maxBatch: 500, maxDataBytes: 64 * 1024 } as const;
+
+/** An event as a factory sends it; the coordinator assigns `seq` and `epoch`. */
+export const NewEvent = z.object({
+  type: FactoryEventType,
+  at: z.coerce.date().optional(),
+  data: Json.refine((data) => JSON.stringify(data).length <= EVENT_LIMITS.maxDataBytes, {
+    message: `event data must be at most ${EVENT_LIMITS.maxDataBytes} bytes; upload large output as an artifact`,
+  }),
+});
+export type NewEvent = z.infer<typeof NewEvent>;

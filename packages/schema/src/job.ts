@@ -1,0 +1,115 @@
+import { z } from "zod";
+import { Capability, EngineId, Epoch, FactoryId, JobId, Json, Name, ProductId, RunId } from "./primitives.js";
+import { RunResult, Stage } from "./stages.js";
+
+export const ProfileRef = z.object({
+  name: Name,
+  /** Absent in a create input: the newest version is pinned when the job is created. */
+  version: z.number().int().positive(),
+});
+export type ProfileRef = z.infer<typeof ProfileRef>;
+
+/** Where an interrupted job resumes: a WIP commit on its own branch. */
+export const Checkpoint = z.object({
+  wipBranch: z.string().min(1).max(256),
+  wipBase: z.string().min(1).max(256),
+  wipCommit: z.string().regex(/^[0-9a-f]{7,64}$/, "must be a git commit hash"),
+});
+export type Checkpoint = z.infer<typeof Checkpoint>;
+
+/**
+ * The lease lives inside the job so that claiming and leasing are one atomic update.
+ * `epoch` only ever grows; `holder` is null when nobody holds the job.
+ */
+export const Lease = z.object({
+  holder: FactoryId.nullable(),
+  epoch: Epoch,
+  expiresAt: z.date().nullable(),
+  renewals: z.number().int().nonnegative(),
+  runId: RunId.nullable(),
+});
+export type Lease = z.infer<typeof Lease>;
+
+export const DepsMode = z.enum(["all", "any"]);
+export type DepsMode = z.infer<typeof DepsMode>;
+
+export const JobKind = z.enum(["leaf", "composite"]);
+export type JobKind = z.infer<typeof JobKind>;
+
+/** `engine`: a reviewer pass by another engine/profile; `human`: park until approved or rejected. */
+export const ReviewMode = z.enum(["none", "engine", "human"]);
+export type ReviewMode = z.infer<typeof ReviewMode>;
+
+export const Review = z.object({
+  mode: ReviewMode,
+  engine: EngineId.optional(),
+  profile: Name.optional(),
+});
+export type Review = z.infer<typeof Review>;
+
+/** A verify gate: a shell command that must exit 0. */
+export const VerifyCommand = z.string().min(1).max(4_000);
+
+export const JOB_LIMITS = {
+  bodyMdMaxBytes: 256 * 1024,
+  titleMax: 200,
+  maxDeps: 100,
+  maxCapabilities: 50,
+  maxVerify: 20,
+  maxAttempts: 20,
+  maxTimeoutMs: 7 * 24 * 3_600_000,
+} as const;
+
+export const DEFAULT_TIMEOUT_MS = 3_600_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
+
+export const Job = z.object({
+  _id: JobId,
+  productId: ProductId,
+  idempotencyKey: z.string().min(1).max(256),
+  title: z.string().max(JOB_LIMITS.titleMax),
+  stage: Stage,
+  priority: z.number().int(),
+  capabilities: z.array(Capability),
+  engine: EngineId,
+  engineClass: z.string().max(64).optional(),
+  /** For the shell engine: the command to run (otherwise the body runs as a script). */
+  command: z.string().max(4_000).optional(),
+  profile: ProfileRef.optional(),
+  /** The instructions, verbatim. */
+  bodyMd: z.string(),
+  /** The job file's frontmatter as given, unknown keys included. */
+  manifest: Json,
+  deps: z.array(JobId),
+  depsMode: DepsMode,
+  pendingDeps: z.array(JobId),
+  parentId: JobId.optional(),
+  kind: JobKind,
+  lock: Name.optional(),
+  timeoutMs: z.number().int().positive(),
+  maxAttempts: z.number().int().positive(),
+  attempt: z.number().int().nonnegative(),
+  notBefore: z.date(),
+  checkpoint: Checkpoint.optional(),
+  verify: z.array(VerifyCommand),
+  review: Review,
+  /** Parked in `review` with no lease until a human approves or rejects. */
+  awaitingApproval: z.boolean(),
+  repo: z.string().max(1_000).optional(),
+  baseRef: z.string().max(256).optional(),
+  cwd: z.string().max(1_000).optional(),
+  trackerItemId: z.string().max(256).optional(),
+  lease: Lease,
+  eventSeq: z.number().int().nonnegative(),
+  cancelRequested: z.boolean(),
+  /** The result of the last finished attempt. */
+  lastResult: RunResult.optional(),
+  /** Why the job failed or was cancelled, in words (names a failed dependency when that is the cause). */
+  reason: z.string().max(2_000).optional(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  /** When the job last entered `inbox`; the claim order's tie-breaker. */
+  queuedAt: z.date(),
+  endedAt: z.date().optional(),
+});
+export type Job = z.infer<typeof Job>;

@@ -1,0 +1,36 @@
+import { z } from "zod";
+
+/** Identifiers are opaque strings made by the coordinator; kept URL- and filename-safe. */
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+
+export const JobId = z.string().min(1).max(128).regex(idPattern, "must be letters, digits, . _ : -");
+export type JobId = z.infer<typeof JobId>;
+
+export const RunId = z.string().min(1).max(128).regex(idPattern, "must be letters, digits, . _ : -");
+export type RunId = z.infer<typeof RunId>;
+
+export const FactoryId = z.string().min(1).max(128).regex(idPattern, "must be letters, digits, . _ : -");
+export type FactoryId = z.infer<typeof FactoryId>;
+
+export const ProductId = z.string().min(1).max(64).regex(idPattern, "must be letters, digits, . _ : -");
+export type ProductId = z.infer<typeof ProductId>;
+
+/** Capabilities are free-form labels such as `os:linux` or `gpu`; a job needs all of its own. */
+export const Capability = z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._:/=-]*$/, "must be a label like os:linux");
+export type Capability = z.infer<typeof Capability>;
+
+/** Engine ids (`shell`, `claude-code`, `codex`, `aider`, or any other a factory offers). */
+export const EngineId = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lower-case letters, digits, . _ -");
+export type EngineId = z.infer<typeof EngineId>;
+
+/** Names for locks and profiles. */
+export const Name = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/, "must be letters, digits, . _ : / @ -");
+
+export const Epoch = z.number().int().nonnegative();
+
+/** Free-form JSON-ish data carried by events and manifests. */
+export const Json = z.record(z.string(), z.unknown());
+export type Json = z.infer<typeof Json>;
+
+export const Role = z.enum(["admin", "service", "factory"]);
+export type Role = z.infer<typeof Role>;
