@@ -5,14 +5,15 @@ import type { Stage } from "./stages.js";
  * nothing else in the code base may hard-code a stage change.
  */
 export const TRANSITIONS: Readonly<Record<Stage, readonly Stage[]>> = {
-  // claim; cancel; a failed dependency fails its dependents
-  inbox: ["building", "cancelled", "failed"],
+  // claim; cancel; a failed dependency fails its dependents; a composite job ships when its children have
+  inbox: ["building", "cancelled", "failed", "shipped"],
   // review when asked, testing when there are verify gates, shipped otherwise;
   // inbox on a failed/lost/released attempt with attempts left; failed when none are left
   building: ["review", "testing", "shipped", "inbox", "failed", "cancelled"],
   // approved/reviewed → testing or shipped; rejected → rework (inbox) or failed
   review: ["testing", "shipped", "inbox", "failed", "cancelled"],
-  testing: ["shipped", "inbox", "failed", "cancelled"],
+  // human review parks a job after its verify gates passed
+  testing: ["review", "shipped", "inbox", "failed", "cancelled"],
   shipped: [],
   // retry
   failed: ["inbox"],

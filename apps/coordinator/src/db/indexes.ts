@@ -1,0 +1,37 @@
+import type { IndexDescription } from "mongodb";
+import type { Collections } from "./collections.js";
+
+/**
+ * Every index, in one place, created at start-up. Each hot query names the index it uses:
+ * claim → jobs.claim, reaper → jobs.reaper, list → jobs.list_*, watch → events.seq.
+ */
+export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
+  jobs: [
+    { key: { productId: 1, idempotencyKey: 1 }, name: "idempotency", unique: true },
+    { key: { productId: 1, stage: 1, priority: -1, queuedAt: 1 }, name: "claim" },
+    { key: { stage: 1, "lease.expiresAt": 1 }, name: "reaper" },
+    { key: { productId: 1, _id: -1 }, name: "list_all" },
+    { key: { productId: 1, stage: 1, _id: -1 }, name: "list_stage" },
+    { key: { productId: 1, deps: 1 }, name: "dependents" },
+    { key: { productId: 1, parentId: 1 }, name: "children" },
+    { key: { productId: 1, trackerItemId: 1 }, name: "tracker" },
+    { key: { "lease.holder": 1, stage: 1 }, name: "held_by" },
+  ],
+  runs: [
+    { key: { jobId: 1, attempt: 1 }, name: "by_job" },
+    { key: { productId: 1, endedAt: 1 }, name: "insights" },
+  ],
+  events: [
+    { key: { jobId: 1, seq: 1 }, name: "seq", unique: true },
+    { key: { productId: 1, _id: 1 }, name: "feed" },
+  ],
+  factories: [{ key: { productId: 1, factoryId: 1 }, name: "factory", unique: true }],
+  profiles: [{ key: { productId: 1, name: 1, version: 1 }, name: "version", unique: true }],
+  artifacts: [{ key: { jobId: 1, name: 1 }, name: "by_job" }],
+};
+
+export async function ensureIndexes(cols: Collections): Promise<void> {
+  await Promise.all(
+    Object.entries(INDEXES).map(([name, specs]) => (specs.length ? cols[name as keyof Collections].createIndexes(specs) : undefined)),
+  );
+}

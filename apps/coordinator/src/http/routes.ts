@@ -1,0 +1,68 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ArtifactPutMeta } from "@gigafactory/schema";
+import { DomainError, FencedError, NotFoundError } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { TooLargeError } from "../modules/artifacts/blob-store.js";
+import type { Services } from "../services.js";
+import { issuesOf } from "../trpc/errors.js";
+
+/**
+ * The few plain HTTP routes beside tRPC: health probes and artifact bytes. Artifacts stream
+ * here because a tRPC binary input carries no metadata and would be buffered whole.
+ * Returns false when the request is not one of these routes.
+ */
+export async function handlePlainRoute(req: IncomingMessage, res: ServerResponse, deps: { services: Services; ready: () => Promise<boolean>; logger: Logger }): Promise<boolean> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  if (url.pathname === "/healthz") return send(res, 200, { ok: true });
+  if (url.pathname === "/readyz") {
+    const ready = await deps.ready();
+    return send(res, ready ? 200 : 503, { ok: ready });
+  }
+  if (!url.pathname.startsWith("/artifacts")) return false;
+
+  const header = req.headers.authorization;
+  const token = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+  const principal = await deps.services.tokens.verify(token);
+  if (!principal) return send(res, 401, { error: "UNAUTHORIZED", message: "a valid bearer token is required" });
+  try {
+    if (req.method === "PUT" && url.pathname === "/artifacts") {
+      if (principal.role !== "factory") return send(res, 403, { error: "FORBIDDEN", message: "uploads need a factory token" });
+      const meta = ArtifactPutMeta.safeParse({
+        jobId: url.searchParams.get("jobId"),
+        epoch: Number(url.searchParams.get("epoch")),
+        factoryId: url.searchParams.get("factoryId"),
+        runId: url.searchParams.get("runId"),
+        name: url.searchParams.get("name"),
+        contentType: req.headers["content-type"] ?? "application/octet-stream",
+      });
+      if (!meta.success) return send(res, 400, { error: "BAD_REQUEST", issues: issuesOf(meta.error) });
+      const artifact = await deps.services.artifacts.put(principal.productId, meta.data, req);
+      return send(res, 201, artifact);
+    }
+    const download = /^\/artifacts\/([A-Za-z0-9_:.-]+)\/content$/.exec(url.pathname);
+    if (req.method === "GET" && download?.[1]) {
+      if (principal.role === "factory") return send(res, 403, { error: "FORBIDDEN", message: "downloads need a service or admin token" });
+      const { artifact, stream, size } = await deps.services.artifacts.open(principal.productId, download[1]);
+      res.writeHead(200, { "content-type": artifact.contentType, "content-length": size, "x-sha256": artifact.sha256 });
+      stream.pipe(res);
+      return true;
+    }
+    return send(res, 404, { error: "NOT_FOUND" });
+  } catch (error) {
+    if (error instanceof TooLargeError) {
+      req.resume();
+      return send(res, 413, { error: "PAYLOAD_TOO_LARGE", message: error.message });
+    }
+    if (error instanceof FencedError) return send(res, 409, { error: "CONFLICT", reason: "FENCED", message: error.message });
+    if (error instanceof NotFoundError) return send(res, 404, { error: "NOT_FOUND", message: error.message });
+    if (error instanceof DomainError) return send(res, 400, { error: "BAD_REQUEST", message: error.message });
+    deps.logger.error({ err: error }, "artifact route failed");
+    return send(res, 500, { error: "INTERNAL_SERVER_ERROR" });
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): true {
+  if (!res.headersSent) res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+  return true;
+}

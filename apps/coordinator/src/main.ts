@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { readEnv } from "./env.js";
+import { createLogger } from "./logger.js";
+import { startMongo } from "./mongo/index.js";
+import { Coordinator } from "./server.js";
+
+const env = readEnv();
+const logger = createLogger({ level: env.GF_LOG_LEVEL, pretty: env.GF_LOG_PRETTY });
+const mongo = await startMongo({ url: env.GF_MONGO_URL, logger: logger.child({ module: "mongo" }) });
+const coordinator = new Coordinator({ env, mongoUrl: mongo.url, logger });
+
+let stopping = false;
+async function stop(signal: string): Promise<void> {
+  if (stopping) {
+    logger.warn({ signal }, "second signal: exiting now");
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info({ signal }, "shutting down");
+  const deadline = setTimeout(() => {
+    logger.error("shutdown deadline passed; exiting");
+    process.exit(1);
+  }, 15_000);
+  deadline.unref();
+  await coordinator.close();
+  await mongo.stop();
+  process.exit(0);
+}
+process.once("SIGTERM", () => void stop("SIGTERM"));
+process.once("SIGINT", () => void stop("SIGINT"));
+
+try {
+  const { url } = await coordinator.start();
+  // one machine-readable line for the processes that start us (tests, `gf up`)
+  process.stdout.write(`${JSON.stringify({ msg: "GF_COORDINATOR_READY", url })}\n`);
+} catch (error) {
+  logger.fatal({ err: error }, "coordinator failed to start");
+  await coordinator.close();
+  await mongo.stop();
+  process.exit(1);
+}

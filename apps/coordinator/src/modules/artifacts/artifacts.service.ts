@@ -1,0 +1,52 @@
+import type { Readable } from "node:stream";
+import { type Artifact, ArtifactPutMeta } from "@gigafactory/schema";
+import type { Collections } from "../../db/collections.js";
+import { newId } from "../../db/ids.js";
+import { FencedError, NotFoundError } from "../../errors.js";
+import type { EventLog } from "../events/event-log.js";
+import { fenceFilter } from "../jobs/jobs.repository.js";
+import type { BlobStore } from "./blob-store.js";
+
+export class ArtifactsService {
+  constructor(
+    private readonly deps: { cols: Collections; blobs: BlobStore; events: EventLog; maxBytes: number },
+  ) {}
+
+  /** A streamed upload under the job's fence: the fence is checked before and after the bytes arrive. */
+  async put(productId: string, meta: ArtifactPutMeta, body: Readable): Promise<Artifact> {
+    const input = ArtifactPutMeta.parse(meta);
+    const fence = fenceFilter({ ...input, productId });
+    if (!(await this.deps.cols.jobs.findOne(fence, { projection: { _id: 1 } }))) throw new FencedError(input.jobId, input.epoch);
+    const blob = await this.deps.blobs.put(body, this.deps.maxBytes);
+    const artifact: Artifact = {
+      _id: newId("art"),
+      productId,
+      jobId: input.jobId,
+      runId: input.runId,
+      name: input.name,
+      contentType: input.contentType,
+      ...blob,
+      createdAt: new Date(),
+    };
+    // the event is the fenced write: it succeeds only while the uploader still holds the job
+    const recorded = await this.deps.events.append(fence, [{ type: "artifact", data: { artifactId: artifact._id, name: artifact.name, size: artifact.size, sha256: artifact.sha256 } }]);
+    if (!recorded) throw new FencedError(input.jobId, input.epoch);
+    await this.deps.cols.artifacts.insertOne(artifact);
+    return artifact;
+  }
+
+  list(productId: string, jobId: string): Promise<Artifact[]> {
+    return this.deps.cols.artifacts.find({ productId, jobId }).sort({ createdAt: 1 }).toArray();
+  }
+
+  async get(productId: string, artifactId: string): Promise<Artifact> {
+    const artifact = await this.deps.cols.artifacts.findOne({ _id: artifactId, productId });
+    if (!artifact) throw new NotFoundError("artifact", artifactId);
+    return artifact;
+  }
+
+  async open(productId: string, artifactId: string): Promise<{ artifact: Artifact; stream: Readable; size: number }> {
+    const artifact = await this.get(productId, artifactId);
+    return { artifact, ...(await this.deps.blobs.open(artifact.uri)) };
+  }
+}

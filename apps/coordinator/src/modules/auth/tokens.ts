@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { Role, Token } from "@gigafactory/schema";
+import type { Collections } from "../../db/collections.js";
+
+export interface Principal {
+  role: Role;
+  productId: string;
+  tokenId: string;
+}
+
+export function hashToken(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+/** Bearer tokens: 32 random bytes, shown once; only the hash is stored. */
+export class TokensService {
+  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+
+  constructor(
+    private readonly cols: Collections,
+    /** How long a looked-up token is trusted without asking the database (revocation delay). */
+    private readonly cacheMs = 10_000,
+  ) {}
+
+  async create(role: Role, productId: string, name?: string): Promise<{ token: string; role: Role; productId: string }> {
+    const token = `gf_${role}_${randomBytes(32).toString("base64url")}`;
+    const doc: Token = { _id: hashToken(token), role, productId, createdAt: new Date(), ...(name ? { name } : {}) };
+    await this.cols.tokens.insertOne(doc);
+    return { token, role, productId };
+  }
+
+  async verify(token: string | undefined): Promise<Principal | null> {
+    if (!token) return null;
+    const id = hashToken(token);
+    const cached = this.cache.get(id);
+    if (cached && cached.until > Date.now()) return cached.principal;
+    const doc = await this.cols.tokens.findOne({ _id: id, revokedAt: { $exists: false } });
+    const principal = doc ? { role: doc.role, productId: doc.productId, tokenId: id } : null;
+    this.cache.set(id, { principal, until: Date.now() + this.cacheMs });
+    return principal;
+  }
+
+  async hasAdmin(): Promise<boolean> {
+    return (await this.cols.tokens.countDocuments({ role: "admin", revokedAt: { $exists: false } }, { limit: 1 })) > 0;
+  }
+}

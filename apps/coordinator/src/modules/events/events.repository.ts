@@ -1,0 +1,50 @@
+import type { EventType, Job, JobEvent, NewEvent } from "@gigafactory/schema";
+import type { Filter } from "mongodb";
+import type { Collections, EventDoc } from "../../db/collections.js";
+
+/** The append-only `events` collection. `seq` is reserved on the job document so it never has gaps or twins. */
+export class EventsRepository {
+  constructor(private readonly cols: Collections) {}
+
+  /**
+   * Reserves `count` sequence numbers on jobs matching `filter` (a fence, or just the id for
+   * coordinator-written lifecycle events) and inserts the events. Returns null when the filter
+   * matched nothing, so a fenced write changes nothing.
+   */
+  async append(filter: Filter<Job>, events: Array<Pick<NewEvent, "data"> & { type: EventType; at?: Date | undefined }>): Promise<JobEvent[] | null> {
+    const job = await this.cols.jobs.findOneAndUpdate(
+      filter,
+      { $inc: { eventSeq: events.length } },
+      { returnDocument: "after", projection: { _id: 1, productId: 1, eventSeq: 1, "lease.epoch": 1 } },
+    );
+    if (!job) return null;
+    const first = job.eventSeq - events.length + 1;
+    const now = new Date();
+    const docs: JobEvent[] = events.map((event, index) => ({
+      productId: job.productId,
+      jobId: job._id,
+      seq: first + index,
+      epoch: job.lease.epoch,
+      type: event.type,
+      at: event.at ?? now,
+      data: event.data,
+    }));
+    // insertMany mutates its input with _id; keep the returned events plain
+    await this.cols.events.insertMany(docs.map((doc) => ({ ...doc })), { ordered: true });
+    return docs;
+  }
+
+  async page(jobId: string, afterSeq: number, limit: number): Promise<JobEvent[]> {
+    const docs = await this.cols.events
+      .find({ jobId, seq: { $gt: afterSeq } }, { projection: { _id: 0 } })
+      .sort({ seq: 1 })
+      .limit(limit)
+      .toArray();
+    return docs as JobEvent[];
+  }
+
+  /** Events written after `afterId` (all coordinators), for the notifier's tail. */
+  async since(filter: Filter<EventDoc>, limit: number): Promise<EventDoc[]> {
+    return this.cols.events.find(filter).sort({ _id: 1 }).limit(limit).toArray();
+  }
+}

@@ -1,0 +1,236 @@
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_TIMEOUT_MS,
+  type Job,
+  type JobCreate,
+  type JobEvent,
+  type JobListInput,
+  type Run,
+  type Stage,
+  titleFromBody,
+} from "@gigafactory/schema";
+import type { Filter } from "mongodb";
+import type { Collections } from "../../db/collections.js";
+import { isDuplicateKey } from "../../db/collections.js";
+import { newId } from "../../db/ids.js";
+import { InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
+import type { EventLog } from "../events/event-log.js";
+import type { Notifier } from "../events/notifier.js";
+import type { ProfilesRepository } from "../profiles/profiles.repository.js";
+import { decodeCursor, encodeCursor } from "./cursor.js";
+import { type JobsRepository, LEASE_CLEARED, moving } from "./jobs.repository.js";
+import { OutcomesService } from "./outcomes.service.js";
+
+type ListQuery = Omit<JobListInput, "limit" | "productId"> & { limit: number };
+
+/** The job rules people and services use: create, read, cancel, retry, review. */
+export class JobsService {
+  constructor(
+    private readonly deps: {
+      cols: Collections;
+      jobs: JobsRepository;
+      profiles: ProfilesRepository;
+      events: EventLog;
+      notifier: Notifier;
+      outcomes: OutcomesService;
+    },
+  ) {}
+
+  /** Idempotent on `idempotencyKey`: the same key in the same product returns the existing job. */
+  async create(productId: string, input: JobCreate): Promise<{ job: Job; created: boolean }> {
+    const { jobs } = this.deps;
+    const idempotencyKey = input.idempotencyKey ?? newId("key");
+    const existing = await jobs.findByKey(productId, idempotencyKey);
+    if (existing) return { job: existing, created: false };
+
+    const profile = input.profile ? await this.deps.profiles.find(productId, input.profile.name, input.profile.version) : undefined;
+    if (input.profile && !profile) throw new InvalidInputError("profile", `profile ${input.profile.name}${input.profile.version ? `@${input.profile.version}` : ""} is not published`);
+    const deps = await this.resolveDeps(productId, input.deps);
+    if (input.parentId) {
+      const parent = await jobs.find(productId, input.parentId);
+      if (!parent || parent.kind !== "composite") throw new InvalidInputError("parentId", `${input.parentId} is not a composite job of this product`);
+    }
+
+    const now = new Date();
+    const job: Job = {
+      _id: newId("job"),
+      productId,
+      idempotencyKey,
+      title: input.title ?? titleFromBody(input.bodyMd) ?? idempotencyKey,
+      stage: "inbox",
+      priority: input.priority,
+      capabilities: [...new Set(input.capabilities)],
+      engine: input.engine,
+      bodyMd: input.bodyMd,
+      manifest: input.manifest,
+      deps: deps.map((dep) => dep._id),
+      depsMode: input.depsMode,
+      pendingDeps: OutcomesService.pendingFor(input.depsMode, deps),
+      kind: input.kind,
+      timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+      maxAttempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      attempt: 0,
+      notBefore: input.notBefore ?? now,
+      verify: input.verify,
+      review: input.review,
+      awaitingApproval: false,
+      lease: { holder: null, epoch: 0, expiresAt: null, renewals: 0, runId: null },
+      eventSeq: 0,
+      cancelRequested: false,
+      createdAt: now,
+      updatedAt: now,
+      queuedAt: now,
+      ...optional({
+        engineClass: input.engineClass,
+        command: input.command,
+        profile: profile ? { name: profile.name, version: profile.version } : undefined,
+        parentId: input.parentId,
+        lock: input.lock,
+        repo: input.repo,
+        baseRef: input.baseRef,
+        cwd: input.cwd,
+        trackerItemId: input.trackerItemId,
+      }),
+    };
+    try {
+      await jobs.insert(job);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const winner = await jobs.findByKey(productId, idempotencyKey);
+      if (!winner) throw error;
+      return { job: winner, created: false };
+    }
+    await this.deps.events.record(job, "created", { title: job.title, engine: job.engine, capabilities: job.capabilities });
+    const settled = await this.settleDeps(job);
+    return { job: settled, created: true };
+  }
+
+  /** A dependency may have finished while this job was being created: re-check once it is stored. */
+  private async settleDeps(job: Job): Promise<Job> {
+    if (job.deps.length === 0) return job;
+    const deps = await this.deps.jobs.findRefs(job.productId, job.deps);
+    const culprit = OutcomesService.doomedBy(job.depsMode, deps);
+    if (culprit) return (await this.deps.outcomes.doom(job, culprit)) ?? job;
+    const pending = OutcomesService.pendingFor(job.depsMode, deps);
+    if (pending.length === job.pendingDeps.length) return job;
+    return (await this.deps.jobs.update({ _id: job._id, stage: "inbox" }, { $set: { pendingDeps: pending } })) ?? job;
+  }
+
+  private async resolveDeps(productId: string, refs: string[]): Promise<Job[]> {
+    if (refs.length === 0) return [];
+    const found = await this.deps.jobs.findRefs(productId, refs);
+    const missing = refs.filter((ref) => !found.some((job) => job._id === ref || job.idempotencyKey === ref));
+    if (missing.length) throw new InvalidInputError("deps", `unknown job(s): ${missing.join(", ")}`);
+    return found;
+  }
+
+  async get(productId: string, jobId: string): Promise<Job> {
+    const job = await this.deps.jobs.find(productId, jobId);
+    if (!job) throw new NotFoundError("job", jobId);
+    return job;
+  }
+
+  async list(productId: string, query: ListQuery): Promise<{ items: Job[]; nextCursor: string | null }> {
+    const filter: Filter<Job> = { productId };
+    if (query.stage) filter.stage = typeof query.stage === "string" ? query.stage : { $in: query.stage };
+    if (query.engine) filter.engine = query.engine;
+    if (query.profile) filter["profile.name"] = query.profile;
+    if (query.trackerItemId) filter.trackerItemId = query.trackerItemId;
+    if (query.parentId) filter.parentId = query.parentId;
+    if (query.cursor) filter._id = { $lt: decodeCursor(query.cursor) };
+    const items = await this.deps.jobs.list(filter, query.limit + 1);
+    const page = items.slice(0, query.limit);
+    const last = page.at(-1);
+    return { items: page, nextCursor: items.length > query.limit && last ? encodeCursor(last._id) : null };
+  }
+
+  /** Inbox (and parked) jobs are cancelled at once; a running job's holder is told and ends it. */
+  async cancel(productId: string, jobId: string, reason = "cancelled by request"): Promise<Job> {
+    const job = await this.get(productId, jobId);
+    const now = new Date();
+    if (job.stage === "inbox" || (job.stage === "review" && job.awaitingApproval)) {
+      const moved = await this.deps.jobs.update(
+        { _id: jobId, productId, "lease.holder": null, ...moving(job.stage, "cancelled") },
+        { $set: { stage: "cancelled", reason, awaitingApproval: false, endedAt: now, updatedAt: now } },
+      );
+      if (moved) {
+        await this.deps.events.record(moved, "cancelled", { reason });
+        await this.deps.outcomes.settled(moved);
+        return moved;
+      }
+    }
+    const running = await this.deps.jobs.update(
+      { _id: jobId, productId, stage: { $in: ["building", "review", "testing"] }, "lease.holder": { $ne: null } },
+      { $set: { cancelRequested: true, reason, updatedAt: now } },
+    );
+    if (running) {
+      await this.deps.events.record(running, "cancel_requested", { reason, factoryId: running.lease.holder, epoch: running.lease.epoch });
+      return running;
+    }
+    throw new PreconditionError(`job ${jobId} is ${job.stage} and cannot be cancelled`, { stage: job.stage });
+  }
+
+  /** failed/cancelled → inbox with a fresh attempt count; earlier attempts stay in `runs`. */
+  async retry(productId: string, jobId: string): Promise<Job> {
+    const job = await this.get(productId, jobId);
+    if (job.stage !== "failed" && job.stage !== "cancelled") throw new PreconditionError(`job ${jobId} is ${job.stage}; only failed or cancelled jobs can be retried`, { stage: job.stage });
+    const deps = await this.deps.jobs.findRefs(productId, job.deps);
+    const now = new Date();
+    const moved = await this.deps.jobs.update(
+      { _id: jobId, productId, ...moving(job.stage, "inbox") },
+      {
+        $set: { stage: "inbox", attempt: 0, cancelRequested: false, awaitingApproval: false, pendingDeps: OutcomesService.pendingFor(job.depsMode, deps), notBefore: now, queuedAt: now, updatedAt: now, ...LEASE_CLEARED },
+        $unset: { reason: "", endedAt: "" },
+      },
+    );
+    if (!moved) throw new PreconditionError(`job ${jobId} changed while retrying; try again`);
+    await this.deps.events.record(moved, "retried", { from: job.stage });
+    return moved;
+  }
+
+  async approve(productId: string, jobId: string, note?: string): Promise<Job> {
+    return this.decide(productId, jobId, "shipped", note);
+  }
+
+  /** Rejection sends the job back for another attempt, or fails it when none are left. */
+  async reject(productId: string, jobId: string, note?: string): Promise<Job> {
+    const job = await this.get(productId, jobId);
+    return this.decide(productId, jobId, job.attempt < job.maxAttempts ? "inbox" : "failed", note);
+  }
+
+  private async decide(productId: string, jobId: string, to: Stage, note: string | undefined): Promise<Job> {
+    const now = new Date();
+    const moved = await this.deps.jobs.update(
+      { _id: jobId, productId, awaitingApproval: true, ...moving("review", to) },
+      {
+        $set: {
+          stage: to,
+          awaitingApproval: false,
+          updatedAt: now,
+          ...(to === "inbox" ? { queuedAt: now, notBefore: now } : { endedAt: now }),
+          ...(note ? { reason: note } : {}),
+        },
+      },
+    );
+    if (!moved) throw new PreconditionError(`job ${jobId} is not waiting for approval`);
+    await this.deps.events.record(moved, to === "shipped" ? "approved" : "rejected", { ...(note ? { note } : {}), stage: to });
+    await this.deps.outcomes.settled(moved);
+    return moved;
+  }
+
+  async events(productId: string, jobId: string, afterSeq: number, limit: number): Promise<{ items: JobEvent[]; nextSeq: number }> {
+    await this.get(productId, jobId);
+    const items = await this.deps.events.repository.page(jobId, afterSeq, limit);
+    return { items, nextSeq: items.at(-1)?.seq ?? afterSeq };
+  }
+
+  async runs(productId: string, jobId: string): Promise<Run[]> {
+    await this.get(productId, jobId);
+    return this.deps.cols.runs.find({ jobId, productId }).sort({ attempt: 1 }).toArray();
+  }
+}
+
+/** Drops undefined values so optional fields are absent rather than stored as null. */
+function optional<T extends Record<string, unknown>>(fields: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<{ [K in keyof T]: Exclude<T[K], undefined> }>;
+}

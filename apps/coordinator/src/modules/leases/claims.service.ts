@@ -1,0 +1,134 @@
+import type { ClaimedJob, Factory, Job } from "@gigafactory/schema";
+import type { Collections } from "../../db/collections.js";
+import { isDuplicateKey } from "../../db/collections.js";
+import { newId } from "../../db/ids.js";
+import type { Logger } from "../../logger.js";
+import type { EventLog } from "../events/event-log.js";
+import type { FactoriesRepository } from "../factories/factories.repository.js";
+import { LEASE_CLEARED, type JobsRepository, moving } from "../jobs/jobs.repository.js";
+import { lockId } from "../jobs/outcomes.service.js";
+import type { ProfilesRepository } from "../profiles/profiles.repository.js";
+
+export interface LeaseTiming {
+  leaseTtlMs: number;
+}
+
+/** How many lock collisions one claim call tolerates before giving up (each one is a job skipped). */
+const MAX_LOCK_RETRIES = 20;
+
+/**
+ * Claims: one atomic `findOneAndUpdate` per job that takes the job out of the inbox and
+ * gives it a lease with a fresh epoch. Jobs with a named lock then insert the lock document;
+ * a duplicate key means another job holds it, and the claim is undone under its epoch.
+ */
+export class ClaimsService {
+  constructor(
+    private readonly deps: {
+      cols: Collections;
+      jobs: JobsRepository;
+      factories: FactoriesRepository;
+      profiles: ProfilesRepository;
+      events: EventLog;
+      timing: LeaseTiming;
+      logger: Logger;
+    },
+  ) {}
+
+  async claim(productId: string, factoryId: string, max: number): Promise<ClaimedJob[]> {
+    const factory = await this.deps.factories.find(productId, factoryId);
+    if (!factory || factory.state !== "active") return [];
+    const held = await this.deps.jobs.countHeldBy(productId, factoryId);
+    const wanted = Math.min(max, factory.seatLimit - held);
+    const claimed: ClaimedJob[] = [];
+    let lockRetries = 0;
+    while (claimed.length < wanted && lockRetries <= MAX_LOCK_RETRIES) {
+      const outcome = await this.claimOne(factory);
+      if (outcome === "none") break;
+      if (outcome === "lock-taken") {
+        lockRetries++;
+        continue;
+      }
+      claimed.push(outcome);
+    }
+    return claimed;
+  }
+
+  private async claimOne(factory: Factory): Promise<ClaimedJob | "none" | "lock-taken"> {
+    const { cols, jobs, timing } = this.deps;
+    const now = new Date();
+    const heldLocks = await cols.locks.distinct("name", { productId: factory.productId });
+    const runId = newId("run");
+    const expiresAt = new Date(now.getTime() + timing.leaseTtlMs);
+    const job = await jobs.claimNext(
+      {
+        productId: factory.productId,
+        ...moving("inbox", "building"),
+        kind: "leaf",
+        pendingDeps: { $size: 0 },
+        notBefore: { $lte: now },
+        cancelRequested: false,
+        // required capabilities ⊆ the factory's: no required capability outside the offered set
+        capabilities: { $not: { $elemMatch: { $nin: factory.capabilities } } },
+        engine: { $in: factory.engines },
+        ...(heldLocks.length ? { lock: { $nin: heldLocks } } : {}),
+      },
+      {
+        $set: {
+          stage: "building",
+          "lease.holder": factory.factoryId,
+          "lease.expiresAt": expiresAt,
+          "lease.renewals": 0,
+          "lease.runId": runId,
+          updatedAt: now,
+        },
+        $inc: { "lease.epoch": 1, attempt: 1 },
+      },
+    );
+    if (!job) return "none";
+    if (job.lock && !(await this.takeLock(job))) return "lock-taken";
+
+    const profileSnapshot = job.profile ? (await this.deps.profiles.find(job.productId, job.profile.name, job.profile.version))?.snapshot : undefined;
+    await cols.runs.insertOne({
+      _id: runId,
+      productId: job.productId,
+      jobId: job._id,
+      attempt: job.attempt,
+      epoch: job.lease.epoch,
+      factoryId: factory.factoryId,
+      engine: job.engine,
+      ...(profileSnapshot ? { profileSnapshot } : {}),
+      startedAt: now,
+      insights: {},
+    });
+    await this.deps.events.record(job, "claimed", { factoryId: factory.factoryId, attempt: job.attempt, runId, epoch: job.lease.epoch });
+    return {
+      job,
+      runId,
+      epoch: job.lease.epoch,
+      leaseExpiresAt: expiresAt,
+      leaseTtlMs: timing.leaseTtlMs,
+      ...(profileSnapshot ? { profileSnapshot } : {}),
+    };
+  }
+
+  /** Inserts the lock document; on a collision undoes the claim (conditional on its epoch). */
+  private async takeLock(job: Job): Promise<boolean> {
+    const lock = job.lock as string;
+    const doc = { _id: lockId(job.productId, lock), productId: job.productId, name: lock, jobId: job._id, epoch: job.lease.epoch, acquiredAt: new Date() };
+    try {
+      await this.deps.cols.locks.insertOne(doc);
+      return true;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      // a lock left by an earlier lease of this same job is ours to take over
+      const stale = await this.deps.cols.locks.replaceOne({ _id: doc._id, jobId: job._id, epoch: { $lt: doc.epoch } }, doc);
+      if (stale.matchedCount === 1) return true;
+      // the epoch still grows: a holder of the undone lease must stay fenced
+      await this.deps.jobs.update(
+        { _id: job._id, "lease.epoch": job.lease.epoch, ...moving("building", "inbox") },
+        { $set: { stage: "inbox", ...LEASE_CLEARED, updatedAt: new Date() }, $inc: { "lease.epoch": 1, attempt: -1 } },
+      );
+      return false;
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import type { ActiveStage, Checkpoint, CompleteInput, EventType, Job, JobEvent, NewEvent } from "@gigafactory/schema";
+import { CompleteInput as CompleteSchema } from "@gigafactory/schema";
+import type { z } from "zod";
+import type { Collections } from "../../db/collections.js";
+import { FencedError, PreconditionError } from "../../errors.js";
+import type { EventLog } from "../events/event-log.js";
+import { LEASE_CLEARED, type JobsRepository, fenceFilter, movingFromActive } from "../jobs/jobs.repository.js";
+import type { OutcomesService } from "../jobs/outcomes.service.js";
+import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
+
+export interface FenceArgs {
+  productId: string;
+  factoryId: string;
+  jobId: string;
+  epoch: number;
+}
+
+type Completion = Omit<z.output<typeof CompleteSchema>, "jobId" | "epoch" | "factoryId">;
+
+/**
+ * Every write a factory makes about a job it holds. Each is ONE update whose filter is the
+ * fence (holder, epoch, active stage); a write that matches nothing is `FENCED` and changed nothing.
+ */
+export class LeasesService {
+  constructor(
+    private readonly deps: {
+      cols: Collections;
+      jobs: JobsRepository;
+      events: EventLog;
+      outcomes: OutcomesService;
+      leaseTtlMs: number;
+      backoff: { baseMs: number; maxMs: number };
+    },
+  ) {}
+
+  async renew(fence: FenceArgs): Promise<{ expiresAt: Date; cancelRequested: boolean }> {
+    const expiresAt = new Date(Date.now() + this.deps.leaseTtlMs);
+    const job = await this.deps.jobs.update(fenceFilter(fence), { $set: { "lease.expiresAt": expiresAt }, $inc: { "lease.renewals": 1 } });
+    if (!job) throw new FencedError(fence.jobId, fence.epoch);
+    return { expiresAt, cancelRequested: job.cancelRequested };
+  }
+
+  async advance(fence: FenceArgs, to: ActiveStage): Promise<Job> {
+    const now = new Date();
+    const job = await this.deps.jobs.update({ ...fenceFilter(fence), ...movingFromActive(to) }, { $set: { stage: to, updatedAt: now } });
+    if (!job) {
+      await this.assertHeld(fence);
+      throw new PreconditionError(`job ${fence.jobId} cannot move to ${to} from its current stage`, { to });
+    }
+    await this.deps.events.record(job, "stage", { stage: to });
+    return job;
+  }
+
+  async appendEvents(fence: FenceArgs, events: NewEvent[]): Promise<JobEvent[]> {
+    const written = await this.deps.events.append(fenceFilter(fence), events);
+    if (!written) throw new FencedError(fence.jobId, fence.epoch);
+    return written;
+  }
+
+  async checkpoint(fence: FenceArgs, checkpoint: Checkpoint): Promise<void> {
+    const job = await this.deps.jobs.update(fenceFilter(fence), { $set: { checkpoint, updatedAt: new Date() } });
+    if (!job) throw new FencedError(fence.jobId, fence.epoch);
+    await this.deps.events.record(job, "checkpoint", { ...checkpoint });
+  }
+
+  /**
+   * Ends the attempt. Accepted at most once per epoch (the update clears the holder);
+   * the job moves on by the lifecycle table and the retry policy.
+   */
+  async complete(fence: FenceArgs, input: Completion): Promise<Job> {
+    const { jobs, cols } = this.deps;
+    const current = await this.assertHeld(fence);
+    const now = new Date();
+    const next = this.nextStage(current, input);
+    const backoff = next.stage === "inbox" ? backoffMs(current.attempt, this.deps.backoff) : 0;
+    const job = await jobs.update(
+      { ...fenceFilter(fence), ...movingFromActive(next.stage) },
+      {
+        $set: {
+          stage: next.stage,
+          ...LEASE_CLEARED,
+          lastResult: input.result,
+          awaitingApproval: next.awaitingApproval,
+          updatedAt: now,
+          ...(next.stage === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : {}),
+          ...(next.stage === "shipped" || next.stage === "failed" || next.stage === "cancelled" ? { endedAt: now } : {}),
+          ...(input.reason ? { reason: input.reason } : {}),
+        },
+      },
+    );
+    if (!job) throw new FencedError(fence.jobId, fence.epoch);
+    await cols.runs.updateOne(
+      { _id: current.lease.runId ?? "", result: { $exists: false } },
+      {
+        $set: {
+          result: input.result,
+          endedAt: now,
+          insights: input.insights,
+          ...(input.exit ? { exit: input.exit } : {}),
+          ...(input.verifyResult ? { verifyResult: input.verifyResult } : {}),
+          ...(input.reason ? { reason: input.reason } : {}),
+        },
+      },
+    );
+    await this.deps.events.record(job, LeasesService.completionEvent(job), {
+      result: input.result,
+      attempt: current.attempt,
+      ...(job.stage === "inbox" ? { retryInMs: backoff } : {}),
+      ...(input.reason ? { reason: input.reason } : {}),
+    });
+    await this.deps.outcomes.settled(job);
+    return job;
+  }
+
+  /** Gives the job back without an attempt penalty (drain); keeps a checkpoint to resume from. */
+  async release(fence: FenceArgs, opts: { checkpoint?: Checkpoint | undefined; reason: string }): Promise<Job> {
+    const current = await this.assertHeld(fence);
+    const now = new Date();
+    const job = await this.deps.jobs.update(
+      { ...fenceFilter(fence), ...movingFromActive("inbox") },
+      {
+        $set: { stage: "inbox", ...LEASE_CLEARED, lastResult: "released", queuedAt: now, notBefore: now, updatedAt: now, ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}) },
+        $inc: { attempt: -1 },
+      },
+    );
+    if (!job) throw new FencedError(fence.jobId, fence.epoch);
+    await this.deps.cols.runs.updateOne({ _id: current.lease.runId ?? "", result: { $exists: false } }, { $set: { result: "released", endedAt: now, reason: opts.reason } });
+    await this.deps.events.record(job, "released", { reason: opts.reason, ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}) });
+    await this.deps.outcomes.settled(job);
+    return job;
+  }
+
+  private static completionEvent(job: Job): EventType {
+    if (job.awaitingApproval) return "approval_requested";
+    if (job.stage === "inbox") return "requeued";
+    if (job.stage === "shipped") return "completed";
+    return job.stage === "cancelled" ? "cancelled" : "failed";
+  }
+
+  private nextStage(job: Job, input: Completion): { stage: "shipped" | "review" | "inbox" | "failed" | "cancelled"; awaitingApproval: boolean } {
+    if (input.result === "success") {
+      // human review parks the job, without a lease, until someone approves or rejects it
+      if (job.review.mode === "human") return { stage: "review", awaitingApproval: true };
+      return { stage: "shipped", awaitingApproval: false };
+    }
+    if (input.result === "cancelled" || job.cancelRequested) return { stage: "cancelled", awaitingApproval: false };
+    return { stage: afterFailedAttempt(job.attempt, job.maxAttempts), awaitingApproval: false };
+  }
+
+  /** The job if `fence` still holds it, else FENCED. */
+  private async assertHeld(fence: FenceArgs): Promise<Job> {
+    const job = await this.deps.jobs.collection.findOne(fenceFilter(fence));
+    if (!job) throw new FencedError(fence.jobId, fence.epoch);
+    return job;
+  }
+}
+
+export type { CompleteInput };

@@ -1,0 +1,86 @@
+import type { Job } from "@gigafactory/schema";
+import type { Collections } from "../../db/collections.js";
+import type { Logger } from "../../logger.js";
+import type { EventLog } from "../events/event-log.js";
+import type { FactoriesRepository } from "../factories/factories.repository.js";
+import { LEASE_CLEARED, type JobsRepository, movingFromActive } from "../jobs/jobs.repository.js";
+import type { OutcomesService } from "../jobs/outcomes.service.js";
+import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
+
+/**
+ * Returns jobs whose lease ran out to the inbox (or fails them when no attempt is left),
+ * bumping the epoch so the old holder is fenced, marking its run `lost`, freeing its lock.
+ * Runs in every coordinator every `leaseTtl/4`; each move is conditional, so two reapers agree.
+ */
+export class Reaper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: {
+      cols: Collections;
+      jobs: JobsRepository;
+      factories: FactoriesRepository;
+      events: EventLog;
+      outcomes: OutcomesService;
+      leaseTtlMs: number;
+      factoryGoneAfterMs: number;
+      backoff: { baseMs: number; maxMs: number };
+      logger: Logger;
+    },
+  ) {}
+
+  start(): void {
+    const every = Math.max(50, Math.floor(this.deps.leaseTtlMs / 4));
+    this.timer = setInterval(() => {
+      this.running ??= this.sweep()
+        .then(() => undefined)
+        .catch((error: unknown) => this.deps.logger.error({ err: error }, "reaper sweep failed"))
+        .finally(() => {
+          this.running = undefined;
+        });
+    }, every);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass; returns how many jobs it took back. */
+  async sweep(now = new Date()): Promise<number> {
+    await this.deps.factories.markGone(new Date(now.getTime() - this.deps.factoryGoneAfterMs));
+    let reaped = 0;
+    for (const job of await this.deps.jobs.expired(now, 200)) {
+      if (await this.reap(job, now)) reaped++;
+    }
+    return reaped;
+  }
+
+  private async reap(job: Job, now: Date): Promise<boolean> {
+    const to = job.cancelRequested ? "cancelled" : afterFailedAttempt(job.attempt, job.maxAttempts);
+    const backoff = to === "inbox" ? backoffMs(job.attempt, this.deps.backoff) : 0;
+    const reason = `lease of ${job.lease.holder} (epoch ${job.lease.epoch}) expired`;
+    const moved = await this.deps.jobs.update(
+      { _id: job._id, "lease.epoch": job.lease.epoch, "lease.holder": job.lease.holder, "lease.expiresAt": { $lt: now }, ...movingFromActive(to) },
+      {
+        $set: {
+          stage: to,
+          ...LEASE_CLEARED,
+          lastResult: "lost",
+          updatedAt: now,
+          ...(to === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : { endedAt: now, reason }),
+        },
+        $inc: { "lease.epoch": 1 },
+      },
+    );
+    if (!moved) return false;
+    await this.deps.cols.runs.updateOne({ _id: job.lease.runId ?? "", result: { $exists: false } }, { $set: { result: "lost", endedAt: now, reason } });
+    await this.deps.events.record(moved, "lost", { factoryId: job.lease.holder, epoch: job.lease.epoch, stage: to, reason });
+    this.deps.logger.warn({ jobId: job._id, factoryId: job.lease.holder, epoch: job.lease.epoch, to }, "lease expired");
+    await this.deps.outcomes.settled(moved);
+    return true;
+  }
+}

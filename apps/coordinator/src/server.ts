@@ -1,0 +1,137 @@
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { createHTTPHandler } from "@trpc/server/adapters/standalone";
+import { applyWSSHandler } from "@trpc/server/adapters/ws";
+import { MongoClient } from "mongodb";
+import { WebSocketServer } from "ws";
+import { ensureIndexes } from "./db/indexes.js";
+import type { Env } from "./env.js";
+import { handlePlainRoute } from "./http/routes.js";
+import type { Logger } from "./logger.js";
+import { bootstrapAdminToken } from "./modules/auth/bootstrap.js";
+import { type Services, createServices } from "./services.js";
+import { contextFactory } from "./trpc/context.js";
+import { appRouter } from "./trpc/router.js";
+
+export interface CoordinatorOptions {
+  env: Env;
+  /** MongoDB connection string (the caller resolves GF_MONGO_URL or the launcher). */
+  mongoUrl: string;
+  logger: Logger;
+}
+
+/**
+ * The coordinator process: tRPC over HTTP and WebSocket on one port, the reaper and the
+ * notifier. `close()` is idempotent and runs every cleanup step even if one fails.
+ */
+export class Coordinator {
+  private client: MongoClient | undefined;
+  private server: Server | undefined;
+  private wss: WebSocketServer | undefined;
+  private wssHandler: ReturnType<typeof applyWSSHandler> | undefined;
+  private closing: Promise<void> | undefined;
+  services: Services | undefined;
+
+  constructor(private readonly opts: CoordinatorOptions) {}
+
+  async start(): Promise<{ url: string; port: number }> {
+    const { env, logger } = this.opts;
+    this.client = new MongoClient(this.opts.mongoUrl, { maxPoolSize: 50, serverSelectionTimeoutMS: 10_000 });
+    await this.client.connect();
+    const db = this.client.db(env.GF_DB_NAME);
+    const services = createServices(
+      db,
+      {
+        leaseTtlMs: env.GF_LEASE_TTL,
+        heartbeatMs: env.GF_HEARTBEAT_INTERVAL,
+        factoryGoneAfterMs: env.GF_FACTORY_GONE_AFTER,
+        notifierPollMs: env.GF_NOTIFIER_POLL,
+        backoff: { baseMs: env.GF_BACKOFF_BASE, maxMs: env.GF_BACKOFF_MAX },
+        artifactMaxBytes: env.GF_ARTIFACT_MAX_BYTES,
+        blobDir: env.GF_BLOB_DIR ?? join(env.GF_DATA_DIR, "blobs"),
+      },
+      logger,
+    );
+    this.services = services;
+    await ensureIndexes(services.cols);
+    await bootstrapAdminToken({ tokens: services.tokens, file: env.GF_ADMIN_TOKEN_FILE ?? join(env.GF_DATA_DIR, "admin.token"), productId: env.GF_DEFAULT_PRODUCT, logger });
+
+    const createContext = contextFactory(services, logger.child({ module: "trpc" }));
+    const trpcHandler = createHTTPHandler({ router: appRouter, createContext, maxBodySize: env.GF_HTTP_MAX_BODY_BYTES });
+    const ready = async () => {
+      try {
+        await db.command({ ping: 1 });
+        return !this.closing;
+      } catch {
+        return false;
+      }
+    };
+    this.server = createServer((req, res) => {
+      handlePlainRoute(req, res, { services, ready, logger })
+        .then((handled) => {
+          if (!handled) trpcHandler(req, res);
+        })
+        .catch((error: unknown) => {
+          logger.error({ err: error }, "request failed");
+          if (!res.headersSent) res.writeHead(500).end();
+        });
+    });
+    this.wss = new WebSocketServer({ server: this.server });
+    this.wssHandler = applyWSSHandler({ wss: this.wss, router: appRouter, createContext, keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 } });
+
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once("error", reject);
+      this.server?.listen(env.GF_PORT, env.GF_HOST, () => resolve());
+    });
+    services.notifier.start();
+    services.reaper.start();
+    const { port } = this.server.address() as AddressInfo;
+    const url = `http://${env.GF_HOST}:${port}`;
+    logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: env.GF_LEASE_TTL }, "coordinator listening");
+    return { url, port };
+  }
+
+  /** Stop accepting, tell WebSocket clients to reconnect elsewhere, finish in-flight requests. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const steps: Array<[string, () => unknown]> = [
+      ["broadcast reconnect", () => this.wssHandler?.broadcastReconnectNotification()],
+      ["stop reaper", () => this.services?.reaper.close()],
+      ["stop notifier", () => this.services?.notifier.close()],
+      [
+        "close http",
+        () =>
+          new Promise<void>((resolve) => {
+            if (!this.server?.listening) return resolve();
+            this.server.close(() => resolve());
+            this.server.closeIdleConnections();
+            // in-flight requests get a grace period; then the rest is cut
+            setTimeout(() => {
+              this.server?.closeAllConnections();
+              resolve();
+            }, 5_000).unref();
+          }),
+      ],
+      [
+        "close websockets",
+        () => {
+          for (const client of this.wss?.clients ?? []) client.close(1001, "coordinator shutting down");
+          return new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+        },
+      ],
+      ["close mongo", () => this.client?.close()],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (error) {
+        this.opts.logger.error({ err: error, step: name }, "shutdown step failed");
+      }
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import type { CreateHTTPContextOptions } from "@trpc/server/adapters/standalone";
+import type { CreateWSSContextFnOptions } from "@trpc/server/adapters/ws";
+import type { Logger } from "../logger.js";
+import type { Principal } from "../modules/auth/tokens.js";
+import type { Services } from "../services.js";
+
+export interface Context {
+  principal: Principal | null;
+  services: Services;
+  logger: Logger;
+}
+
+/** Bearer token from the HTTP header, or `connectionParams.token` on a WebSocket. */
+export function tokenFrom(opts: CreateHTTPContextOptions | CreateWSSContextFnOptions): string | undefined {
+  const params = opts.info.connectionParams;
+  if (params?.token) return params.token;
+  const header = opts.req.headers.authorization;
+  const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+  return match?.[1];
+}
+
+export function contextFactory(services: Services, logger: Logger) {
+  return async (opts: CreateHTTPContextOptions | CreateWSSContextFnOptions): Promise<Context> => ({
+    principal: await services.tokens.verify(tokenFrom(opts)),
+    services,
+    logger,
+  });
+}

@@ -1,0 +1,30 @@
+import { TRPCError } from "@trpc/server";
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server";
+import { ConflictError, DomainError, FencedError, ForbiddenError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.js";
+
+/** The one mapping from domain errors to tRPC codes. */
+export function toTRPCError(error: DomainError): TRPCError {
+  let code: TRPC_ERROR_CODE_KEY = "INTERNAL_SERVER_ERROR";
+  if (error instanceof NotFoundError) code = "NOT_FOUND";
+  else if (error instanceof FencedError || error instanceof ConflictError) code = "CONFLICT";
+  else if (error instanceof PreconditionError) code = "PRECONDITION_FAILED";
+  else if (error instanceof ForbiddenError) code = "FORBIDDEN";
+  else if (error instanceof InvalidInputError) code = "BAD_REQUEST";
+  return new TRPCError({ code, message: error.message, cause: error });
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}
+
+type Issue = { path: string; message: string };
+
+/** Zod (or any Standard Schema) issues as `field: message` pairs. */
+export function issuesOf(error: unknown): Issue[] | undefined {
+  const issues = (error as { issues?: unknown })?.issues;
+  if (!Array.isArray(issues)) return undefined;
+  return issues.map((issue: { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message?: string }) => ({
+    path: (issue.path ?? []).map((part) => String(typeof part === "object" ? part.key : part)).join("."),
+    message: issue.message ?? "invalid",
+  }));
+}

@@ -1,0 +1,16 @@
+import { adminRouter } from "../modules/admin/admin.router.js";
+import { artifactsRouter } from "../modules/artifacts/artifacts.router.js";
+import { factoryRouter } from "../modules/factories/factory.router.js";
+import { jobsRouter } from "../modules/jobs/jobs.router.js";
+import { profilesRouter } from "../modules/profiles/profiles.router.js";
+import { router } from "./trpc.js";
+
+export const appRouter = router({
+  jobs: jobsRouter,
+  factory: factoryRouter,
+  profiles: profilesRouter,
+  artifacts: artifactsRouter,
+  admin: adminRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,67 @@
+import type { Role } from "@gigafactory/schema";
+import { TRPCError, initTRPC } from "@trpc/server";
+import superjson from "superjson";
+import { DomainError, FencedError, InvalidInputError } from "../errors.js";
+import type { Context } from "./context.js";
+import { issuesOf, toTRPCError } from "./errors.js";
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const issues = error.code === "BAD_REQUEST" ? issuesOf(error.cause) : undefined;
+    const cause = error.cause;
+    return {
+      ...shape,
+      // name the fields in the message too, for clients that only print the message
+      message: issues ? issues.map((issue) => `${issue.path || "(input)"}: ${issue.message}`).join("; ") : shape.message,
+      data: {
+        ...shape.data,
+        ...(issues ? { issues } : {}),
+        ...(cause instanceof FencedError ? { reason: "FENCED" } : {}),
+        ...(cause instanceof InvalidInputError ? { issues: [{ path: cause.field, message: cause.message }] } : {}),
+        ...(cause instanceof DomainError ? { domain: cause.name } : {}),
+      },
+    };
+  },
+});
+
+export const router = t.router;
+
+/** Maps domain errors thrown below it to tRPC codes; every procedure goes through it. */
+const mapErrors = t.middleware(async ({ next, ctx, path, type }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof DomainError) throw toTRPCError(cause);
+    if (result.error.code === "INTERNAL_SERVER_ERROR") ctx.logger.error({ err: result.error, path, type }, "procedure failed");
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors);
+
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "a valid bearer token is required" });
+  return next({ ctx: { ...ctx, principal: ctx.principal } });
+});
+
+function withRoles(roles: readonly Role[]) {
+  return authedProcedure.use(({ ctx, next }) => {
+    if (!roles.includes(ctx.principal.role)) throw new TRPCError({ code: "FORBIDDEN", message: `this procedure needs role ${roles.join(" or ")}; the token has ${ctx.principal.role}` });
+    return next();
+  });
+}
+
+/** People and services: jobs, profiles, artifacts. */
+export const serviceProcedure = withRoles(["service", "admin"]);
+export const factoryProcedure = withRoles(["factory"]);
+export const adminProcedure = withRoles(["admin"]);
+
+/** The product a call acts on: always the token's, unless an admin names another. */
+export function productFor(principal: { role: Role; productId: string }, requested?: string): string {
+  if (requested && requested !== principal.productId) {
+    if (principal.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "only admins may name another product" });
+    return requested;
+  }
+  return principal.productId;
+}
