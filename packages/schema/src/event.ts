@@ -20,7 +20,8 @@ export const EVENT_LIMITS = { maxBatch: 500, maxDataBytes: 64 * 1024 } as const;
 export const NewEvent = z.object({
   type: FactoryEventType,
   at: z.coerce.date().optional(),
-  data: Json.refine((data) => JSON.stringify(data).length <= EVENT_LIMITS.maxDataBytes, {
+  // UTF-8 bytes, not UTF-16 code units: the limit is about what is stored and sent.
+  data: Json.refine((data) => new TextEncoder().encode(JSON.stringify(data)).length <= EVENT_LIMITS.maxDataBytes, {
     message: `event data must be at most ${EVENT_LIMITS.maxDataBytes} bytes; upload large output as an artifact`,
   }),
 });

@@ -80,10 +80,19 @@ export function jobFileToCreateInput(front: JobFileFrontmatter, bodyMd: string, 
   return input;
 }
 
-/** The first markdown heading, or the first non-empty line, cut to 200 characters. */
+/**
+ * The first top-level (`# `) heading outside code fences, else the first non-empty line,
+ * cut to 200 characters. Lower headings are skipped on purpose: job files often end with a
+ * report template (`## Implementation Report`) that is not the job's title, and a `#`
+ * inside a code fence is a shell comment.
+ */
 export function titleFromBody(bodyMd: string): string | undefined {
   const lines = bodyMd.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
-  const heading = lines.find((line) => line.startsWith("#"));
-  const title = (heading ?? lines[0])?.replace(/^#+\s*/, "");
+  let inFence = false;
+  const heading = lines.find((line) => {
+    if (/^(```|~~~)/.test(line)) inFence = !inFence;
+    return !inFence && /^#(\s|$)/.test(line);
+  });
+  const title = (heading ?? lines[0])?.replace(/^#{1,6}(\s+|$)/, "").trim();
   return title ? title.slice(0, 200) : undefined;
 }

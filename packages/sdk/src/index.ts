@@ -1,1 +1,2 @@
-export {};
+export { createGigafactoryClient, type GigafactoryClient, type GigafactoryClientOptions, type GigafactoryTRPC, type AppRouter } from "./client.js";
+export * from "./jobfile/index.js";

@@ -23,7 +23,7 @@ const Totals = z.object({
 });
 
 export const InsightsOutput = z.object({
-  jobsByStage: z.record(Stage, z.number().int()),
+  jobsByStage: z.partialRecord(Stage, z.number().int()),
   runsByResult: z.record(z.string(), z.number().int()),
   /** Successful runs over finished runs (released runs excluded); null with no runs. */
   successRate: z.number().min(0).max(1).nullable(),

@@ -36,7 +36,7 @@ export class InsightsService {
     const finished = runs.filter((run) => run.result !== "released").length;
     durations.sort((a, b) => a - b);
     return {
-      jobsByStage: jobsByStage as Record<Stage, number>,
+      jobsByStage,
       runsByResult,
       successRate: finished ? (runsByResult.success ?? 0) / finished : null,
       durationMs: { p50: percentile(durations, 0.5), p95: percentile(durations, 0.95) },

@@ -1,0 +1,61 @@
+import type { AppRouter } from "@gigafactory/coordinator";
+import { type CreateTRPCClient, createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from "@trpc/client";
+import superjson from "superjson";
+import WebSocket from "ws";
+
+export type { AppRouter };
+
+export interface GigafactoryClientOptions {
+  /** The coordinator's base URL, e.g. `http://127.0.0.1:7700`. */
+  url: string;
+  /** A bearer token (`gf token create`). */
+  token: string;
+  /**
+   * Keep the WebSocket closed until a subscription needs it, and close it when idle.
+   * @default true
+   */
+  lazyWebSocket?: boolean;
+}
+
+export type GigafactoryTRPC = CreateTRPCClient<AppRouter>;
+
+export interface GigafactoryClient {
+  /** Every procedure, typed from the coordinator's router. */
+  trpc: GigafactoryTRPC;
+  url: string;
+  /** Closes the WebSocket; HTTP calls need no cleanup. */
+  close(): Promise<void>;
+  /** Authorization header for the plain HTTP routes (artifact bytes). */
+  authHeader(): { authorization: string };
+}
+
+/** A typed client: HTTP batching for queries and mutations, a WebSocket for subscriptions. */
+export function createGigafactoryClient(opts: GigafactoryClientOptions): GigafactoryClient {
+  const base = opts.url.replace(/\/+$/, "");
+  const wsClient = createWSClient({
+    url: base.replace(/^http/, "ws"),
+    connectionParams: { token: opts.token },
+    // Node 20 has no global WebSocket; `ws` implements the same interface
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    retryDelayMs: (attempt) => Math.min(10_000, 250 * 2 ** attempt),
+    lazy: { enabled: opts.lazyWebSocket ?? true, closeMs: 30_000 },
+    keepAlive: { enabled: true, intervalMs: 15_000, pongTimeoutMs: 5_000 },
+  });
+  const trpc = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        true: wsLink({ client: wsClient, transformer: superjson }),
+        false: httpBatchLink({ url: base, transformer: superjson, headers: () => ({ authorization: `Bearer ${opts.token}` }) }),
+      }),
+    ],
+  });
+  return {
+    trpc,
+    url: base,
+    close: async () => {
+      await wsClient.close();
+    },
+    authHeader: () => ({ authorization: `Bearer ${opts.token}` }),
+  };
+}
