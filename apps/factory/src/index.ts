@@ -1,1 +1,3 @@
-export {};
+export { FactoryDaemon } from "./daemon.js";
+export { FactoryConfig, readConfig } from "./config.js";
+export * from "./engines/index.js";

@@ -1,0 +1,92 @@
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { Capability, Duration, EngineId } from "@gigafactory/schema";
+import { z } from "zod";
+
+const list = <T extends z.ZodType<string, string>>(item: T) =>
+  z.preprocess((value) => (typeof value === "string" ? value.split(",").map((part) => part.trim()).filter(Boolean) : value), z.array(item));
+
+/** Factory configuration: flags win over environment variables, which win over defaults. */
+export const FactoryConfig = z.object({
+  url: z.string().url(),
+  token: z.string().min(1),
+  /** Stable per host and work dir when not given (kept in `<workDir>/factory-id`). */
+  factoryId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/).max(128).optional(),
+  capabilities: list(Capability).default([]),
+  /** Engines offered; default: shell plus every agent CLI found on PATH. */
+  engines: list(EngineId).optional(),
+  seats: z.coerce.number().int().min(1).max(64).default(2),
+  workDir: z.string().default(join(".gigafactory", "factory")),
+  /** Overrides the coordinator's suggested heartbeat interval. */
+  heartbeat: Duration.optional(),
+  /** Claim on this slow timer too, in case a nudge was missed. */
+  claimPoll: Duration.default(5_000),
+  /** On SIGTERM running jobs get this long before they are checkpointed and released. */
+  drainGrace: Duration.default(30_000),
+  /** TERM, then KILL after this long. */
+  killGrace: Duration.default(5_000),
+  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+});
+export type FactoryConfig = z.output<typeof FactoryConfig>;
+
+const FLAGS = {
+  url: { type: "string" },
+  token: { type: "string" },
+  id: { type: "string" },
+  capabilities: { type: "string" },
+  engines: { type: "string" },
+  seats: { type: "string" },
+  "work-dir": { type: "string" },
+  "drain-grace": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export const USAGE = `gf-factory: runs coding-agent jobs for a Gigafactory coordinator
+
+  --url URL              coordinator URL                       (GF_URL)
+  --token TOKEN          factory-role bearer token             (GF_TOKEN)
+  --id ID                factory id (stable default per host)  (GF_FACTORY_ID)
+  --capabilities a,b     capabilities offered                  (GF_CAPABILITIES)
+  --engines shell,codex  engines offered (default: detected)   (GF_ENGINES)
+  --seats N              concurrent jobs (default 2)           (GF_SEATS)
+  --work-dir DIR         workspaces and state                  (GF_WORK_DIR)
+  --drain-grace 30s      grace for running jobs on SIGTERM     (GF_DRAIN_GRACE)
+  --log-level info                                             (GF_LOG_LEVEL)
+`;
+
+/** Reads flags and env once; the only place the factory looks at process.env for settings. */
+export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfig | "help" {
+  const { values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false });
+  if (values.help) return "help";
+  const raw = {
+    url: values.url ?? env.GF_URL,
+    token: values.token ?? env.GF_TOKEN,
+    factoryId: values.id ?? env.GF_FACTORY_ID,
+    capabilities: values.capabilities ?? env.GF_CAPABILITIES,
+    engines: values.engines ?? env.GF_ENGINES,
+    seats: values.seats ?? env.GF_SEATS,
+    workDir: values["work-dir"] ?? env.GF_WORK_DIR,
+    heartbeat: env.GF_HEARTBEAT,
+    claimPoll: env.GF_CLAIM_POLL,
+    drainGrace: values["drain-grace"] ?? env.GF_DRAIN_GRACE,
+    killGrace: env.GF_KILL_GRACE,
+    logLevel: values["log-level"] ?? env.GF_LOG_LEVEL,
+  };
+  const parsed = FactoryConfig.safeParse(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== "")));
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "(config)"}: ${issue.message}`);
+    throw new Error(`invalid factory configuration:\n${lines.join("\n")}\n\n${USAGE}`);
+  }
+  return { ...parsed.data, workDir: resolve(parsed.data.workDir) };
+}
+
+/** The environment an engine child gets: the daemon's, minus the daemon's own secrets. */
+export function childEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith("GF_")));
+}
+
+export function defaultFactoryId(): string {
+  return hostname().replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "factory";
+}

@@ -1,0 +1,203 @@
+import { mkdir, readFile, statfs, writeFile } from "node:fs/promises";
+import { arch, hostname, loadavg, platform } from "node:os";
+import { join } from "node:path";
+import type { FactoryMessage } from "@gigafactory/schema";
+import { type GigafactoryClient, createGigafactoryClient } from "@gigafactory/sdk";
+import { childEnv, defaultFactoryId, type FactoryConfig } from "./config.js";
+import type { Engine } from "./engines/engine.js";
+import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
+import type { Logger } from "./logger.js";
+import { JobRunner } from "./runner/job-runner.js";
+import { cleanupLeftovers } from "./workspace/workspace.js";
+
+const VERSION = "0.1.0";
+
+type State = "starting" | "active" | "draining" | "closed";
+
+/**
+ * The factory daemon: registers, heartbeats, listens on `factory.connect`, claims what it
+ * can run (never more than its seats) and runs each job in a {@link JobRunner}.
+ * `close()` drains: no new claims, running jobs get a grace period, then are released.
+ */
+export class FactoryDaemon {
+  private client: GigafactoryClient | undefined;
+  private readonly runners = new Map<string, JobRunner>();
+  private state: State = "starting";
+  private factoryId = "";
+  private engines = new Map<string, Engine>();
+  private timers: NodeJS.Timeout[] = [];
+  private subscription: { unsubscribe(): void } | undefined;
+  private claiming: Promise<void> | undefined;
+  private claimAgain = false;
+  private closing: Promise<void> | undefined;
+  private drainStarted: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: FactoryConfig,
+    private readonly logger: Logger,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {}
+
+  get id(): string {
+    return this.factoryId;
+  }
+
+  get runningJobs(): string[] {
+    return [...this.runners.keys()];
+  }
+
+  async start(): Promise<{ factoryId: string; engines: string[] }> {
+    const { config } = this;
+    await mkdir(config.workDir, { recursive: true });
+    const leftovers = await cleanupLeftovers(config.workDir);
+    if (leftovers) this.logger.warn({ leftovers }, "removed workspaces left by a previous run");
+    this.factoryId = config.factoryId ?? (await this.stableId());
+    this.engines = await this.resolveEngines();
+    this.client = createGigafactoryClient({ url: config.url, token: config.token, lazyWebSocket: false });
+    const registered = await this.client.trpc.factory.register.mutate({
+      factoryId: this.factoryId,
+      descriptor: { host: hostname(), pid: process.pid, os: platform(), arch: arch(), version: VERSION },
+      capabilities: config.capabilities,
+      engines: [...this.engines.keys()],
+      seatLimit: config.seats,
+    });
+    this.state = "active";
+    const heartbeatMs = config.heartbeat ?? registered.heartbeatMs;
+    this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
+    this.timers.push(setInterval(() => this.claimSoon(), config.claimPoll));
+    this.subscription = this.client.trpc.factory.connect.subscribe(
+      { factoryId: this.factoryId },
+      {
+        onData: (message) => this.onMessage(message),
+        onError: (error) => this.logger.warn({ err: error }, "connect subscription error"),
+      },
+    );
+    this.logger.info({ factoryId: this.factoryId, engines: [...this.engines.keys()], seats: config.seats, leaseTtlMs: registered.leaseTtlMs }, "factory registered");
+    this.claimSoon();
+    return { factoryId: this.factoryId, engines: [...this.engines.keys()] };
+  }
+
+  private onMessage(message: FactoryMessage): void {
+    if (message.type === "work") this.claimSoon();
+    else if (message.type === "cancel") this.runners.get(message.jobId)?.cancel(message.epoch);
+    else if (message.type === "drain") void this.drain();
+  }
+
+  /** Claims until the seats are full or nothing is left; coalesces concurrent calls. */
+  private claimSoon(): void {
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    this.claiming = this.claimLoop()
+      .catch((error: unknown) => this.logger.warn({ err: error }, "claim failed"))
+      .finally(() => {
+        this.claiming = undefined;
+        if (this.claimAgain) {
+          this.claimAgain = false;
+          this.claimSoon();
+        }
+      });
+  }
+
+  private async claimLoop(): Promise<void> {
+    while (this.state === "active" && this.client) {
+      const free = this.config.seats - this.runners.size;
+      if (free <= 0) return;
+      const { jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free });
+      if (jobs.length === 0) return;
+      for (const claimed of jobs) {
+        if (this.state !== "active") {
+          // claimed while starting to drain: give it straight back
+          await this.client.trpc.factory.release.mutate({ jobId: claimed.job._id, epoch: claimed.epoch, factoryId: this.factoryId, reason: "factory draining" }).catch(() => undefined);
+          continue;
+        }
+        const runner = new JobRunner(claimed, {
+          client: this.client,
+          factoryId: this.factoryId,
+          workDir: this.config.workDir,
+          engines: this.engines,
+          env: childEnv(this.env),
+          killGraceMs: this.config.killGrace,
+          logger: this.logger,
+        });
+        this.runners.set(runner.jobId, runner);
+        this.logger.info({ jobId: runner.jobId, epoch: runner.epoch, attempt: claimed.job.attempt }, "claimed job");
+        void runner.done.finally(() => {
+          this.runners.delete(runner.jobId);
+          void this.heartbeat();
+          this.claimSoon();
+        });
+      }
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (!this.client || this.state === "closed") return;
+    try {
+      const disk = await statfs(this.config.workDir).catch(() => undefined);
+      const answer = await this.client.trpc.factory.heartbeat.mutate({
+        factoryId: this.factoryId,
+        load: { running: this.runners.size, jobIds: this.runningJobs, loadAvg: loadavg()[0] ?? 0 },
+        health: { ok: true, rssMb: Math.round(process.memoryUsage().rss / 1_048_576), ...(disk ? { freeDiskMb: Math.round((disk.bavail * disk.bsize) / 1_048_576) } : {}) },
+      });
+      if (answer.state === "draining" && this.state === "active") void this.drain();
+    } catch (error) {
+      this.logger.warn({ err: error }, "heartbeat failed");
+    }
+  }
+
+  /** Stop claiming; running jobs get `drainGrace` to finish, then are checkpointed and released. */
+  drain(graceMs = this.config.drainGrace): Promise<void> {
+    this.drainStarted ??= (async () => {
+      if (this.state === "active" || this.state === "starting") this.state = "draining";
+      this.logger.info({ running: this.runningJobs, graceMs }, "draining");
+      await this.claiming;
+      const all = Promise.all([...this.runners.values()].map((runner) => runner.done));
+      const inTime = await Promise.race([all.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref())]);
+      if (!inTime) await Promise.all([...this.runners.values()].map((runner) => runner.release()));
+    })();
+    return this.drainStarted;
+  }
+
+  /** Second signal: kill every engine now, report nothing more. */
+  kill(): void {
+    for (const runner of this.runners.values()) runner.kill();
+  }
+
+  /** Drains, then disconnects. Idempotent; every step runs even if one fails. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      try {
+        await this.drain();
+      } catch (error) {
+        this.logger.error({ err: error }, "drain failed");
+      }
+      this.state = "closed";
+      for (const timer of this.timers) clearInterval(timer);
+      this.subscription?.unsubscribe();
+      await this.client?.close().catch(() => undefined);
+      this.logger.info("factory stopped");
+    })();
+    return this.closing;
+  }
+
+  /** The same id across restarts on this host and work dir. */
+  private async stableId(): Promise<string> {
+    const file = join(this.config.workDir, "factory-id");
+    const existing = (await readFile(file, "utf8").catch(() => "")).trim();
+    if (existing) return existing;
+    const id = `${defaultFactoryId()}-${Math.random().toString(36).slice(2, 8)}`;
+    await writeFile(file, `${id}\n`);
+    return id;
+  }
+
+  private async resolveEngines(): Promise<Map<string, Engine>> {
+    const all = builtInEngines();
+    const wanted = this.config.engines;
+    const chosen = wanted ? all.filter((engine) => wanted.includes(engine.id)) : await detectAvailableEngines(this.env.PATH);
+    const unknown = wanted?.filter((id) => !all.some((engine) => engine.id === id)) ?? [];
+    if (unknown.length) throw new Error(`unknown engine(s): ${unknown.join(", ")} (built in: ${all.map((engine) => engine.id).join(", ")})`);
+    return new Map(chosen.map((engine) => [engine.id, engine]));
+  }
+}

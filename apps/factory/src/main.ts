@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { readConfig, USAGE } from "./config.js";
+import { FactoryDaemon } from "./daemon.js";
+import { createLogger } from "./logger.js";
+
+let config: ReturnType<typeof readConfig>;
+try {
+  config = readConfig(process.argv.slice(2), process.env);
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+if (config === "help") {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
+const logger = createLogger(config.logLevel);
+const daemon = new FactoryDaemon(config, logger);
+let signals = 0;
+const onSignal = (signal: NodeJS.Signals) => {
+  signals++;
+  if (signals > 1) {
+    logger.warn({ signal }, "second signal: stopping now");
+    daemon.kill();
+    setTimeout(() => process.exit(1), 500).unref();
+    return;
+  }
+  logger.info({ signal }, "draining before exit (send again to stop at once)");
+  void daemon.close().then(() => process.exit(0));
+};
+process.on("SIGTERM", onSignal);
+process.on("SIGINT", onSignal);
+
+try {
+  const { factoryId, engines } = await daemon.start();
+  process.stdout.write(`${JSON.stringify({ msg: "GF_FACTORY_READY", factoryId, engines, pid: process.pid })}\n`);
+} catch (error) {
+  logger.fatal({ err: error }, "factory failed to start");
+  await daemon.close();
+  process.exit(1);
+}

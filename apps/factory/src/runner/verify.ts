@@ -1,0 +1,39 @@
+import type { VerifyResult } from "@gigafactory/schema";
+import { type OutputLine, spawnGroup } from "../engines/process.js";
+
+const TAIL_LINES = 40;
+
+/** Runs verify gates in order in the workspace, each a `bash -c` in its own process group; stops at the first failure. */
+export async function runVerify(opts: {
+  commands: string[];
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  signal: AbortSignal;
+  killGraceMs: number;
+  onLine: (gate: number, line: OutputLine) => void;
+}): Promise<VerifyResult> {
+  const steps: VerifyResult["steps"] = [];
+  for (const [index, command] of opts.commands.entries()) {
+    const tail: string[] = [];
+    const child = spawnGroup({
+      file: "bash",
+      args: ["-c", command],
+      cwd: opts.cwd,
+      env: opts.env,
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      killGraceMs: opts.killGraceMs,
+      onLine: (line) => {
+        tail.push(line.line);
+        if (tail.length > TAIL_LINES) tail.shift();
+        opts.onLine(index, line);
+      },
+    });
+    const exit = await child.exit;
+    const exitCode = exit.reason === "exited" ? exit.code : null;
+    steps.push({ command, exitCode, durationMs: Math.round(exit.durationMs), tail: tail.join("\n").slice(-8_000) });
+    if (exitCode !== 0) return { passed: false, steps };
+  }
+  return { passed: true, steps };
+}

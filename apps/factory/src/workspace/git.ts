@@ -1,0 +1,29 @@
+import { execa } from "execa";
+
+/** Runs git with a fixed identity (checkpoint commits must work on hosts with no git config). */
+export async function git(cwd: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ stdout: string; exitCode: number }> {
+  const result = await execa("git", ["-c", "user.name=Gigafactory", "-c", "user.email=factory@gigafactory.invalid", "-c", "commit.gpgsign=false", ...args], {
+    cwd,
+    reject: false,
+    stripFinalNewline: true,
+  });
+  const exitCode = result.exitCode ?? 1;
+  if (exitCode !== 0 && !opts.allowFail) throw new Error(`git ${args.join(" ")} failed (${exitCode}): ${String(result.stderr).trim()}`);
+  return { stdout: String(result.stdout), exitCode };
+}
+
+/** Files changed and lines added/deleted between two commits (`git diff --numstat`). */
+export async function diffStats(cwd: string, from: string, to: string): Promise<{ filesChanged: number; linesAdded: number; linesDeleted: number }> {
+  const { stdout } = await git(cwd, ["diff", "--numstat", from, to]);
+  let filesChanged = 0;
+  let linesAdded = 0;
+  let linesDeleted = 0;
+  for (const line of stdout.split("\n").filter(Boolean)) {
+    const [added, deleted] = line.split("\t");
+    filesChanged++;
+    // binary files show "-"
+    linesAdded += Number(added) || 0;
+    linesDeleted += Number(deleted) || 0;
+  }
+  return { filesChanged, linesAdded, linesDeleted };
+}
