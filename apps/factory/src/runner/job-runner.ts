@@ -1,11 +1,12 @@
 import type { ActiveStage, Checkpoint, ClaimedJob, CompletionResult, Insights, NewEvent, ProfileSnapshot, VerifyResult } from "@gigafactory/schema";
 import { ProfileSnapshot as ProfileSnapshotSchema } from "@gigafactory/schema";
 import type { GigafactoryClient } from "@gigafactory/sdk";
-import type { Engine, EngineResult } from "../engines/engine.js";
+import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
 import { Workspace } from "../workspace/workspace.js";
 import { EventBatcher } from "./event-batcher.js";
 import { FencedSignal, fencedWrite, uploadArtifact } from "./fenced-client.js";
+import { reviewJob } from "./review.js";
 import { runVerify } from "./verify.js";
 
 /** The full engine log kept for the `engine.log` artifact; events carry every line anyway. */
@@ -131,6 +132,20 @@ export class JobRunner {
         return await this.complete(result.outcome, insights, { exit: result.exit, reason: result.reason ?? `engine exited with ${result.exit.code ?? result.exit.signal}` });
       }
 
+      if (job.review.mode === "engine") {
+        const reviewer = this.deps.engines.get(job.review.engine ?? job.engine);
+        await this.advance("review", batcher);
+        const review = reviewer ? await this.runEngine(reviewer, workspace, profile, batcher, reviewJob(job)) : undefined;
+        await batcher.flush();
+        if (this.stopReason === "fenced" || this.stopReason === "kill") return;
+        if (this.stopReason === "drain") return await this.drainRelease(workspace);
+        if (review?.outcome !== "success") {
+          await this.uploadArtifacts(workspace);
+          return await this.complete("failure", insights, { exit: result.exit, reason: review ? `review failed: ${review.reason ?? review.outcome}` : `review engine ${job.review.engine} is not offered by this factory` });
+        }
+        await workspace.commitWip(`gf: review of ${job._id} (epoch ${this.epoch})`);
+      }
+
       let verifyResult: VerifyResult | undefined;
       if (job.verify.length) {
         await this.advance("testing", batcher);
@@ -163,9 +178,9 @@ export class JobRunner {
     }
   }
 
-  private async runEngine(engine: Engine, workspace: Workspace, profile: ProfileSnapshot | undefined, batcher: EventBatcher): Promise<EngineResult> {
+  private async runEngine(engine: Engine, workspace: Workspace, profile: ProfileSnapshot | undefined, batcher: EventBatcher, job: EngineContext["job"] = this.claimed.job): Promise<EngineResult> {
     const run = engine.run({
-      job: this.claimed.job,
+      job,
       ...(profile ? { profile } : {}),
       workdir: workspace.path,
       env: this.deps.env,
