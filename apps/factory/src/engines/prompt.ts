@@ -1,0 +1,53 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** How an agent CLI is called for one job. */
+export interface Invocation {
+  args: string[];
+  /** Sent on stdin when the prompt cannot travel in argv. */
+  input?: string;
+}
+
+/**
+ * Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN) and job bodies may be larger;
+ * above this size (in UTF-16 units, so bytes may be up to 3x) the prompt travels another way.
+ */
+const ARGV_PROMPT_MAX = 32 * 1024;
+
+/**
+ * Whether `prompt` can be passed as a command-line argument: short enough, and not
+ * starting with `-`, which option parsers would take for a flag (a Markdown list does).
+ */
+export function fitsArgv(prompt: string): boolean {
+  return prompt.length <= ARGV_PROMPT_MAX && !prompt.startsWith("-");
+}
+
+/** For engines without a system-prompt flag: the persona goes ahead of the instructions. */
+export function withPersona(body: string, persona: string | undefined): string {
+  if (persona === undefined || persona.trim() === "") return body;
+  return `${persona.trim()}\n\n---\n\n${body}`;
+}
+
+/** Whether the user's extra arguments already contain any of `flags` (as `--f` or `--f=v`). */
+export function hasFlag(args: readonly string[] | undefined, flags: readonly string[]): boolean {
+  return (args ?? []).some((arg) => flags.some((flag) => arg === flag || arg.startsWith(`${flag}=`)));
+}
+
+export interface TempFile {
+  path: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Writes `content` to a fresh private directory under the OS temp dir, not the workspace:
+ * the workspace is committed and diffed after the run, and must only hold the agent's work.
+ * Synchronous so that `Engine.run` can hand out the child's pid right away.
+ */
+export function writeTempFile(name: string, content: string): TempFile {
+  const dir = mkdtempSync(join(tmpdir(), "gf-engine-"));
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+}
