@@ -48,11 +48,26 @@ export class JobRunner {
     this.epoch = claimed.epoch;
     this.logger = deps.logger.child({ jobId: this.jobId, epoch: this.epoch });
     this.done = this.run()
-      .catch((error: unknown) => {
-        if (error instanceof FencedSignal) this.logger.warn("fenced: stopped the job and discarded its result");
-        else this.logger.error({ err: error }, "job runner failed");
+      .catch(async (error: unknown) => {
+        if (error instanceof FencedSignal) return this.logger.warn("fenced: stopped the job and discarded its result");
+        this.logger.error({ err: error }, "job runner failed");
+        await this.reportFailure(error);
       })
       .finally(() => clearInterval(this.renewTimer));
+  }
+
+  /**
+   * An error of the factory's own (a workspace git cannot prepare, an upload refused) ends the
+   * attempt as a failure naming it, rather than leaving the lease to lapse into a `lost` run.
+   */
+  private async reportFailure(error: unknown): Promise<void> {
+    if (this.stopReason !== undefined) return;
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      await this.complete("failure", {}, { reason: `factory error: ${message.slice(0, 1_900)}` });
+    } catch (reportError) {
+      this.logger.warn({ err: reportError }, "could not report the failure; the lease will lapse");
+    }
   }
 
   /** The coordinator asked to cancel this lease. */

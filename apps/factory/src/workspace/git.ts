@@ -8,7 +8,9 @@ export async function git(cwd: string, args: string[], opts: { allowFail?: boole
     stripFinalNewline: true,
   });
   const exitCode = result.exitCode ?? 1;
-  if (exitCode !== 0 && !opts.allowFail) throw new Error(`git ${args.join(" ")} failed (${exitCode}): ${String(result.stderr).trim()}`);
+  // A git that could not start (e.g. a job's repo path that does not exist) has no stderr; execa says why.
+  const why = String(result.stderr).trim() || result.shortMessage || "";
+  if (exitCode !== 0 && !opts.allowFail) throw new Error(`git ${args.join(" ")} in ${cwd} failed (${exitCode}): ${why}`);
   return { stdout: String(result.stdout), exitCode };
 }
 

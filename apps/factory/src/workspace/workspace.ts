@@ -17,9 +17,9 @@ export interface DiffStats {
 }
 
 /**
- * A job's working directory: a git worktree on branch `gf/<jobId>` when the job names a
- * repository (resuming from its checkpoint commit when there is one), else a fresh directory
- * made into a throwaway repository so diff stats work the same way.
+ * A job's working directory: a git worktree (detached; its commits are kept on branch
+ * `gf/<jobId>`) when the job names a repository, resuming from its checkpoint commit when there
+ * is one; else a fresh directory made into a throwaway repository so diff stats work the same way.
  */
 export class Workspace {
   private constructor(
@@ -43,7 +43,11 @@ export class Workspace {
       const start = job.checkpoint?.wipCommit ?? job.baseRef ?? "HEAD";
       const startCommit = (await git(repo, ["rev-parse", "--verify", `${start}^{commit}`])).stdout;
       await git(repo, ["worktree", "prune"]);
-      await git(repo, ["worktree", "add", "--force", "-B", branch, path, startCommit]);
+      // Detached, so the branch is checked out in no worktree: one an earlier holder of this job
+      // still has (SIGKILLed, paused past its lease, or still cleaning up after a release) would
+      // otherwise make `worktree add -B` fail. The branch moves by ref updates (here, commitWip).
+      await git(repo, ["update-ref", `refs/heads/${branch}`, startCommit]);
+      await git(repo, ["worktree", "add", "--force", "--detach", path, startCommit]);
       return new Workspace(path, branch, job.checkpoint?.wipBase ?? startCommit, repo, recordFile);
     }
     await mkdir(path, { recursive: true });
@@ -64,6 +68,7 @@ export class Workspace {
     const staged = await git(this.path, ["diff", "--cached", "--quiet"], { allowFail: true });
     if (staged.exitCode !== 0) await git(this.path, ["commit", "-q", "--no-verify", "-m", message]);
     const head = (await git(this.path, ["rev-parse", "HEAD"])).stdout;
+    if (this.repo) await git(this.path, ["update-ref", `refs/heads/${this.branch}`, head]);
     if (head === this.base) return undefined;
     return { wipBranch: this.branch, wipBase: this.base, wipCommit: head };
   }

@@ -1,0 +1,162 @@
+import { createHash } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import type { JobEvent } from "@gigafactory/schema";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { type Cluster, listArtifacts, startCluster } from "./support/cluster.js";
+import { type FactoryProcess, startFactory } from "./support/factory-process.js";
+import { Scratch } from "./support/temp.js";
+import { allEvents, runsOf, waitFor, waitForOutcome } from "./support/wait.js";
+
+const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+const dataOf = (event: JobEvent) => event.data as Record<string, unknown>;
+
+let cluster: Cluster;
+let factory: FactoryProcess;
+const scratch = new Scratch();
+
+beforeAll(async () => {
+  cluster = await startCluster({ mongoUrl: inject("mongoUrl"), label: "factory-ship" });
+  factory = await startFactory(cluster, { factoryId: "ship-1", engines: "shell,claude-code" });
+});
+
+afterEach(async () => {
+  await scratch.clean();
+});
+afterAll(async () => {
+  await factory?.stop();
+  await cluster?.close();
+});
+
+/** Downloads every artifact of the job and checks its bytes against the recorded size and sha256. */
+async function downloadArtifacts(jobId: string, runId: string): Promise<Map<string, string>> {
+  const artifacts = await listArtifacts(cluster.service, jobId);
+  // each upload is also announced in the job's event log
+  const announced = (await allEvents(cluster.service, jobId)).filter((event) => event.type === "artifact").map(dataOf);
+  expect(announced.map((data) => data.artifactId).sort()).toEqual(artifacts.map((artifact) => artifact._id).sort());
+  const texts = new Map<string, string>();
+  for (const artifact of artifacts) {
+    expect(artifact.runId).toBe(runId);
+    const { status, body, sha256Header } = await cluster.download(artifact._id);
+    expect(status).toBe(200);
+    expect(body.length).toBe(artifact.size);
+    expect(sha256(body)).toBe(artifact.sha256);
+    expect(sha256Header).toBe(artifact.sha256);
+    texts.set(artifact.name, body.toString("utf8"));
+  }
+  return texts;
+}
+
+describe("a factory process ships jobs end to end", () => {
+  it("runs a shell job: streamed log events, git insights, engine.log and changes.diff artifacts", async () => {
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "shell ship",
+      engine: "shell",
+      bodyMd: [
+        "echo 'hello from the shell job'",
+        "printf 'alpha\\nbeta\\n' > notes.txt",
+        "echo one > one.txt",
+        "echo 'to stderr' >&2",
+        // the engine must not see the daemon's settings, its token least of all
+        "echo \"GF_ variables: $(env | grep -c '^GF_' || true)\"",
+      ].join("\n"),
+    });
+    const shipped = await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
+    expect(shipped.stage).toBe("shipped");
+    expect(shipped.lastResult).toBe("success");
+
+    const runs = await runsOf(cluster.service, job._id);
+    expect(runs).toHaveLength(1);
+    const [run] = runs;
+    if (!run) throw new Error("no run");
+    expect(run).toMatchObject({ result: "success", factoryId: "ship-1", exit: { code: 0, signal: null } });
+    // git numbers from the job's workspace: two new files, three lines
+    expect(run.insights).toMatchObject({ filesChanged: 2, linesAdded: 3, linesDeleted: 0 });
+    expect(run.insights.durationMs).toEqual(expect.any(Number));
+
+    const events = await allEvents(cluster.service, job._id);
+    const logs = events.filter((event) => event.type === "log").map(dataOf);
+    expect(logs).toEqual(
+      expect.arrayContaining([
+        { stream: "stdout", line: "hello from the shell job" },
+        { stream: "stderr", line: "to stderr" },
+        { stream: "stdout", line: "GF_ variables: 0" },
+      ]),
+    );
+    // factory events are written under the run's lease
+    expect(events.filter((event) => event.type === "log").every((event) => event.epoch === run.epoch)).toBe(true);
+    expect(events.map((event) => event.type)).toEqual(expect.arrayContaining(["created", "claimed", "completed"]));
+
+    const texts = await downloadArtifacts(job._id, run._id);
+    expect([...texts.keys()].sort()).toEqual(["changes.diff", "engine.log"]);
+    expect(texts.get("engine.log")).toContain("hello from the shell job");
+    expect(texts.get("engine.log")).toContain("to stderr");
+    expect(texts.get("changes.diff")).toContain("+alpha");
+    expect(texts.get("changes.diff")).toContain("notes.txt");
+    expect(texts.get("changes.diff")).toContain("one.txt");
+  });
+
+  it("streams output while the engine is still running", async () => {
+    const tmp = scratch.dir("stream");
+    const go = tmp.file("go");
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "streaming",
+      engine: "shell",
+      bodyMd: ["echo 'first line'", `while [ ! -f ${go} ]; do sleep 0.05; done`, "echo 'last line'"].join("\n"),
+    });
+    await waitFor("the first line as an event", async () => (await allEvents(cluster.service, job._id)).some((event) => event.type === "log" && event.data.line === "first line"), {
+      describe: () => factory.tail(),
+    });
+    // seen before the engine was allowed to finish
+    expect((await cluster.service.trpc.jobs.get.query({ jobId: job._id })).stage).toBe("building");
+    expect((await allEvents(cluster.service, job._id)).some((event) => event.data.line === "last line")).toBe(false);
+    writeFileSync(go, "");
+    await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
+    expect((await allEvents(cluster.service, job._id)).some((event) => event.type === "log" && event.data.line === "last line")).toBe(true);
+  });
+
+  it("runs a claude-code job against the fake claude: messages, tool uses, token and cost insights", async () => {
+    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "claude ship", engine: "claude-code", bodyMd: "Fix the failing test in src/sum.ts" });
+    const shipped = await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
+    expect(shipped.stage).toBe("shipped");
+
+    const [run, ...others] = await runsOf(cluster.service, job._id);
+    expect(others).toHaveLength(0);
+    if (!run) throw new Error("no run");
+    expect(run.result).toBe("success");
+    // the numbers the fake prints in its stream-json result (test/fixtures/engines/bin/claude)
+    expect(run.insights).toMatchObject({
+      model: "claude-sonnet-4-5-20250929",
+      tokensIn: 12 + 3400,
+      tokensCached: 18000,
+      tokensOut: 950,
+      costUsd: 0.0421,
+      turns: 4,
+      toolCalls: 2,
+      filesChanged: 0,
+    });
+
+    const events = await allEvents(cluster.service, job._id);
+    expect(events.filter((event) => event.type === "message").map(dataOf)).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ role: "assistant", text: "I'll look at the failing test first." }),
+        expect.objectContaining({ role: "assistant", text: "Fixed the off-by-one in sum()." }),
+      ]),
+    );
+    const tools = events.filter((event) => event.type === "tool_use").map(dataOf);
+    expect(tools).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ phase: "call", name: "Bash", input: { command: "npm test", description: "Run tests" } }),
+        expect.objectContaining({ phase: "call", name: "Edit" }),
+        expect.objectContaining({ phase: "result", isError: false }),
+      ]),
+    );
+    expect(events.filter((event) => event.type === "log").map(dataOf)).toEqual(
+      expect.arrayContaining([{ stream: "stderr", line: "(node:1) ExperimentalWarning: fake warning" }]),
+    );
+
+    // nothing changed in the workspace, so there is no diff to upload; the log is always there
+    const texts = await downloadArtifacts(job._id, run._id);
+    expect([...texts.keys()]).toEqual(["engine.log"]);
+    expect(texts.get("engine.log")).toContain("Fixed the off-by-one in sum().");
+  });
+});

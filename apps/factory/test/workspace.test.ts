@@ -1,0 +1,55 @@
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { type Cluster, startCluster } from "./support/cluster.js";
+import { type FactoryProcess, startFactory, stopAllFactories } from "./support/factory-process.js";
+import { git, Scratch, worktrees } from "./support/temp.js";
+import { runsOf, waitForOutcome } from "./support/wait.js";
+
+let cluster: Cluster;
+const scratch = new Scratch();
+
+beforeAll(async () => {
+  cluster = await startCluster({ mongoUrl: inject("mongoUrl"), label: "factory-workspace" });
+});
+afterEach(async () => {
+  await stopAllFactories();
+  await scratch.clean();
+});
+afterAll(async () => {
+  await cluster?.close();
+});
+
+describe("workspaces", () => {
+  it("on start, removes the worktrees and directories a crashed run left in its work dir", async () => {
+    const tmp = scratch.dir("leftovers");
+    const repo = await scratch.repo("leftovers");
+    const jobs = join(tmp.path, "work", "jobs");
+    mkdirSync(jobs, { recursive: true });
+    // what a SIGKILLed factory leaves: a registered worktree with its record, and a bare directory
+    const worktree = join(jobs, "job_leftover-e3");
+    await git(repo.path, "worktree", "add", "--detach", worktree, "main");
+    writeFileSync(join(worktree, "half-done.txt"), "partial work\n");
+    writeFileSync(join(jobs, "job_leftover-e3.json"), JSON.stringify({ jobId: "job_leftover", path: worktree, repo: repo.path }));
+    mkdirSync(join(jobs, "job_norecord-e1", "src"), { recursive: true });
+    expect(await worktrees(repo.path)).toHaveLength(2);
+
+    const factory: FactoryProcess = await startFactory(cluster, { factoryId: "leftovers-1", workDir: join(tmp.path, "work") });
+    const notice = await factory.waitForLog("leftover notice", (entry) => entry.msg === "removed workspaces left by a previous run");
+    expect(notice.leftovers).toBe(1);
+    expect(readdirSync(jobs)).toEqual([]);
+    expect(await worktrees(repo.path)).toHaveLength(1);
+  });
+
+  it("a workspace that cannot be prepared fails the attempt at once, naming the cause (no silent lease lapse)", async () => {
+    const tmp = scratch.dir("bad-repo");
+    const factory = await startFactory(cluster, { factoryId: "bad-repo-1" });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "bad repo", engine: "shell", bodyMd: "echo never", repo: join(tmp.path, "missing-repo"), maxAttempts: 1 });
+    const failed = await waitForOutcome(cluster.service, job._id, "failed", { describe: () => factory.tail() });
+    expect(failed.lastResult).toBe("failure");
+    const runs = await runsOf(cluster.service, job._id);
+    expect(runs.map((run) => run.result)).toEqual(["failure"]);
+    expect(runs[0]?.reason).toContain("factory error");
+    expect(runs[0]?.reason).toContain("missing-repo");
+  });
+});
