@@ -203,6 +203,7 @@ export class JobRunner {
       killGraceMs: this.deps.killGraceMs,
     });
     this.logger.info({ engine: engine.id, pid: run.pid }, "engine started");
+    if (run.pid !== undefined) await workspace.recordEngine(run.pid);
     for await (const event of run) {
       this.keepLog(event);
       batcher.push(event);

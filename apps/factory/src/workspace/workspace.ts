@@ -1,6 +1,7 @@
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Checkpoint, Job } from "@gigafactory/schema";
+import { isGroupAlive, killGroup } from "../engines/process.js";
 import { diffStats, git } from "./git.js";
 
 /** What a leftover workspace needs for cleanup after a crash. */
@@ -8,6 +9,8 @@ interface WorkspaceRecord {
   jobId: string;
   path: string;
   repo?: string;
+  /** Process groups of engines running in it: a daemon killed with SIGKILL leaves them behind. */
+  pgids?: number[];
 }
 
 export interface DiffStats {
@@ -81,6 +84,12 @@ export class Workspace {
     return (await git(this.path, ["diff", "--binary", this.base, "HEAD"])).stdout;
   }
 
+  /** Notes an engine's process group in the workspace record, for {@link cleanupLeftovers} after a crash. */
+  async recordEngine(pgid: number): Promise<void> {
+    const record = JSON.parse(await readFile(this.recordFile, "utf8")) as WorkspaceRecord;
+    await writeFile(this.recordFile, JSON.stringify({ ...record, pgids: [...(record.pgids ?? []), pgid] } satisfies WorkspaceRecord));
+  }
+
   /** Removes the worktree or directory; the branch (and its commits) stays in the repository. */
   async cleanup(): Promise<void> {
     await removeWorkspace({ jobId: "", path: this.path, ...(this.repo ? { repo: this.repo } : {}) });
@@ -103,6 +112,8 @@ export async function cleanupLeftovers(workDir: string): Promise<number> {
     const file = join(dir, name);
     try {
       const record = JSON.parse(await readFile(file, "utf8")) as WorkspaceRecord;
+      // an engine orphaned by a crash of this daemon must not go on working (and spending) for a lease it lost
+      for (const pgid of record.pgids ?? []) if (isGroupAlive(pgid)) await killGroup(pgid, 2_000);
       await removeWorkspace(record);
       removed++;
     } finally {
