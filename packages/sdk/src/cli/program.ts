@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import { Command } from "commander";
+import { registerAppCommands } from "./commands/apps.js";
+import { registerFleetCommands } from "./commands/fleet.js";
+import { registerJobCommands } from "./commands/jobs.js";
+import { registerLogs } from "./commands/logs.js";
+import { registerProfiles } from "./commands/profiles.js";
+import { registerSubmit } from "./commands/submit.js";
+import { registerToken } from "./commands/token.js";
+import { registerUp } from "./commands/up.js";
+import type { CliContext } from "./context.js";
+import { EXIT } from "./errors.js";
+
+function version(): string {
+  try {
+    const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return manifest.version ?? "0.0.0";
+  } catch {
+    return "0.0.0";
+  }
+}
+
+/** The `gf` command tree. Errors are thrown (exitOverride), not printed-and-exited, so main() picks the exit code. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command("gf")
+    .description("Gigafactory: run fleets of AI coding agents")
+    .version(version(), "-V, --version")
+    .option("--url <url>", "coordinator URL (else GF_URL, else the nearest .gigafactory/fleet.json)")
+    .option("--token <token>", "bearer token (else GF_TOKEN, else the fleet file's)")
+    .showHelpAfterError("(gf --help, or gf COMMAND --help)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => process.stdout.write(text),
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text, write) => write(ctx.out.c.red(text)),
+    })
+    .addHelpText(
+      "after",
+      `
+Exit codes:
+  ${EXIT.ok}  ok
+  ${EXIT.failed}  a job did not ship (--wait), or the coordinator refused the operation in the job's state
+  ${EXIT.usage}  bad arguments or a bad job/profile file (nothing was changed)
+  ${EXIT.notFound}  no such job, factory or profile (or the app package is not installed)
+  ${EXIT.unreachable}  cannot reach the coordinator, or the token is missing, unknown or lacks the role
+
+Start here:
+  gf up                                   # a local fleet, in the foreground
+  gf submit examples/hello.md --wait      # in another terminal, same directory`,
+    );
+
+  registerUp(program, ctx);
+  registerSubmit(program, ctx);
+  registerJobCommands(program, ctx);
+  registerLogs(program, ctx);
+  registerFleetCommands(program, ctx);
+  registerProfiles(program, ctx);
+  registerToken(program, ctx);
+  registerAppCommands(program, ctx);
+  return program;
+}

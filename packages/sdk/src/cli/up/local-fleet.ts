@@ -1,0 +1,266 @@
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createGigafactoryClient } from "../../client.js";
+import { FLEET_FILE, type FleetFile } from "../../helpers/fleet-connection.js";
+import type { ResolvedApp } from "../apps.js";
+import type { Output } from "../output.js";
+import { ChildApp } from "./child-app.js";
+
+export interface LocalFleetOptions {
+  /** `<data>/.gigafactory`: admin token, fleet.json, logs, blobs, factory workspaces. */
+  stateDir: string;
+  host: string;
+  port: number;
+  factories: number;
+  seats?: number | undefined;
+  leaseTtl?: string | undefined;
+  engines?: string[] | undefined;
+  capabilities?: string[] | undefined;
+  /** An existing MongoDB; without it a local one is started. */
+  mongoUrl?: string | undefined;
+  logLevel: string;
+  coordinator: ResolvedApp;
+  factory: ResolvedApp | undefined;
+  /** The coordinator package's `mongo` entry, for the MongoDB host process. */
+  mongoModule: string;
+  env: NodeJS.ProcessEnv;
+  out: Output;
+}
+
+/** How long each kind of process gets to stop before SIGKILL. */
+const GRACE_MS = { factory: 90_000, coordinator: 20_000, mongo: 15_000, forced: 5_000 } as const;
+const READY_MS = { mongo: 10 * 60_000, coordinator: 60_000, factory: 60_000 } as const;
+
+/** The mongo host script, beside this file. */
+const MONGO_HOST = fileURLToPath(new URL("./mongo-host.js", import.meta.url));
+
+/**
+ * A whole fleet on this machine: MongoDB, one coordinator, N factories, each its own process.
+ * `close()` stops them in order (factories drain first, then the coordinator, then MongoDB),
+ * is idempotent, and runs every step even when one fails.
+ */
+export class LocalFleet {
+  private mongo: ChildApp | undefined;
+  private coordinator: ChildApp | undefined;
+  private readonly factories: Array<{ id: string; app: ChildApp }> = [];
+  private readonly abort = new AbortController();
+  private closing: Promise<void> | undefined;
+  private starting: Promise<unknown> | undefined;
+  private forced = false;
+  readonly fleetFile: string;
+  readonly logDir: string;
+
+  constructor(private readonly opts: LocalFleetOptions) {
+    this.fleetFile = join(opts.stateDir, FLEET_FILE);
+    this.logDir = join(opts.stateDir, "logs");
+  }
+
+  /** Starts everything; a `close()` meanwhile makes it stop where it is and reject. */
+  start(): Promise<FleetFile & { mongo: string }> {
+    const starting = this.startAll();
+    this.starting = starting.catch(() => {});
+    return starting;
+  }
+
+  private async startAll(): Promise<FleetFile & { mongo: string }> {
+    const { opts } = this;
+    const { out } = opts;
+    const signal = this.abort.signal;
+    await mkdir(this.logDir, { recursive: true, mode: 0o700 });
+    const baseEnv = { ...opts.env, GF_LOG_LEVEL: opts.logLevel };
+
+    let mongoUrl = opts.mongoUrl;
+    let mongoDescription = `external ${redact(opts.mongoUrl ?? "")}`;
+    if (!mongoUrl) {
+      out.line(out.c.dim("starting MongoDB (the first start may build the in-memory stand-in)…"));
+      this.mongo = await ChildApp.start({
+        label: "mongodb",
+        script: MONGO_HOST,
+        env: { ...baseEnv, GF_MONGO_MODULE: opts.mongoModule },
+        logFile: join(this.logDir, "mongo.log"),
+        readyMsg: "GF_MONGO_READY",
+        readyTimeoutMs: READY_MS.mongo,
+        signal,
+      });
+      mongoUrl = String(this.mongo.ready.url);
+      mongoDescription = String(this.mongo.ready.describe ?? mongoUrl);
+    }
+    out.line(`${label(out, "mongodb")}${mongoDescription}`);
+
+    this.coordinator = await ChildApp.start({
+      label: "coordinator",
+      script: opts.coordinator.main,
+      cwd: opts.stateDir,
+      env: {
+        ...baseEnv,
+        GF_HOST: opts.host,
+        GF_PORT: String(opts.port),
+        GF_MONGO_URL: mongoUrl,
+        GF_DATA_DIR: opts.stateDir,
+        ...(opts.leaseTtl ? { GF_LEASE_TTL: opts.leaseTtl } : {}),
+      },
+      logFile: join(this.logDir, "coordinator.log"),
+      readyMsg: "GF_COORDINATOR_READY",
+      readyTimeoutMs: READY_MS.coordinator,
+      signal,
+    }).catch((error: unknown) => {
+      const text = String((error as Error).message);
+      if (text.includes("EADDRINUSE")) throw new Error(`port ${opts.port} on ${opts.host} is in use: pass --port N (0 picks a free one)`, { cause: error });
+      throw error;
+    });
+    signal.throwIfAborted();
+    const url = String(this.coordinator.ready.url);
+    out.line(`${label(out, "coordinator")}${url} ${out.c.dim(`(pid ${this.coordinator.pid})`)}`);
+
+    const adminToken = (await readFile(join(opts.stateDir, "admin.token"), "utf8").catch(() => {
+      throw new Error(`no admin token at ${join(opts.stateDir, "admin.token")}: the coordinator writes it when the database has none (is --mongo-url a database set up from another data directory?)`);
+    })).trim();
+    const admin = createGigafactoryClient({ url, token: adminToken });
+    let factoryToken: string;
+    let serviceToken: string;
+    try {
+      factoryToken = (await admin.trpc.admin.createToken.mutate({ role: "factory", name: "gf up factories" })).token;
+      serviceToken = (await admin.trpc.admin.createToken.mutate({ role: "service", name: "gf up" })).token;
+    } finally {
+      await admin.close();
+    }
+
+    signal.throwIfAborted();
+    if (opts.factories > 0 && opts.factory) {
+      const factory = opts.factory;
+      const results = await Promise.allSettled(
+        Array.from({ length: opts.factories }, async (_, i) => {
+          const id = `local-${i + 1}`;
+          const workDir = join(opts.stateDir, "work", id);
+          await mkdir(workDir, { recursive: true, mode: 0o700 });
+          const app = await ChildApp.start({
+            label: `factory ${id}`,
+            script: factory.main,
+            env: {
+              ...baseEnv,
+              GF_URL: url,
+              GF_TOKEN: factoryToken,
+              GF_FACTORY_ID: id,
+              GF_WORK_DIR: workDir,
+              ...(opts.seats ? { GF_SEATS: String(opts.seats) } : {}),
+              ...(opts.engines?.length ? { GF_ENGINES: opts.engines.join(",") } : {}),
+              ...(opts.capabilities?.length ? { GF_CAPABILITIES: opts.capabilities.join(",") } : {}),
+            },
+            logFile: join(this.logDir, `factory-${id}.log`),
+            readyMsg: "GF_FACTORY_READY",
+            readyTimeoutMs: READY_MS.factory,
+            signal,
+          });
+          return { id, app };
+        }),
+      );
+      // every one that did start is stopped by close(), even when another failed
+      const started = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+      this.factories.push(...started);
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+      if (failed) throw failed.reason;
+      out.line(`${label(out, "factories")}${started.map(({ id, app }) => `${id} ${out.c.dim(`(pid ${app.pid})`)}`).join(", ")}`);
+    }
+
+    signal.throwIfAborted();
+    const fleet: FleetFile & { mongo: string } = {
+      url,
+      token: adminToken,
+      serviceToken,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      processes: {
+        coordinator: this.coordinator.pid,
+        factories: this.factories.map(({ id, app }) => ({ id, pid: app.pid })),
+        ...(this.mongo ? { mongoHost: this.mongo.pid } : {}),
+        ...(typeof this.mongo?.ready.pid === "number" ? { mongo: this.mongo.ready.pid } : {}),
+      },
+      mongo: mongoDescription,
+    };
+    // written whole or not at all: readers never see half a file
+    const tmp = `${this.fleetFile}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(fleet, null, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, this.fleetFile);
+    return fleet;
+  }
+
+  /** Resolves with a description when any process of the fleet exits without being asked to. */
+  async unexpectedExit(): Promise<string> {
+    const apps = [this.mongo, this.coordinator, ...this.factories.map(({ app }) => app)].filter((app): app is ChildApp => app !== undefined);
+    return Promise.race(
+      apps.map(async (app) => {
+        const { code, signal } = await app.exited;
+        return `${app.label} exited (${signal ?? `code ${code}`})`;
+      }),
+    );
+  }
+
+  /** Factories drain first, then the coordinator stops, then MongoDB. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  /** A second Ctrl-C: tell every process to stop at once (their own second-signal rule), then kill. */
+  force(): void {
+    if (this.forced) return;
+    this.forced = true;
+    this.abort.abort();
+    for (const app of this.apps()) app.signal("SIGINT");
+    setTimeout(() => {
+      for (const app of this.apps()) app.signal("SIGKILL");
+    }, GRACE_MS.forced).unref();
+  }
+
+  private apps(): ChildApp[] {
+    return [...this.factories.map(({ app }) => app), this.coordinator, this.mongo].filter((app): app is ChildApp => app !== undefined);
+  }
+
+  private async shutdown(): Promise<void> {
+    const { out } = this.opts;
+    this.abort.abort();
+    // let a start in progress notice and settle, so nothing it starts is missed below
+    await this.starting;
+    const steps: Array<[string, () => Promise<unknown>]> = [
+      [
+        "factories",
+        async () => {
+          const running = this.factories.filter(({ app }) => app.running);
+          if (running.length) out.line(out.c.dim(`draining ${running.map(({ id }) => id).join(", ")}…`));
+          await Promise.all(running.map(({ app }) => app.stop({ graceMs: GRACE_MS.factory })));
+        },
+      ],
+      [
+        "coordinator",
+        async () => {
+          if (this.coordinator?.running) out.line(out.c.dim("stopping the coordinator…"));
+          await this.coordinator?.stop({ graceMs: GRACE_MS.coordinator });
+        },
+      ],
+      [
+        "mongodb",
+        async () => {
+          if (this.mongo?.running) out.line(out.c.dim("stopping MongoDB…"));
+          await this.mongo?.stop({ graceMs: GRACE_MS.mongo });
+        },
+      ],
+      ["fleet file", () => rm(this.fleetFile, { force: true })],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (error) {
+        out.warn(`gf up: stopping ${name} failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+function label(out: Output, name: string): string {
+  return out.c.bold(`${name.padEnd(12)}`);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}

@@ -1,0 +1,165 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFile, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { isProcessAlive } from "@gigafactory/coordinator/mongo";
+import type { Factory } from "@gigafactory/schema";
+import { afterAll, expect, it } from "vitest";
+import { type FleetFile, readFleetFile } from "../src/index.js";
+import { EXAMPLES, GF_MAIN, cleanEnv, parseJson, runGf } from "./support/run-gf.js";
+
+const SDK_DIR = fileURLToPath(new URL("../", import.meta.url));
+const cleanups: Array<() => Promise<unknown>> = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+it("gf up runs a fleet that ships examples/hello.md and runs the SDK example; SIGINT stops every process it started", async () => {
+  const data = await mkdtemp(join(tmpdir(), "gf-up-"));
+  cleanups.push(() => rm(data, { recursive: true, force: true }));
+  const started = performance.now();
+  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "2", "--data", data, "--log-level", "warn"], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const upExit = exitOf(up);
+  // if an assertion fails, nothing may be left running
+  cleanups.push(async () => {
+    if (up.exitCode === null) {
+      up.kill("SIGINT");
+      await upExit;
+    }
+  });
+
+  const fleetPath = join(data, ".gigafactory", "fleet.json");
+  const fleet = await waitForFile(fleetPath, upExit, () => output);
+  const ready = performance.now();
+  expect(fleet.pid).toBe(up.pid);
+  expect((await stat(fleetPath)).mode & 0o777).toBe(0o600);
+  expect(output).toContain("the fleet is up");
+
+  // no flags, no GF_* environment: the fleet file under the working directory is found
+  const hello = await runGf(["submit", join(EXAMPLES, "hello.md"), "--wait"], { cwd: data });
+  const shipped = performance.now();
+  expect(hello.stderr).toBe("");
+  expect(hello.code).toBe(0);
+  expect(hello.stdout).toMatch(/\tshipped\t/);
+
+  const factories = parseJson<Factory[]>(await runGf(["factories", "--json"], { cwd: data }));
+  expect(factories.map((f) => [f.factoryId, f.state]).sort()).toEqual([
+    ["local-1", "active"],
+    ["local-2", "active"],
+  ]);
+  expect(factories.map((f) => f.descriptor.pid).sort()).toEqual((fleet.processes?.factories ?? []).map((f) => f.pid).sort());
+
+  // the README's SDK example, byte for byte, where `@gigafactory/sdk` resolves (inside the package)
+  const scratch = await mkdtemp(join(SDK_DIR, ".example-"));
+  cleanups.push(() => rm(scratch, { recursive: true, force: true }));
+  await copyFile(join(EXAMPLES, "sdk-example.mjs"), join(scratch, "sdk-example.mjs"));
+  const example = await runNode(join(scratch, "sdk-example.mjs"), data);
+  expect(example.stderr).toBe("");
+  expect(example.code).toBe(0);
+  expect(example.stdout).toMatch(/^created job_\S+: Hello from the SDK$/m);
+  expect(example.stdout).toContain("  | hello from a job submitted by the SDK");
+  expect(example.stdout).toMatch(/^result: shipped after 1 attempt\(s\) on local-\d, \d+ ms$/m);
+
+  const pids = [
+    fleet.pid,
+    fleet.processes?.coordinator,
+    fleet.processes?.mongoHost,
+    fleet.processes?.mongo,
+    ...(fleet.processes?.factories ?? []).map((f) => f.pid),
+  ].filter((pid): pid is number => typeof pid === "number");
+  expect(pids).toHaveLength(6);
+  for (const pid of pids) expect(isProcessAlive(pid)).toBe(true);
+
+  up.kill("SIGINT");
+  expect(await upExit).toBe(0);
+  const stopped = performance.now();
+  expect(output).toContain("the fleet is stopped");
+  expect(pids.filter((pid) => isProcessAlive(pid))).toEqual([]);
+  await expect(stat(fleetPath)).rejects.toThrow(/ENOENT/);
+  // figures for the report, not assertions
+  console.info(
+    `[gf up] fleet ready ${Math.round(ready - started)} ms, hello shipped ${Math.round(shipped - started)} ms after start (${Math.round(shipped - ready)} ms after ready), stopped in ${Math.round(stopped - shipped)} ms after SIGINT`,
+  );
+});
+
+it("gf up refuses to start a second fleet in the same data directory", async () => {
+  const data = await mkdtemp(join(tmpdir(), "gf-up-twice-"));
+  cleanups.push(() => rm(data, { recursive: true, force: true }));
+  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "0", "--data", data], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const upExit = exitOf(up);
+  cleanups.push(async () => {
+    if (up.exitCode === null) {
+      up.kill("SIGINT");
+      await upExit;
+    }
+  });
+  await waitForFile(join(data, ".gigafactory", "fleet.json"), upExit, () => output);
+  const second = await runGf(["up", "--port", "0", "--data", data]);
+  expect(second.code).toBe(2);
+  expect(second.stderr).toContain(`a fleet is already running here (gf up, pid ${up.pid}`);
+  up.kill("SIGTERM");
+  expect(await upExit).toBe(0);
+});
+
+it("when gf up is killed outright (SIGKILL), the processes it started stop on their own", async () => {
+  const data = await mkdtemp(join(tmpdir(), "gf-up-killed-"));
+  cleanups.push(() => rm(data, { recursive: true, force: true }));
+  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "1", "--data", data], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const upExit = exitOf(up);
+  const fleet = await waitForFile(join(data, ".gigafactory", "fleet.json"), upExit, () => output);
+  const children = [fleet.processes?.coordinator, fleet.processes?.mongoHost, fleet.processes?.mongo, ...(fleet.processes?.factories ?? []).map((f) => f.pid)].filter(
+    (pid): pid is number => typeof pid === "number",
+  );
+  expect(children).toHaveLength(4);
+  cleanups.push(async () => {
+    for (const pid of children) if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
+  });
+  up.kill("SIGKILL");
+  await upExit;
+  // each child sees its stdin close and stops itself; bounded: 600 × 100 ms
+  for (let i = 0; i < 600 && children.some((pid) => isProcessAlive(pid)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(children.filter((pid) => isProcessAlive(pid))).toEqual([]);
+});
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.once("close", (code) => resolve(code)));
+}
+
+/** Polls for the fleet file `gf up` writes once everything is ready; fails if `gf up` exits first. */
+async function waitForFile(path: string, exited: Promise<number | null>, output: () => string): Promise<FleetFile> {
+  let done: number | null | undefined;
+  void exited.then((code) => (done = code));
+  // bounded: 3,000 × 100 ms, well past the test timeout
+  for (let i = 0; i < 3_000; i++) {
+    if (done !== undefined) throw new Error(`gf up exited (${done}) before it was ready:\n${output()}`);
+    try {
+      await readFile(path);
+      return await readFleetFile(path);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`no ${path}:\n${output()}`);
+}
+
+function runNode(script: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
