@@ -46,7 +46,8 @@ export async function startMongod(opts: StartMongodOptions): Promise<MongoHandle
       // A test database needs little cache; the default is half of RAM.
       ...['--wiredTigerCacheSizeGB', '0.25', '--setParameter', 'diagnosticDataCollectionEnabled=false'],
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    // own process group: a terminal Ctrl-C must not kill the database under a coordinator still shutting down
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   const stderr = new OutputTail().attach(child.stderr);
   const output = (): string => [stderr.toString(), readTail(logPath)].filter(Boolean).join('\n');
@@ -101,6 +102,7 @@ function spawnWatchdog(child: ChildProcess): ChildProcess | undefined {
   if (child.pid === undefined) return undefined;
   const watchdog = spawn('sh', ['-c', 'cat >/dev/null; kill -TERM "$1" 2>/dev/null', 'gf-mongod-watchdog', String(child.pid)], {
     stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
   });
   watchdog.on('error', () => {});
   watchdog.stdin?.on('error', () => {});

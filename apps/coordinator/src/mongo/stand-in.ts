@@ -50,6 +50,8 @@ export async function startStandIn(opts: StartStandInOptions): Promise<MongoHand
   const child = spawn(opts.javaBinary, [...flags, ...cds, '-jar', build.jar], {
     cwd: build.dir,
     stdio: ['pipe', 'pipe', 'pipe'],
+    // own process group: a terminal Ctrl-C must not kill the database before its owner has shut down
+    detached: true,
   });
   const output = new OutputTail().attach(child.stderr);
   // EPIPE when the JVM is already gone; its 'exit' event is what we act on.
