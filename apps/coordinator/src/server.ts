@@ -31,6 +31,7 @@ export class Coordinator {
   private wss: WebSocketServer | undefined;
   private wssHandler: ReturnType<typeof applyWSSHandler> | undefined;
   private closing: Promise<void> | undefined;
+  private httpClosed: Promise<void> | undefined;
   services: Services | undefined;
 
   constructor(private readonly opts: CoordinatorOptions) {}
@@ -98,31 +99,41 @@ export class Coordinator {
     return this.closing;
   }
 
+  /** Closes the listening socket; the promise settles once every connection has ended. */
+  private stopAccepting(): void {
+    const server = this.server;
+    if (!server?.listening) return;
+    this.httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
   private async shutdown(): Promise<void> {
     const steps: Array<[string, () => unknown]> = [
       ["broadcast reconnect", () => this.wssHandler?.broadcastReconnectNotification()],
       ["stop reaper", () => this.services?.reaper.close()],
       ["stop notifier", () => this.services?.notifier.close()],
-      [
-        "close http",
-        () =>
-          new Promise<void>((resolve) => {
-            if (!this.server?.listening) return resolve();
-            this.server.close(() => resolve());
-            this.server.closeIdleConnections();
-            // in-flight requests get a grace period; then the rest is cut
-            setTimeout(() => {
-              this.server?.closeAllConnections();
-              resolve();
-            }, 5_000).unref();
-          }),
-      ],
+      // stop accepting first (clients told to reconnect must not come back here), then close the
+      // WebSockets (an open upgraded socket would hold `server.close()`), then let HTTP calls finish
+      ["stop accepting", () => this.stopAccepting()],
       [
         "close websockets",
         () => {
           for (const client of this.wss?.clients ?? []) client.close(1001, "coordinator shutting down");
           return new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
         },
+      ],
+      [
+        "close http",
+        () =>
+          new Promise<void>((resolve) => {
+            if (!this.httpClosed) return resolve();
+            this.server?.closeIdleConnections();
+            void this.httpClosed.then(resolve);
+            // in-flight requests get a grace period; then the rest is cut
+            setTimeout(() => {
+              this.server?.closeAllConnections();
+              resolve();
+            }, 5_000).unref();
+          }),
       ],
       ["close mongo", () => this.client?.close()],
     ];

@@ -18,7 +18,8 @@ export async function handlePlainRoute(req: IncomingMessage, res: ServerResponse
     const ready = await deps.ready();
     return send(res, ready ? 200 : 503, { ok: ready });
   }
-  if (!url.pathname.startsWith("/artifacts")) return false;
+  // only `/artifacts` and `/artifacts/...`: tRPC's own `/artifacts.list` must fall through
+  if (url.pathname !== "/artifacts" && !url.pathname.startsWith("/artifacts/")) return false;
 
   const header = req.headers.authorization;
   const token = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
@@ -51,6 +52,8 @@ export async function handlePlainRoute(req: IncomingMessage, res: ServerResponse
   } catch (error) {
     if (error instanceof TooLargeError) {
       req.resume();
+      // the rest of the body was not read: this connection cannot carry another request
+      if (!res.headersSent) res.setHeader("connection", "close");
       return send(res, 413, { error: "PAYLOAD_TOO_LARGE", message: error.message });
     }
     if (error instanceof FencedError) return send(res, 409, { error: "CONFLICT", reason: "FENCED", message: error.message });

@@ -18,13 +18,19 @@ export function isDomainError(error: unknown): error is DomainError {
 }
 
 type Issue = { path: string; message: string };
+type RawIssue = { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message?: string; code?: string; keys?: unknown };
 
 /** Zod (or any Standard Schema) issues as `field: message` pairs. */
 export function issuesOf(error: unknown): Issue[] | undefined {
   const issues = (error as { issues?: unknown })?.issues;
   if (!Array.isArray(issues)) return undefined;
-  return issues.map((issue: { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message?: string }) => ({
-    path: (issue.path ?? []).map((part) => String(typeof part === "object" ? part.key : part)).join("."),
-    message: issue.message ?? "invalid",
-  }));
+  return issues.flatMap((issue: RawIssue) => {
+    const path = (issue.path ?? []).map((part) => String(typeof part === "object" ? part.key : part));
+    const message = issue.message ?? "invalid";
+    // zod reports unknown keys on the object; name each key as the field, so callers see which
+    if (issue.code === "unrecognized_keys" && Array.isArray(issue.keys) && issue.keys.length) {
+      return issue.keys.map((key) => ({ path: [...path, String(key)].join("."), message: `unknown key "${String(key)}"` }));
+    }
+    return [{ path: path.join("."), message }];
+  });
 }

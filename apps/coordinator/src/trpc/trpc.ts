@@ -35,8 +35,22 @@ const mapErrors = t.middleware(async ({ next, ctx, path, type }) => {
     if (cause instanceof DomainError) throw toTRPCError(cause);
     if (result.error.code === "INTERNAL_SERVER_ERROR") ctx.logger.error({ err: result.error, path, type }, "procedure failed");
   }
+  // a subscription's generator runs after this middleware has returned: map what it throws too
+  if (result.ok && type === "subscription" && isAsyncIterable(result.data)) return { ...result, data: mapIterationErrors(result.data) };
   return result;
 });
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
+}
+
+async function* mapIterationErrors(source: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  try {
+    yield* source;
+  } catch (error) {
+    throw error instanceof DomainError ? toTRPCError(error) : error;
+  }
+}
 
 export const publicProcedure = t.procedure.use(mapErrors);
 

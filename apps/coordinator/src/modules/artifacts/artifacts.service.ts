@@ -35,7 +35,9 @@ export class ArtifactsService {
     return artifact;
   }
 
-  list(productId: string, jobId: string): Promise<Artifact[]> {
+  async list(productId: string, jobId: string): Promise<Artifact[]> {
+    // another product's job (or none) is NOT_FOUND, as everywhere else, rather than an empty list
+    if (!(await this.deps.cols.jobs.findOne({ _id: jobId, productId }, { projection: { _id: 1 } }))) throw new NotFoundError("job", jobId);
     return this.deps.cols.artifacts.find({ productId, jobId }).sort({ createdAt: 1 }).toArray();
   }
 

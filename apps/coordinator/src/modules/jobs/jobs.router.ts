@@ -17,6 +17,9 @@ import { productFor, router, serviceProcedure } from "../../trpc/trpc.js";
 
 /** How long a subscription sleeps without a wake-up before it re-reads the database anyway. */
 const RECHECK_MS = 5_000;
+/** How long `watch` waits for a reserved but not yet written event before it moves past it. */
+const GAP_WAIT_MS = 5_000;
+const GAP_RECHECK_MS = 50;
 
 export const jobsRouter = router({
   create: serviceProcedure.input(JobCreateInput).mutation(({ ctx, input }) => ctx.services.jobs.create(ctx.principal.productId, input)),
@@ -38,12 +41,28 @@ export const jobsRouter = router({
     const { jobs, notifier } = ctx.services;
     const wakeUps = notifier.job(input.jobId, stop);
     let last = Number(input.lastEventId ?? 0);
+    let gapSince: number | undefined;
     while (!stop.aborted) {
       const job = await jobs.get(ctx.principal.productId, input.jobId);
       const page = await jobs.events(ctx.principal.productId, input.jobId, last, 500);
+      let atGap = false;
       for (const event of page.items) {
+        // seqs are reserved before their events are inserted, so concurrent appends can land out of
+        // order: wait for a missing seq rather than run past it (bounded, in case its writer died)
+        if (event.seq !== last + 1) {
+          gapSince ??= Date.now();
+          if (Date.now() - gapSince < GAP_WAIT_MS) {
+            atGap = true;
+            break;
+          }
+        }
+        gapSince = undefined;
         yield tracked(String(event.seq), event as JobEvent);
         last = event.seq;
+      }
+      if (atGap) {
+        await wakeUps.next(GAP_RECHECK_MS);
+        continue;
       }
       if (page.items.length === 500) continue;
       if (isTerminalStage(job.stage) && job.eventSeq <= last) return;

@@ -212,7 +212,10 @@ export class JobsService {
         },
       },
     );
-    if (!moved) throw new PreconditionError(`job ${jobId} is not waiting for approval`);
+    if (!moved) {
+      await this.get(productId, jobId); // NOT_FOUND before "not waiting"
+      throw new PreconditionError(`job ${jobId} is not waiting for approval`);
+    }
     await this.deps.events.record(moved, to === "shipped" ? "approved" : "rejected", { ...(note ? { note } : {}), stage: to });
     await this.deps.outcomes.settled(moved);
     return moved;

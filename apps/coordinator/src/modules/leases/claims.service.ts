@@ -2,6 +2,7 @@ import type { ClaimedJob, Factory, Job } from "@gigafactory/schema";
 import type { Collections } from "../../db/collections.js";
 import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
+import { NotFoundError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { EventLog } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
@@ -35,14 +36,23 @@ export class ClaimsService {
   ) {}
 
   async claim(productId: string, factoryId: string, max: number): Promise<ClaimedJob[]> {
-    const factory = await this.deps.factories.find(productId, factoryId);
-    if (!factory || factory.state !== "active") return [];
-    const held = await this.deps.jobs.countHeldBy(productId, factoryId);
+    // independent reads in one round trip: the claim path is latency-bound per factory
+    const [factory, held, heldLocks] = await Promise.all([
+      this.deps.factories.find(productId, factoryId),
+      this.deps.jobs.countHeldBy(productId, factoryId),
+      this.heldLocks(productId),
+    ]);
+    // an unknown factory must register first; a draining or gone one gets no new work
+    if (!factory) throw new NotFoundError("factory", factoryId);
+    if (factory.state !== "active") return [];
     const wanted = Math.min(max, factory.seatLimit - held);
     const claimed: ClaimedJob[] = [];
     let lockRetries = 0;
+    let locks: string[] | undefined = heldLocks;
     while (claimed.length < wanted && lockRetries <= MAX_LOCK_RETRIES) {
-      const outcome = await this.claimOne(factory);
+      // later claims of this call must see the locks taken since
+      const outcome = await this.claimOne(factory, locks ?? (await this.heldLocks(productId)));
+      locks = undefined;
       if (outcome === "none") break;
       if (outcome === "lock-taken") {
         lockRetries++;
@@ -53,10 +63,13 @@ export class ClaimsService {
     return claimed;
   }
 
-  private async claimOne(factory: Factory): Promise<ClaimedJob | "none" | "lock-taken"> {
+  private heldLocks(productId: string): Promise<string[]> {
+    return this.deps.cols.locks.distinct("name", { productId });
+  }
+
+  private async claimOne(factory: Factory, heldLocks: string[]): Promise<ClaimedJob | "none" | "lock-taken"> {
     const { cols, jobs, timing } = this.deps;
     const now = new Date();
-    const heldLocks = await cols.locks.distinct("name", { productId: factory.productId });
     const runId = newId("run");
     const expiresAt = new Date(now.getTime() + timing.leaseTtlMs);
     const job = await jobs.claimNext(
@@ -88,19 +101,22 @@ export class ClaimsService {
     if (job.lock && !(await this.takeLock(job))) return "lock-taken";
 
     const profileSnapshot = job.profile ? (await this.deps.profiles.find(job.productId, job.profile.name, job.profile.version))?.snapshot : undefined;
-    await cols.runs.insertOne({
-      _id: runId,
-      productId: job.productId,
-      jobId: job._id,
-      attempt: job.attempt,
-      epoch: job.lease.epoch,
-      factoryId: factory.factoryId,
-      engine: job.engine,
-      ...(profileSnapshot ? { profileSnapshot } : {}),
-      startedAt: now,
-      insights: {},
-    });
-    await this.deps.events.record(job, "claimed", { factoryId: factory.factoryId, attempt: job.attempt, runId, epoch: job.lease.epoch });
+    // the run and the claimed event are independent writes: one round trip for both
+    await Promise.all([
+      cols.runs.insertOne({
+        _id: runId,
+        productId: job.productId,
+        jobId: job._id,
+        attempt: job.attempt,
+        epoch: job.lease.epoch,
+        factoryId: factory.factoryId,
+        engine: job.engine,
+        ...(profileSnapshot ? { profileSnapshot } : {}),
+        startedAt: now,
+        insights: {},
+      }),
+      this.deps.events.record(job, "claimed", { factoryId: factory.factoryId, attempt: job.attempt, runId, epoch: job.lease.epoch }),
+    ]);
     return {
       job,
       runId,

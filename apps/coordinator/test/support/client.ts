@@ -1,0 +1,71 @@
+import { type CreateTRPCClient, TRPCClientError, createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from "@trpc/client";
+import superjson from "superjson";
+import WebSocket from "ws";
+import type { AppRouter } from "../../src/trpc/router.js";
+
+export type Trpc = CreateTRPCClient<AppRouter>;
+export type ClientError = TRPCClientError<AppRouter>;
+
+export interface TestClient {
+  trpc: Trpc;
+  url: string;
+  /** The bearer token the client sends (undefined: none). */
+  token: string | undefined;
+  /** Closes the WebSocket; HTTP calls need no cleanup. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * The real tRPC client, wired the way the SDK wires it: subscriptions over a WebSocket
+ * (`connectionParams.token`), everything else over batched HTTP (`Authorization: Bearer`).
+ */
+export function createClient(opts: { url: string; token?: string | undefined }): TestClient {
+  const wsClient = createWSClient({
+    url: opts.url.replace(/^http/, "ws"),
+    connectionParams: opts.token ? { token: opts.token } : {},
+    // Node 20 has no global WebSocket; `ws` implements the same interface
+    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    lazy: { enabled: true, closeMs: 0 },
+    retryDelayMs: () => 100,
+  });
+  const trpc = createTRPCClient<AppRouter>({
+    links: [
+      splitLink({
+        condition: (op) => op.type === "subscription",
+        true: wsLink({ client: wsClient, transformer: superjson }),
+        false: httpBatchLink({
+          url: opts.url,
+          transformer: superjson,
+          headers: () => (opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+        }),
+      }),
+    ],
+  });
+  let closed: Promise<void> | undefined;
+  return {
+    trpc,
+    url: opts.url,
+    token: opts.token,
+    close() {
+      closed ??= wsClient.close();
+      return closed;
+    },
+  };
+}
+
+/** The tRPC error a call was rejected with; fails the test when it resolved instead. */
+export async function rejection(call: Promise<unknown>): Promise<ClientError> {
+  try {
+    const value = await call;
+    throw new Error(`expected the call to be rejected, but it returned ${JSON.stringify(value)?.slice(0, 300)}`);
+  } catch (error) {
+    if (error instanceof TRPCClientError) return error as ClientError;
+    throw error;
+  }
+}
+
+/** `code` and `reason` of a rejected call, for compact assertions. */
+export function codeOf(error: ClientError): { code: string | undefined; reason: unknown } {
+  const data = error.data as { code?: string; reason?: unknown } | undefined;
+  return { code: data?.code, reason: data?.reason };
+}
