@@ -116,8 +116,8 @@ export class Subscription {
   };
 
   constructor(
-    private readonly emitter: EventEmitter,
-    private readonly channel: string,
+    emitter: EventEmitter,
+    channel: string,
     private readonly signal: AbortSignal,
   ) {
     emitter.on(channel, this.listener);

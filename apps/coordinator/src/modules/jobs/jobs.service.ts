@@ -48,7 +48,7 @@ export class JobsService {
     const deps = await this.resolveDeps(productId, input.deps);
     if (input.parentId) {
       const parent = await jobs.find(productId, input.parentId);
-      if (!parent || parent.kind !== "composite") throw new InvalidInputError("parentId", `${input.parentId} is not a composite job of this product`);
+      if (parent?.kind !== "composite") throw new InvalidInputError("parentId", `${input.parentId} is not a composite job of this product`);
     }
 
     const now = new Date();

@@ -1,5 +1,5 @@
 import type { ActiveStage, Checkpoint, CompleteInput, EventType, Job, JobEvent, NewEvent } from "@gigafactory/schema";
-import { CompleteInput as CompleteSchema } from "@gigafactory/schema";
+import type { CompleteInput as CompleteSchema } from "@gigafactory/schema";
 import type { z } from "zod";
 import type { Collections } from "../../db/collections.js";
 import { FencedError, PreconditionError } from "../../errors.js";
