@@ -6,4 +6,10 @@ command -v pnpm >/dev/null 2>&1 || npm install -g pnpm@10.34.9
 pnpm install --frozen-lockfile
 pnpm turbo run build typecheck lint
 # test files start MongoDB, coordinators and factories: one package at a time on small machines
-pnpm turbo run test --concurrency=1
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+pnpm turbo run test --concurrency=1 2>&1 | tee "$log"
+# one closing line for the whole suite, summed over the packages' vitest summaries
+sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
+  /Tests +[0-9]+/ { for (i = 1; i <= NF; i++) { if ($(i+1) == "passed") p += $i; if ($(i+1) == "failed") f += $i } }
+  END { printf "tests: %d passed, %d failed\n", p, f }'
