@@ -102,7 +102,12 @@ async function main(): Promise<void> {
       const { job } = await cluster.service.trpc.jobs.create.mutate({ title: `bench ${i}`, engine: "shell", command: "true", bodyMd: "true" });
       await waitForOutcome(cluster.service, job._id, "shipped", { intervalMs: 10, describe: () => factory?.tail() ?? "" });
       if (i < WARMUP) continue;
-      const events = await allEvents(cluster.service, job._id);
+      // the stage and its event's seq change in one write; the event itself lands a moment later
+      let events = await allEvents(cluster.service, job._id);
+      for (let poll = 0; poll < 200 && !events.some((event) => event.type === "completed"); poll++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        events = await allEvents(cluster.service, job._id);
+      }
       const created = eventTime(events, "created");
       const claimed = eventTime(events, "claimed");
       const completed = eventTime(events, "completed");

@@ -3,6 +3,9 @@ import type { Filter } from "mongodb";
 import type { EventsRepository } from "./events.repository.js";
 import type { Notifier } from "./notifier.js";
 
+/** Merge into an update's `$inc` to reserve the seq of the lifecycle event that follows it. */
+export const RESERVE_EVENT = { eventSeq: 1 } as const;
+
 export type EventInput = { type: EventType; data: Record<string, unknown>; at?: Date | undefined };
 
 /** Appends events and wakes their subscribers: the one way events are written. */
@@ -12,10 +15,16 @@ export class EventLog {
     private readonly notifier: Notifier,
   ) {}
 
-  /** A lifecycle event written by the coordinator itself. */
-  async record(job: Pick<Job, "_id" | "productId">, type: EventType, data: Record<string, unknown> = {}): Promise<JobEvent | null> {
-    const [event] = (await this.append({ _id: job._id, productId: job.productId }, [{ type, data }])) ?? [];
-    return event ?? null;
+  /**
+   * A lifecycle event written by the coordinator. The update that changed the job reserved
+   * its sequence number (`$inc: RESERVE_EVENT`) in the same atomic write, so `job` (the document
+   * after that update) carries the seq: a reader never sees the new stage without its event
+   * being due, and `watch` waits for it.
+   */
+  async record(job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">, type: EventType, data: Record<string, unknown> = {}): Promise<JobEvent> {
+    const event = await this.repository.insertAt(job, { type, data });
+    this.notifier.publish([event]);
+    return event;
   }
 
   /** Appends under `filter` (a fence for factory writes); null when the filter matched nothing. */

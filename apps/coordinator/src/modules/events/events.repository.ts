@@ -34,6 +34,13 @@ export class EventsRepository {
     return docs;
   }
 
+  /** Inserts one event at the seq an earlier update reserved (`job.eventSeq`). */
+  async insertAt(job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">, event: { type: EventType; data: Record<string, unknown> }): Promise<JobEvent> {
+    const doc: JobEvent = { productId: job.productId, jobId: job._id, seq: job.eventSeq, epoch: job.lease.epoch, type: event.type, at: new Date(), data: event.data };
+    await this.cols.events.insertOne({ ...doc });
+    return doc;
+  }
+
   async page(jobId: string, afterSeq: number, limit: number): Promise<JobEvent[]> {
     const docs = await this.cols.events
       .find({ jobId, seq: { $gt: afterSeq } }, { projection: { _id: 0 } })

@@ -65,7 +65,14 @@ export const jobsRouter = router({
         continue;
       }
       if (page.items.length === 500) continue;
-      if (isTerminalStage(job.stage) && job.eventSeq <= last) return;
+      if (isTerminalStage(job.stage)) {
+        if (job.eventSeq <= last) return;
+        // its last events are reserved but not written yet (or their writer died): wait, bounded
+        gapSince ??= Date.now();
+        if (Date.now() - gapSince >= GAP_WAIT_MS) return;
+        await wakeUps.next(GAP_RECHECK_MS);
+        continue;
+      }
       await wakeUps.next(RECHECK_MS);
     }
   }),

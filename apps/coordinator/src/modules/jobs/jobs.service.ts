@@ -14,7 +14,7 @@ import type { Collections } from "../../db/collections.js";
 import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
-import type { EventLog } from "../events/event-log.js";
+import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import type { Notifier } from "../events/notifier.js";
 import type { ProfilesRepository } from "../profiles/profiles.repository.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
@@ -75,7 +75,8 @@ export class JobsService {
       review: input.review,
       awaitingApproval: false,
       lease: { holder: null, epoch: 0, expiresAt: null, renewals: 0, runId: null },
-      eventSeq: 0,
+      // the `created` event's seq, reserved by the insert itself
+      eventSeq: 1,
       cancelRequested: false,
       createdAt: now,
       updatedAt: now,
@@ -151,7 +152,7 @@ export class JobsService {
     if (job.stage === "inbox" || (job.stage === "review" && job.awaitingApproval)) {
       const moved = await this.deps.jobs.update(
         { _id: jobId, productId, "lease.holder": null, ...moving(job.stage, "cancelled") },
-        { $set: { stage: "cancelled", reason, awaitingApproval: false, endedAt: now, updatedAt: now } },
+        { $set: { stage: "cancelled", reason, awaitingApproval: false, endedAt: now, updatedAt: now }, $inc: RESERVE_EVENT },
       );
       if (moved) {
         await this.deps.events.record(moved, "cancelled", { reason });
@@ -161,7 +162,7 @@ export class JobsService {
     }
     const running = await this.deps.jobs.update(
       { _id: jobId, productId, stage: { $in: ["building", "review", "testing"] }, "lease.holder": { $ne: null } },
-      { $set: { cancelRequested: true, reason, updatedAt: now } },
+      { $set: { cancelRequested: true, reason, updatedAt: now }, $inc: RESERVE_EVENT },
     );
     if (running) {
       await this.deps.events.record(running, "cancel_requested", { reason, factoryId: running.lease.holder, epoch: running.lease.epoch });
@@ -181,6 +182,7 @@ export class JobsService {
       {
         $set: { stage: "inbox", attempt: 0, cancelRequested: false, awaitingApproval: false, pendingDeps: OutcomesService.pendingFor(job.depsMode, deps), notBefore: now, queuedAt: now, updatedAt: now, ...LEASE_CLEARED },
         $unset: { reason: "", endedAt: "" },
+        $inc: RESERVE_EVENT,
       },
     );
     if (!moved) throw new PreconditionError(`job ${jobId} changed while retrying; try again`);
@@ -210,6 +212,7 @@ export class JobsService {
           ...(to === "inbox" ? { queuedAt: now, notBefore: now } : { endedAt: now }),
           ...(note ? { reason: note } : {}),
         },
+        $inc: RESERVE_EVENT,
       },
     );
     if (!moved) {

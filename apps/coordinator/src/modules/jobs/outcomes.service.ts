@@ -1,6 +1,6 @@
 import { type Job, isTerminalStage } from "@gigafactory/schema";
 import type { Collections } from "../../db/collections.js";
-import type { EventLog } from "../events/event-log.js";
+import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import { type JobsRepository, moving } from "./jobs.repository.js";
 
 export function lockId(productId: string, lock: string): string {
@@ -67,7 +67,7 @@ export class OutcomesService {
     const now = new Date();
     const moved = await this.jobs.update(
       { _id: job._id, productId: job.productId, ...moving("inbox", to) },
-      { $set: { stage: to, reason: reason.slice(0, 2_000), endedAt: now, updatedAt: now } },
+      { $set: { stage: to, reason: reason.slice(0, 2_000), endedAt: now, updatedAt: now }, $inc: RESERVE_EVENT },
     );
     if (!moved) return null;
     await this.events.record(moved, "dep_failed", { dependency: culprit._id, stage: to, reason: moved.reason });
@@ -85,7 +85,7 @@ export class OutcomesService {
     const now = new Date();
     const parent = await this.jobs.update(
       { _id: parentId, productId: child.productId, kind: "composite", ...moving("inbox", to) },
-      { $set: { stage: to, endedAt: now, updatedAt: now, ...(unshipped.length ? { reason: `children did not ship: ${unshipped.join(", ")}` } : {}) } },
+      { $set: { stage: to, endedAt: now, updatedAt: now, ...(unshipped.length ? { reason: `children did not ship: ${unshipped.join(", ")}` } : {}) }, $inc: RESERVE_EVENT },
     );
     if (!parent) return;
     await this.events.record(parent, to === "shipped" ? "completed" : "failed", { children: children.length, unshipped });

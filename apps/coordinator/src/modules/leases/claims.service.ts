@@ -4,7 +4,7 @@ import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { NotFoundError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import type { EventLog } from "../events/event-log.js";
+import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
 import { LEASE_CLEARED, type JobsRepository, moving } from "../jobs/jobs.repository.js";
 import { lockId } from "../jobs/outcomes.service.js";
@@ -94,7 +94,7 @@ export class ClaimsService {
           "lease.runId": runId,
           updatedAt: now,
         },
-        $inc: { "lease.epoch": 1, attempt: 1 },
+        $inc: { "lease.epoch": 1, attempt: 1, ...RESERVE_EVENT },
       },
     );
     if (!job) return "none";
@@ -140,10 +140,12 @@ export class ClaimsService {
       const stale = await this.deps.cols.locks.replaceOne({ _id: doc._id, jobId: job._id, epoch: { $lt: doc.epoch } }, doc);
       if (stale.matchedCount === 1) return true;
       // the epoch still grows: a holder of the undone lease must stay fenced
-      await this.deps.jobs.update(
+      const undone = await this.deps.jobs.update(
         { _id: job._id, "lease.epoch": job.lease.epoch, ...moving("building", "inbox") },
         { $set: { stage: "inbox", ...LEASE_CLEARED, updatedAt: new Date() }, $inc: { "lease.epoch": 1, attempt: -1 } },
       );
+      // the claim reserved an event seq; fill it so the job's event stream has no gap
+      await this.deps.events.record({ ...job, lease: undone?.lease ?? job.lease }, "requeued", { reason: `lock ${lock} is held by another job`, lock });
       return false;
     }
   }

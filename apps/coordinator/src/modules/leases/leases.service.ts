@@ -3,7 +3,7 @@ import type { CompleteInput as CompleteSchema } from "@gigafactory/schema";
 import type { z } from "zod";
 import type { Collections } from "../../db/collections.js";
 import { FencedError, PreconditionError } from "../../errors.js";
-import type { EventLog } from "../events/event-log.js";
+import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import { LEASE_CLEARED, type JobsRepository, fenceFilter, movingFromActive } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
@@ -42,7 +42,7 @@ export class LeasesService {
 
   async advance(fence: FenceArgs, to: ActiveStage): Promise<Job> {
     const now = new Date();
-    const job = await this.deps.jobs.update({ ...fenceFilter(fence), ...movingFromActive(to) }, { $set: { stage: to, updatedAt: now } });
+    const job = await this.deps.jobs.update({ ...fenceFilter(fence), ...movingFromActive(to) }, { $set: { stage: to, updatedAt: now }, $inc: RESERVE_EVENT });
     if (!job) {
       await this.assertHeld(fence);
       throw new PreconditionError(`job ${fence.jobId} cannot move to ${to} from its current stage`, { to });
@@ -58,7 +58,7 @@ export class LeasesService {
   }
 
   async checkpoint(fence: FenceArgs, checkpoint: Checkpoint): Promise<void> {
-    const job = await this.deps.jobs.update(fenceFilter(fence), { $set: { checkpoint, updatedAt: new Date() } });
+    const job = await this.deps.jobs.update(fenceFilter(fence), { $set: { checkpoint, updatedAt: new Date() }, $inc: RESERVE_EVENT });
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     await this.deps.events.record(job, "checkpoint", { ...checkpoint });
   }
@@ -86,6 +86,7 @@ export class LeasesService {
           ...(next.stage === "shipped" || next.stage === "failed" || next.stage === "cancelled" ? { endedAt: now } : {}),
           ...(input.reason ? { reason: input.reason } : {}),
         },
+        $inc: RESERVE_EVENT,
       },
     );
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
@@ -120,7 +121,7 @@ export class LeasesService {
       { ...fenceFilter(fence), ...movingFromActive("inbox") },
       {
         $set: { stage: "inbox", ...LEASE_CLEARED, lastResult: "released", queuedAt: now, notBefore: now, updatedAt: now, ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}) },
-        $inc: { attempt: -1 },
+        $inc: { attempt: -1, ...RESERVE_EVENT },
       },
     );
     if (!job) throw new FencedError(fence.jobId, fence.epoch);

@@ -1,7 +1,7 @@
 import type { Job } from "@gigafactory/schema";
 import type { Collections } from "../../db/collections.js";
 import type { Logger } from "../../logger.js";
-import type { EventLog } from "../events/event-log.js";
+import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
 import { LEASE_CLEARED, type JobsRepository, movingFromActive } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
@@ -73,7 +73,7 @@ export class Reaper {
           updatedAt: now,
           ...(to === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : { endedAt: now, reason }),
         },
-        $inc: { "lease.epoch": 1 },
+        $inc: { "lease.epoch": 1, ...RESERVE_EVENT },
       },
     );
     if (!moved) return false;
