@@ -16,6 +16,7 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
     { key: { productId: 1, parentId: 1 }, name: "children" },
     { key: { productId: 1, trackerItemId: 1 }, name: "tracker" },
     { key: { "lease.holder": 1, stage: 1 }, name: "held_by" },
+    { key: { cancelRequested: 1, stage: 1 }, name: "cancel_backstop" },
   ],
   runs: [
     { key: { jobId: 1, attempt: 1 }, name: "by_job" },
@@ -28,6 +29,8 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
   factories: [{ key: { productId: 1, factoryId: 1 }, name: "factory", unique: true }],
   profiles: [{ key: { productId: 1, name: 1, version: 1 }, name: "version", unique: true }],
   artifacts: [{ key: { jobId: 1, name: 1 }, name: "by_job" }],
+  // the claim reads the product's held lock names
+  locks: [{ key: { productId: 1, name: 1 }, name: "held" }],
 };
 
 export async function ensureIndexes(cols: Collections): Promise<void> {

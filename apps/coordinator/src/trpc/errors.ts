@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server";
-import { ConflictError, DomainError, FencedError, ForbiddenError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.js";
+import { ConflictError, type DomainError, FencedError, ForbiddenError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.js";
 
 /** The one mapping from domain errors to tRPC codes. */
 export function toTRPCError(error: DomainError): TRPCError {
@@ -11,10 +11,6 @@ export function toTRPCError(error: DomainError): TRPCError {
   else if (error instanceof ForbiddenError) code = "FORBIDDEN";
   else if (error instanceof InvalidInputError) code = "BAD_REQUEST";
   return new TRPCError({ code, message: error.message, cause: error });
-}
-
-export function isDomainError(error: unknown): error is DomainError {
-  return error instanceof DomainError;
 }
 
 type Issue = { path: string; message: string };

@@ -123,6 +123,7 @@ export class Subscription {
     emitter.on(channel, this.listener);
     const stop = () => {
       emitter.off(channel, this.listener);
+      emitter.off("close", stop);
       this.wake?.();
     };
     signal.addEventListener("abort", stop, { once: true });

@@ -1,4 +1,4 @@
-import { ACTIVE_STAGES, type Job, type Stage, canTransition } from "@gigafactory/schema";
+import { ACTIVE_STAGES, type Job, type Stage, canTransition, isActiveStage, stagesLeadingTo } from "@gigafactory/schema";
 import type { Filter, UpdateFilter } from "mongodb";
 import type { Collections } from "../../db/collections.js";
 
@@ -92,8 +92,5 @@ export class JobsRepository {
 
 /** `moving` from whichever active stages may reach `to`. */
 export function movingFromActive(to: Stage): Filter<Job> {
-  return moving(
-    ACTIVE_STAGES.filter((stage) => canTransition(stage, to)),
-    to,
-  );
+  return moving(stagesLeadingTo(to).filter(isActiveStage), to);
 }

@@ -41,7 +41,8 @@ export class JobsService {
     const { jobs } = this.deps;
     const idempotencyKey = input.idempotencyKey ?? newId("key");
     const existing = await jobs.findByKey(productId, idempotencyKey);
-    if (existing) return { job: existing, created: false };
+    // a creator that died before settling its deps is finished by the next identical create
+    if (existing) return { job: existing.stage === "inbox" && existing.pendingDeps.length ? await this.settleDeps(existing) : existing, created: false };
 
     const profile = input.profile ? await this.deps.profiles.find(productId, input.profile.name, input.profile.version) : undefined;
     if (input.profile && !profile) throw new InvalidInputError("profile", `profile ${input.profile.name}${input.profile.version ? `@${input.profile.version}` : ""} is not published`);
@@ -114,7 +115,8 @@ export class JobsService {
     if (culprit) return (await this.deps.outcomes.doom(job, culprit)) ?? job;
     const pending = OutcomesService.pendingFor(job.depsMode, deps);
     if (pending.length === job.pendingDeps.length) return job;
-    return (await this.deps.jobs.update({ _id: job._id, stage: "inbox" }, { $set: { pendingDeps: pending } })) ?? job;
+    // only ever remove entries: a $set from this read could put back a dep that shipped meanwhile
+    return (await this.deps.jobs.update({ _id: job._id, stage: "inbox" }, { $pull: { pendingDeps: { $nin: pending } } })) ?? job;
   }
 
   private async resolveDeps(productId: string, refs: string[]): Promise<Job[]> {
@@ -187,7 +189,8 @@ export class JobsService {
     );
     if (!moved) throw new PreconditionError(`job ${jobId} changed while retrying; try again`);
     await this.deps.events.record(moved, "retried", { from: job.stage });
-    return moved;
+    // a dependency may have shipped or failed between the read above and the move
+    return this.settleDeps(moved);
   }
 
   async approve(productId: string, jobId: string, note?: string): Promise<Job> {
@@ -197,6 +200,7 @@ export class JobsService {
   /** Rejection sends the job back for another attempt, or fails it when none are left. */
   async reject(productId: string, jobId: string, note?: string): Promise<Job> {
     const job = await this.get(productId, jobId);
+    if (job.cancelRequested) return this.decide(productId, jobId, "cancelled", note);
     return this.decide(productId, jobId, job.attempt < job.maxAttempts ? "inbox" : "failed", note);
   }
 

@@ -27,7 +27,8 @@ export class OutcomesService {
   }
 
   async releaseLock(job: Job): Promise<void> {
-    if (job.lock) await this.cols.locks.deleteOne({ _id: lockId(job.productId, job.lock), jobId: job._id });
+    // never a lock that a newer lease of the same job has taken over since
+    if (job.lock) await this.cols.locks.deleteOne({ _id: lockId(job.productId, job.lock), jobId: job._id, epoch: { $lte: job.lease.epoch } });
   }
 
   /** Pending dependencies of a new job: the refs that have not shipped (any-mode: none once one has). */

@@ -51,7 +51,15 @@ export class ClaimsService {
     let locks: string[] | undefined = heldLocks;
     while (claimed.length < wanted && lockRetries <= MAX_LOCK_RETRIES) {
       // later claims of this call must see the locks taken since
-      const outcome = await this.claimOne(factory, locks ?? (await this.heldLocks(productId)));
+      let outcome: Awaited<ReturnType<ClaimsService["claimOne"]>>;
+      try {
+        outcome = await this.claimOne(factory, locks ?? (await this.heldLocks(productId)));
+      } catch (error) {
+        // jobs already leased in this call must reach the factory, or they would sit on its seats until their leases lapse
+        if (claimed.length === 0) throw error;
+        this.deps.logger.error({ err: error, factoryId, claimed: claimed.length }, "claim failed part way; returning what was claimed");
+        break;
+      }
       locks = undefined;
       if (outcome === "none") break;
       if (outcome === "lock-taken") {
@@ -68,7 +76,7 @@ export class ClaimsService {
   }
 
   private async claimOne(factory: Factory, heldLocks: string[]): Promise<ClaimedJob | "none" | "lock-taken"> {
-    const { cols, jobs, timing } = this.deps;
+    const { jobs, timing } = this.deps;
     const now = new Date();
     const runId = newId("run");
     const expiresAt = new Date(now.getTime() + timing.leaseTtlMs);
@@ -98,8 +106,21 @@ export class ClaimsService {
       },
     );
     if (!job) return "none";
-    if (job.lock && !(await this.takeLock(job))) return "lock-taken";
+    try {
+      if (job.lock && !(await this.takeLock(job))) {
+        await this.undoClaim(job, `lock ${job.lock} is held by another job`);
+        return "lock-taken";
+      }
+      return await this.startRun(factory, job, runId, now, expiresAt);
+    } catch (error) {
+      // the factory will never hear of this lease: give the job back now, not when the lease lapses
+      await this.undoClaim(job, "the claim failed part way").catch(() => undefined);
+      throw error;
+    }
+  }
 
+  private async startRun(factory: Factory, job: Job, runId: string, now: Date, expiresAt: Date): Promise<ClaimedJob> {
+    const { cols, timing } = this.deps;
     const profileSnapshot = job.profile ? (await this.deps.profiles.find(job.productId, job.profile.name, job.profile.version))?.snapshot : undefined;
     // the run and the claimed event are independent writes: one round trip for both
     await Promise.all([
@@ -139,14 +160,19 @@ export class ClaimsService {
       // a lock left by an earlier lease of this same job is ours to take over
       const stale = await this.deps.cols.locks.replaceOne({ _id: doc._id, jobId: job._id, epoch: { $lt: doc.epoch } }, doc);
       if (stale.matchedCount === 1) return true;
-      // the epoch still grows: a holder of the undone lease must stay fenced
-      const undone = await this.deps.jobs.update(
-        { _id: job._id, "lease.epoch": job.lease.epoch, ...moving("building", "inbox") },
-        { $set: { stage: "inbox", ...LEASE_CLEARED, updatedAt: new Date() }, $inc: { "lease.epoch": 1, attempt: -1 } },
-      );
-      // the claim reserved an event seq; fill it so the job's event stream has no gap
-      await this.deps.events.record({ ...job, lease: undone?.lease ?? job.lease }, "requeued", { reason: `lock ${lock} is held by another job`, lock });
       return false;
     }
+  }
+
+  /** Puts a just-claimed job back (conditional on its epoch, which still grows so the undone lease stays fenced). */
+  private async undoClaim(job: Job, reason: string): Promise<void> {
+    const undone = await this.deps.jobs.update(
+      { _id: job._id, "lease.epoch": job.lease.epoch, "lease.holder": job.lease.holder, ...moving("building", "inbox") },
+      { $set: { stage: "inbox", ...LEASE_CLEARED, updatedAt: new Date() }, $inc: { "lease.epoch": 1, attempt: -1 } },
+    );
+    if (!undone) return;
+    if (job.lock) await this.deps.cols.locks.deleteOne({ _id: lockId(job.productId, job.lock), jobId: job._id, epoch: job.lease.epoch });
+    // the claim reserved an event seq; fill it so the job's event stream has no gap (unless the claimed event made it)
+    await this.deps.events.record(job, "requeued", { reason, ...(job.lock ? { lock: job.lock } : {}) }).catch(() => undefined);
   }
 }

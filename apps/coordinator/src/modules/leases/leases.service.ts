@@ -1,5 +1,5 @@
-import type { ActiveStage, Checkpoint, CompleteInput, EventType, Job, JobEvent, NewEvent } from "@gigafactory/schema";
-import type { CompleteInput as CompleteSchema } from "@gigafactory/schema";
+import type { ActiveStage, Checkpoint, CompleteInput as CompleteSchema, EventType, Job, JobEvent, NewEvent } from "@gigafactory/schema";
+import type { Filter, UpdateFilter } from "mongodb";
 import type { z } from "zod";
 import type { Collections } from "../../db/collections.js";
 import { FencedError, PreconditionError } from "../../errors.js";
@@ -44,7 +44,9 @@ export class LeasesService {
     const now = new Date();
     const job = await this.deps.jobs.update({ ...fenceFilter(fence), ...movingFromActive(to) }, { $set: { stage: to, updatedAt: now }, $inc: RESERVE_EVENT });
     if (!job) {
-      await this.assertHeld(fence);
+      const current = await this.assertHeld(fence);
+      // a retried call whose first try was applied (its answer lost on the way) is not an error
+      if (current.stage === to) return current;
       throw new PreconditionError(`job ${fence.jobId} cannot move to ${to} from its current stage`, { to });
     }
     await this.deps.events.record(job, "stage", { stage: to });
@@ -68,28 +70,31 @@ export class LeasesService {
    * the job moves on by the lifecycle table and the retry policy.
    */
   async complete(fence: FenceArgs, input: Completion): Promise<Job> {
-    const { jobs, cols } = this.deps;
-    const current = await this.assertHeld(fence);
+    const { cols } = this.deps;
     const now = new Date();
-    const next = this.nextStage(current, input);
-    const backoff = next.stage === "inbox" ? backoffMs(current.attempt, this.deps.backoff) : 0;
-    const job = await jobs.update(
-      { ...fenceFilter(fence), ...movingFromActive(next.stage) },
-      {
-        $set: {
-          stage: next.stage,
-          ...LEASE_CLEARED,
-          lastResult: input.result,
-          awaitingApproval: next.awaitingApproval,
-          updatedAt: now,
-          ...(next.stage === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : {}),
-          ...(next.stage === "shipped" || next.stage === "failed" || next.stage === "cancelled" ? { endedAt: now } : {}),
-          ...(input.reason ? { reason: input.reason } : {}),
+    let backoff = 0;
+    // decided from a read, applied only if the cancel flag is still what was read: a cancel that
+    // lands in between makes the update miss, and the next round decides again
+    const { job, current } = await this.decideAndMove(fence, (current) => {
+      const next = this.nextStage(current, input);
+      backoff = next.stage === "inbox" ? backoffMs(current.attempt, this.deps.backoff) : 0;
+      return [
+        movingFromActive(next.stage),
+        {
+          $set: {
+            stage: next.stage,
+            ...LEASE_CLEARED,
+            lastResult: input.result,
+            awaitingApproval: next.awaitingApproval,
+            updatedAt: now,
+            ...(next.stage === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : {}),
+            ...(next.stage === "shipped" || next.stage === "failed" || next.stage === "cancelled" ? { endedAt: now } : {}),
+            ...(input.reason ? { reason: input.reason } : {}),
+          },
+          $inc: RESERVE_EVENT,
         },
-        $inc: RESERVE_EVENT,
-      },
-    );
-    if (!job) throw new FencedError(fence.jobId, fence.epoch);
+      ];
+    });
     await cols.runs.updateOne(
       { _id: current.lease.runId ?? "", result: { $exists: false } },
       {
@@ -115,18 +120,22 @@ export class LeasesService {
 
   /** Gives the job back without an attempt penalty (drain); keeps a checkpoint to resume from. */
   async release(fence: FenceArgs, opts: { checkpoint?: Checkpoint | undefined; reason: string }): Promise<Job> {
-    const current = await this.assertHeld(fence);
     const now = new Date();
-    const job = await this.deps.jobs.update(
-      { ...fenceFilter(fence), ...movingFromActive("inbox") },
-      {
-        $set: { stage: "inbox", ...LEASE_CLEARED, lastResult: "released", queuedAt: now, notBefore: now, updatedAt: now, ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}) },
-        $inc: { attempt: -1, ...RESERVE_EVENT },
-      },
+    const kept = opts.checkpoint ? { checkpoint: opts.checkpoint } : {};
+    // a job whose cancel was requested is not given back: it ends cancelled
+    const { job, current } = await this.decideAndMove(fence, (current) =>
+      current.cancelRequested
+        ? [movingFromActive("cancelled"), { $set: { stage: "cancelled", ...LEASE_CLEARED, lastResult: "released", endedAt: now, updatedAt: now, ...kept }, $inc: RESERVE_EVENT }]
+        : [
+            movingFromActive("inbox"),
+            {
+              $set: { stage: "inbox", ...LEASE_CLEARED, lastResult: "released", queuedAt: now, notBefore: now, updatedAt: now, ...kept },
+              $inc: { attempt: -1, ...RESERVE_EVENT },
+            },
+          ],
     );
-    if (!job) throw new FencedError(fence.jobId, fence.epoch);
     await this.deps.cols.runs.updateOne({ _id: current.lease.runId ?? "", result: { $exists: false } }, { $set: { result: "released", endedAt: now, reason: opts.reason } });
-    await this.deps.events.record(job, "released", { reason: opts.reason, ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}) });
+    await this.deps.events.record(job, job.stage === "cancelled" ? "cancelled" : "released", { reason: opts.reason, ...kept });
     await this.deps.outcomes.settled(job);
     return job;
   }
@@ -138,13 +147,28 @@ export class LeasesService {
     return job.stage === "cancelled" ? "cancelled" : "failed";
   }
 
+  /**
+   * Reads the held job, lets `decide` pick the stage filter and update, and applies them only
+   * while the fence holds and `cancelRequested` is unchanged; retries when only the flag moved.
+   */
+  private async decideAndMove(fence: FenceArgs, decide: (current: Job) => [Filter<Job>, UpdateFilter<Job>]): Promise<{ job: Job; current: Job }> {
+    for (let round = 0; round < 5; round++) {
+      const current = await this.assertHeld(fence);
+      const [stageFilter, update] = decide(current);
+      const job = await this.deps.jobs.update({ ...fenceFilter(fence), ...stageFilter, cancelRequested: current.cancelRequested }, update);
+      if (job) return { job, current };
+    }
+    throw new FencedError(fence.jobId, fence.epoch);
+  }
+
   private nextStage(job: Job, input: Completion): { stage: "shipped" | "review" | "inbox" | "failed" | "cancelled"; awaitingApproval: boolean } {
+    // a requested cancel wins over the attempt's own outcome
+    if (input.result === "cancelled" || job.cancelRequested) return { stage: "cancelled", awaitingApproval: false };
     if (input.result === "success") {
       // human review parks the job, without a lease, until someone approves or rejects it
       if (job.review.mode === "human") return { stage: "review", awaitingApproval: true };
       return { stage: "shipped", awaitingApproval: false };
     }
-    if (input.result === "cancelled" || job.cancelRequested) return { stage: "cancelled", awaitingApproval: false };
     return { stage: afterFailedAttempt(job.attempt, job.maxAttempts), awaitingApproval: false };
   }
 
@@ -156,4 +180,3 @@ export class LeasesService {
   }
 }
 
-export type { CompleteInput };

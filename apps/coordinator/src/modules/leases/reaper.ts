@@ -1,9 +1,9 @@
-import type { Job } from "@gigafactory/schema";
+import { type Job, isActiveStage } from "@gigafactory/schema";
 import type { Collections } from "../../db/collections.js";
 import type { Logger } from "../../logger.js";
 import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
-import { LEASE_CLEARED, type JobsRepository, movingFromActive } from "../jobs/jobs.repository.js";
+import { LEASE_CLEARED, type JobsRepository, moving, movingFromActive } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
 
@@ -56,7 +56,44 @@ export class Reaper {
     for (const job of await this.deps.jobs.expired(now, 200)) {
       if (await this.reap(job, now)) reaped++;
     }
+    await this.cancelRequestedIdle(now);
+    await this.releaseStaleLocks();
     return reaped;
+  }
+
+  /**
+   * Backstop: a job whose cancel was requested but that nobody holds (given back in a race
+   * with the cancel) is cancelled here rather than left unclaimable in the inbox.
+   */
+  private async cancelRequestedIdle(now: Date): Promise<void> {
+    const idle = await this.deps.jobs.collection.find({ stage: { $in: ["inbox", "review"] }, cancelRequested: true, "lease.holder": null }).limit(100).toArray();
+    for (const job of idle) {
+      const moved = await this.deps.jobs.update(
+        { _id: job._id, "lease.holder": null, cancelRequested: true, ...moving(job.stage, "cancelled") },
+        { $set: { stage: "cancelled", awaitingApproval: false, endedAt: now, updatedAt: now }, $inc: RESERVE_EVENT },
+      );
+      if (!moved) continue;
+      await this.deps.events.record(moved, "cancelled", { reason: moved.reason ?? "cancel requested" });
+      await this.deps.outcomes.settled(moved);
+    }
+  }
+
+  /**
+   * Backstop: a lock whose job no longer holds it at the lock's epoch (the coordinator died
+   * between moving the job and freeing the lock) is freed, so the lock name is usable again.
+   */
+  private async releaseStaleLocks(): Promise<void> {
+    const locks = await this.deps.cols.locks.find({}).limit(1_000).toArray();
+    if (locks.length === 0) return;
+    const holders = await this.deps.jobs.collection.find({ _id: { $in: locks.map((lock) => lock.jobId) } }, { projection: { stage: 1, "lease.epoch": 1 } }).toArray();
+    const byId = new Map(holders.map((job) => [job._id, job]));
+    for (const lock of locks) {
+      const job = byId.get(lock.jobId);
+      if (job && isActiveStage(job.stage) && job.lease.epoch === lock.epoch) continue;
+      // conditional on the epoch read: a claim that just took the lock over is left alone
+      const { deletedCount } = await this.deps.cols.locks.deleteOne({ _id: lock._id, jobId: lock.jobId, epoch: lock.epoch });
+      if (deletedCount) this.deps.logger.warn({ lock: lock.name, jobId: lock.jobId, epoch: lock.epoch }, "freed a stale lock");
+    }
   }
 
   private async reap(job: Job, now: Date): Promise<boolean> {
@@ -64,7 +101,7 @@ export class Reaper {
     const backoff = to === "inbox" ? backoffMs(job.attempt, this.deps.backoff) : 0;
     const reason = `lease of ${job.lease.holder} (epoch ${job.lease.epoch}) expired`;
     const moved = await this.deps.jobs.update(
-      { _id: job._id, "lease.epoch": job.lease.epoch, "lease.holder": job.lease.holder, "lease.expiresAt": { $lt: now }, ...movingFromActive(to) },
+      { _id: job._id, "lease.epoch": job.lease.epoch, "lease.holder": job.lease.holder, "lease.expiresAt": { $lt: now }, cancelRequested: job.cancelRequested, ...movingFromActive(to) },
       {
         $set: {
           stage: to,
