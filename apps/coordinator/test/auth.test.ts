@@ -1,4 +1,5 @@
 import type { ClaimedJob } from "@gigafactory/schema";
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appRouter } from "../src/trpc/router.js";
 import { type TestClient, codeOf, rejection } from "./support/client.js";
@@ -18,6 +19,8 @@ function subscribeOnce(start: (handlers: { onData: (value: unknown) => void; onE
 
 type Role = "service" | "factory" | "admin";
 type Expected = "NOT_FOUND" | "FORBIDDEN" | "FENCED";
+
+const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
 
 interface Row {
   /** The lowest role allowed to call it; the others are the "wrong role". */
@@ -118,6 +121,8 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
     "admin.requeue": { allowed: ["admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.admin.requeue.mutate({ jobId: a.failedJob }) },
     "admin.insights": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.insights.query({}) },
     "admin.createToken": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.createToken.mutate({ role: "admin" }) },
+    "admin.tokens": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.tokens.query({}) },
+    "admin.revokeToken": { allowed: ["admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.admin.revokeToken.mutate({ tokenId: hashOf(a.service.token ?? "") }) },
   });
 
   const snapshotA = () =>
@@ -195,6 +200,19 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
     const ok = await download(a.service.token);
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe("log bytes");
+  });
+
+  it("a revoked token is refused from then on; listing shows it revoked and never the secret", async () => {
+    const spare = await h.admin.trpc.admin.createToken.mutate({ role: "service", name: "spare" });
+    const client = h.client(spare.token);
+    expect((await client.trpc.jobs.list.query({})).items.length).toBeGreaterThan(0);
+    const revoked = await h.admin.trpc.admin.revokeToken.mutate({ tokenId: hashOf(spare.token) });
+    expect(revoked).toMatchObject({ role: "service", name: "spare" });
+    expect(revoked.revokedAt).toBeInstanceOf(Date);
+    expect(codeOf(await rejection(client.trpc.jobs.list.query({}))).code).toBe("UNAUTHORIZED");
+    const listed = await h.admin.trpc.admin.tokens.query({});
+    expect(listed.find((token) => token.tokenId === hashOf(spare.token))?.revokedAt).toBeInstanceOf(Date);
+    expect(JSON.stringify(listed)).not.toContain(spare.token);
   });
 });
 

@@ -43,6 +43,18 @@ export const TokenCreateInput = z
   .strict();
 export const TokenCreateOutput = z.object({ token: z.string(), role: Role, productId: ProductId });
 
+/** A token as listed: its id is the sha-256 of the secret, which is never stored. */
+export const TokenInfo = z.object({
+  tokenId: z.string(),
+  role: Role,
+  productId: ProductId,
+  name: z.string().optional(),
+  createdAt: z.date(),
+  revokedAt: z.date().optional(),
+});
+export type TokenInfo = z.infer<typeof TokenInfo>;
+export const TokenRevokeInput = z.object({ tokenId: z.string().regex(/^[0-9a-f]{64}$/, "must be a token id (sha-256 hex)"), productId: ProductId.optional() }).strict();
+
 export const ProfilePublishInput = z.object({ name: Name, snapshot: ProfileSnapshot }).strict();
 export type ProfilePublishInput = z.infer<typeof ProfilePublishInput>;
 export const ProfileGetInput = z.object({ name: Name, version: z.number().int().positive().optional() }).strict();

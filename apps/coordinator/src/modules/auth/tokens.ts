@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { Role, Token } from "@gigafactory/schema";
+import type { Role, Token, TokenInfo } from "@gigafactory/schema";
+import { NotFoundError } from "../../errors.js";
 import type { Collections } from "../../db/collections.js";
 
 export interface Principal {
@@ -38,6 +39,20 @@ export class TokensService {
     const principal = doc ? { role: doc.role, productId: doc.productId, tokenId: id } : null;
     this.cache.set(id, { principal, until: Date.now() + this.cacheMs });
     return principal;
+  }
+
+  async list(productId: string): Promise<TokenInfo[]> {
+    const docs = await this.cols.tokens.find({ productId }).sort({ createdAt: 1 }).limit(1_000).toArray();
+    return docs.map(({ _id, ...doc }) => ({ tokenId: _id, ...doc }));
+  }
+
+  /** Takes effect at once on this coordinator, within the cache time (`cacheMs`) on the others. */
+  async revoke(productId: string, tokenId: string): Promise<TokenInfo> {
+    const doc = await this.cols.tokens.findOneAndUpdate({ _id: tokenId, productId }, { $set: { revokedAt: new Date() } }, { returnDocument: "after" });
+    if (!doc) throw new NotFoundError("token", tokenId);
+    this.cache.delete(tokenId);
+    const { _id, ...rest } = doc;
+    return { tokenId: _id, ...rest };
   }
 
   async hasAdmin(): Promise<boolean> {
