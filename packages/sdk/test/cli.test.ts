@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -217,6 +218,19 @@ describe("--json on the commands that read", () => {
     const listed = await runGf(["jobs", "--json"], { env: { GF_URL: fleet.url, GF_TOKEN: created.token } });
     expect(listed.code).toBe(0);
     expect(parseJson<Job[]>(listed).map((job) => job._id)).toContain(shipped._id);
+  });
+
+  it("token list shows a created token by its hash; token revoke makes it useless (exit 4)", async () => {
+    const created = parseJson<{ token: string }>(await gf("token", "create", "--role", "service", "--name", "to revoke", "--json"));
+    const tokenId = createHash("sha256").update(created.token).digest("hex");
+    const tokens = parseJson<Array<{ tokenId: string; name?: string; revokedAt?: string }>>(await gf("token", "list", "--json"));
+    expect(tokens.find((token) => token.tokenId === tokenId)).toMatchObject({ name: "to revoke" });
+    expect(JSON.stringify(tokens)).not.toContain(created.token);
+    const revoked = await gf("token", "revoke", tokenId);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain("revoked service token");
+    const refused = await runGf(["jobs", "--json"], { env: { GF_URL: fleet.url, GF_TOKEN: created.token } });
+    expect(refused.code).toBe(4);
   });
 });
 
