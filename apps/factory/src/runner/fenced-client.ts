@@ -14,8 +14,24 @@ export function isFenced(error: unknown): boolean {
   return data?.reason === "FENCED";
 }
 
-/** Network blips and restarts are retried; answers from the coordinator are not. */
-function isTransient(error: unknown): boolean {
+/** A plain HTTP route (artifact bytes) answered with an error status. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpStatusError";
+  }
+}
+
+/**
+ * Network blips and restarts are retried; answers from the coordinator are not, except 5xx.
+ * A request that ran out its own time (`AbortSignal.timeout`) has spent its budget: not retried.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof HttpStatusError) return error.status >= 500;
+  if (error instanceof Error && error.name === "TimeoutError") return false;
   if (!(error instanceof TRPCClientError)) return true;
   const code = (error.data as { code?: string } | undefined)?.code;
   return code === undefined || code === "INTERNAL_SERVER_ERROR" || code === "SERVICE_UNAVAILABLE" || code === "TIMEOUT";
@@ -31,6 +47,7 @@ export async function fencedWrite<T>(jobId: string, write: () => Promise<T>, opt
     try {
       return await write();
     } catch (error) {
+      if (error instanceof FencedSignal) throw error;
       if (isFenced(error)) throw new FencedSignal(jobId);
       if (attempt >= tries || !isTransient(error) || opts.signal?.aborted) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
@@ -38,14 +55,32 @@ export async function fencedWrite<T>(jobId: string, write: () => Promise<T>, opt
   }
 }
 
-/** Uploads artifact bytes over the plain HTTP route; 409 with reason FENCED is a fence. */
-export async function uploadArtifact(client: GigafactoryClient, meta: { jobId: string; epoch: number; factoryId: string; runId: string; name: string; contentType: string }, body: Buffer): Promise<void> {
+/** A stalled upload must not hold the job (and its lease) forever. */
+const UPLOAD_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Uploads artifact bytes over the plain HTTP route. 409 with reason FENCED is a fence; any other
+ * error status is an {@link HttpStatusError} (retried by {@link fencedWrite} only when 5xx).
+ */
+export async function uploadArtifact(client: Pick<GigafactoryClient, "url" | "authHeader">, meta: { jobId: string; epoch: number; factoryId: string; runId: string; name: string; contentType: string }, body: Buffer): Promise<void> {
   const query = new URLSearchParams({ jobId: meta.jobId, epoch: String(meta.epoch), factoryId: meta.factoryId, runId: meta.runId, name: meta.name });
   const response = await fetch(`${client.url}/artifacts?${query}`, {
     method: "PUT",
     headers: { ...client.authHeader(), "content-type": meta.contentType },
     body,
+    signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
   });
-  if (response.status === 409) throw new FencedSignal(meta.jobId);
-  if (!response.ok) throw new Error(`artifact upload ${meta.name} failed: ${response.status} ${await response.text()}`);
+  if (response.ok) return;
+  const text = await response.text().catch(() => "");
+  if (response.status === 409 && reasonOf(text) === "FENCED") throw new FencedSignal(meta.jobId);
+  throw new HttpStatusError(response.status, `artifact upload ${meta.name} failed: ${response.status} ${text.slice(0, 500)}`);
+}
+
+function reasonOf(body: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === "object" && parsed !== null && "reason" in parsed ? parsed.reason : undefined;
+  } catch {
+    return undefined;
+  }
 }
