@@ -1,11 +1,15 @@
 import { execa } from "execa";
 
+/** A git that hangs (a lock held elsewhere, a credential prompt, a stuck filesystem) must not hold the job forever. */
+const GIT_TIMEOUT_MS = 120_000;
+
 /** Runs git with a fixed identity (checkpoint commits must work on hosts with no git config). */
 export async function git(cwd: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ stdout: string; exitCode: number }> {
   const result = await execa("git", ["-c", "user.name=Gigafactory", "-c", "user.email=factory@gigafactory.invalid", "-c", "commit.gpgsign=false", ...args], {
     cwd,
     reject: false,
     stripFinalNewline: true,
+    timeout: GIT_TIMEOUT_MS,
   });
   const exitCode = result.exitCode ?? 1;
   // A git that could not start (e.g. a job's repo path that does not exist) has no stderr; execa says why.
