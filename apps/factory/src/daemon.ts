@@ -49,7 +49,7 @@ export class FactoryDaemon {
   async start(): Promise<{ factoryId: string; engines: string[] }> {
     const { config } = this;
     await mkdir(config.workDir, { recursive: true });
-    const leftovers = await cleanupLeftovers(config.workDir);
+    const leftovers = await cleanupLeftovers(config.workDir, this.logger);
     if (leftovers) this.logger.warn({ leftovers }, "removed workspaces left by a previous run");
     this.factoryId = config.factoryId ?? (await this.stableId());
     this.engines = await this.resolveEngines();

@@ -41,6 +41,22 @@ describe("workspaces", () => {
     expect(await worktrees(repo.path)).toHaveLength(1);
   });
 
+  it("a truncated record (a crash mid-write) is logged and removed; the factory still starts and cleans up the rest", async () => {
+    const tmp = scratch.dir("corrupt-record");
+    const jobs = join(tmp.path, "work", "jobs");
+    mkdirSync(join(jobs, "job_truncated-e2"), { recursive: true });
+    writeFileSync(join(jobs, "job_truncated-e2.json"), '{"jobId":"job_truncated","pa');
+    mkdirSync(join(jobs, "job_fine-e1"), { recursive: true });
+    writeFileSync(join(jobs, "job_fine-e1.json"), JSON.stringify({ jobId: "job_fine", path: join(jobs, "job_fine-e1") }));
+
+    const factory = await startFactory(cluster, { factoryId: "corrupt-record-1", workDir: join(tmp.path, "work") });
+    const warning = await factory.waitForLog("corrupt record warning", (entry) => typeof entry.file === "string" && entry.file.endsWith("job_truncated-e2.json"));
+    expect(warning.level).toBe(40);
+    const notice = await factory.waitForLog("leftover notice", (entry) => entry.msg === "removed workspaces left by a previous run");
+    expect(notice.leftovers).toBe(1);
+    expect(readdirSync(jobs)).toEqual([]);
+  });
+
   it("a workspace that cannot be prepared fails the attempt at once, naming the cause (no silent lease lapse)", async () => {
     const tmp = scratch.dir("bad-repo");
     const factory = await startFactory(cluster, { factoryId: "bad-repo-1" });

@@ -15,6 +15,66 @@ export async function killGroup(pgid: number, graceMs: number): Promise<void> {
   await waitForGroupExit(pgid, AFTER_KILL_WAIT_MS);
 }
 
+/** SIGKILL to the whole group at once, synchronously (a daemon about to exit cannot wait out a grace period). */
+export function killGroupNow(pgid: number): void {
+  signalGroup(pgid, "SIGKILL");
+}
+
+/**
+ * What tells an engine's process group from a later one that reuses its id: the boot and the
+ * leader's start time (Linux /proc; both absent where there is no /proc).
+ */
+export interface GroupIdentity {
+  pgid: number;
+  /** Field 22 of /proc/<pgid>/stat: clock ticks after boot when the leader started. */
+  startTime?: string;
+  /** /proc/sys/kernel/random/boot_id. */
+  bootId?: string;
+}
+
+/** The identity of group `pgid`, read while its leader runs. */
+export function groupIdentity(pgid: number): GroupIdentity {
+  const startTime = processStartTime(pgid);
+  const bootId = readBootId();
+  return { pgid, ...(startTime === undefined ? {} : { startTime }), ...(bootId === undefined ? {} : { bootId }) };
+}
+
+/**
+ * Whether `recorded` still names the same process group, so killing `-pgid` cannot hit a
+ * stranger that got the id after a reboot or a pid wrap-around. Where /proc is missing there is
+ * nothing to compare, and the group is taken to be the same one.
+ */
+export function isSameGroup(recorded: GroupIdentity): boolean {
+  const bootId = readBootId();
+  if (bootId === undefined) return true;
+  if (recorded.bootId !== bootId) return false;
+  // recorded with /proc present but no start time: the leader had already gone; nothing to check it by
+  if (recorded.startTime === undefined) return false;
+  const startTime = processStartTime(recorded.pgid);
+  // The leader is gone but the group may live on. Its id stays allocated while any member uses it
+  // as pgid, so a live group with this id is still the engine's.
+  if (startTime === undefined) return true;
+  return startTime === recorded.startTime;
+}
+
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // fields after "pid (comm) ": state is field 3, so field 22 (starttime) is index 19
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function readBootId(): string | undefined {
+  try {
+    return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether any process of group `pgid` is still running. `process.kill(-pgid, 0)` answers
  * for the group, but it also succeeds while the only members left are zombies waiting for

@@ -136,7 +136,7 @@ export class JobRunner {
       if (this.stopReason === "fenced" || this.stopReason === "kill") return;
       if (this.stopReason === "drain") return await this.drainRelease(workspace);
 
-      const checkpoint = await workspace.commitWip(`gf: WIP checkpoint ${job._id} (attempt ${job.attempt}, epoch ${this.epoch})`);
+      const checkpoint = await workspace.commitWip(`gf: WIP checkpoint ${job._id} (attempt ${job.attempt}, epoch ${this.epoch})`, () => this.confirmLease());
       if (checkpoint && workspace.shareable) await this.write(() => this.deps.client.trpc.factory.checkpoint.mutate({ ...this.fence(), checkpoint }));
       const insights: Insights = { ...result?.insights, ...(await workspace.diffStats()), durationMs: Date.now() - started };
 
@@ -158,7 +158,7 @@ export class JobRunner {
           await this.uploadArtifacts(workspace);
           return await this.complete("failure", insights, { exit: result.exit, reason: review ? `review failed: ${review.reason ?? review.outcome}` : `review engine ${job.review.engine} is not offered by this factory` });
         }
-        await workspace.commitWip(`gf: review of ${job._id} (epoch ${this.epoch})`);
+        await workspace.commitWip(`gf: review of ${job._id} (epoch ${this.epoch})`, () => this.confirmLease());
       }
 
       let verifyResult: VerifyResult | undefined;
@@ -203,7 +203,7 @@ export class JobRunner {
       killGraceMs: this.deps.killGraceMs,
     });
     this.logger.info({ engine: engine.id, pid: run.pid }, "engine started");
-    if (run.pid !== undefined) await workspace.recordEngine(run.pid);
+    if (run.pid !== undefined) await workspace.recordGroup(run.pid);
     for await (const event of run) {
       this.keepLog(event);
       batcher.push(event);
@@ -228,9 +228,14 @@ export class JobRunner {
     this.logger.info({ result, stage: answer.stage }, "job attempt completed");
   }
 
+  /** Proves this lease is current (FENCED throws) before a WIP commit takes the job branch back from a stale holder. */
+  private async confirmLease(): Promise<void> {
+    await this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()));
+  }
+
   private async drainRelease(workspace: Workspace): Promise<void> {
     let checkpoint: Checkpoint | undefined;
-    if (workspace.shareable) checkpoint = await workspace.commitWip(`gf: WIP checkpoint ${this.jobId} (drained, epoch ${this.epoch})`);
+    if (workspace.shareable) checkpoint = await workspace.commitWip(`gf: WIP checkpoint ${this.jobId} (drained, epoch ${this.epoch})`, () => this.confirmLease());
     await this.write(() => this.deps.client.trpc.factory.release.mutate({ ...this.fence(), reason: "factory draining", ...(checkpoint ? { checkpoint } : {}) }));
     this.logger.info({ checkpoint: checkpoint?.wipCommit }, "released the job for another factory");
   }

@@ -1,7 +1,8 @@
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import type { Checkpoint, Job } from "@gigafactory/schema";
-import { isGroupAlive, killGroup } from "../engines/process.js";
+import { type GroupIdentity, groupIdentity, isGroupAlive, isSameGroup, killGroup } from "../engines/process-group.js";
+import type { Logger } from "../logger.js";
 import { diffStats, git } from "./git.js";
 
 /** What a leftover workspace needs for cleanup after a crash. */
@@ -9,8 +10,23 @@ interface WorkspaceRecord {
   jobId: string;
   path: string;
   repo?: string;
-  /** Process groups of engines running in it: a daemon killed with SIGKILL leaves them behind. */
-  pgids?: number[];
+  /**
+   * Process groups of engines and verify gates run in it: a daemon killed with SIGKILL leaves
+   * them behind. With their identity, so a restart long after does not kill a reused id.
+   */
+  groups?: GroupIdentity[];
+}
+
+/** The job branch is not where this workspace left it: another holder of the job moved it. */
+export class BranchMovedError extends Error {
+  constructor(
+    readonly branch: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`branch ${branch} moved to ${actual.slice(0, 12)} (this workspace left it at ${expected.slice(0, 12)})`);
+    this.name = "BranchMovedError";
+  }
 }
 
 export interface DiffStats {
@@ -25,14 +41,24 @@ export interface DiffStats {
  * is one; else a fresh directory made into a throwaway repository so diff stats work the same way.
  */
 export class Workspace {
+  /** Where this workspace last put the job branch: the only value it may move the branch from. */
+  private branchAt: string;
+  /** Set once the lease is lost: the branch then belongs to another holder. */
+  private frozen = false;
+  private recording: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly path: string,
     readonly branch: string,
     /** The commit the job started from (its first attempt's base when resuming). */
     readonly base: string,
+    startCommit: string,
     private readonly repo: string | undefined,
     private readonly recordFile: string,
-  ) {}
+    private readonly record: WorkspaceRecord,
+  ) {
+    this.branchAt = startCommit;
+  }
 
   static async prepare(job: Pick<Job, "_id" | "repo" | "baseRef" | "checkpoint">, opts: { workDir: string; epoch: number }): Promise<Workspace> {
     const path = join(opts.workDir, "jobs", `${job._id}-e${opts.epoch}`);
@@ -41,7 +67,8 @@ export class Workspace {
     await rm(path, { recursive: true, force: true });
     await mkdir(join(opts.workDir, "jobs"), { recursive: true });
     const repo = job.repo ? resolve(job.repo) : undefined;
-    await writeFile(recordFile, JSON.stringify({ jobId: job._id, path, ...(repo ? { repo } : {}) } satisfies WorkspaceRecord));
+    const record: WorkspaceRecord = { jobId: job._id, path, ...(repo ? { repo } : {}) };
+    await writeFile(recordFile, JSON.stringify(record));
     if (repo) {
       const start = job.checkpoint?.wipCommit ?? job.baseRef ?? "HEAD";
       const startCommit = (await git(repo, ["rev-parse", "--verify", `${start}^{commit}`])).stdout;
@@ -51,13 +78,13 @@ export class Workspace {
       // otherwise make `worktree add -B` fail. The branch moves by ref updates (here, commitWip).
       await git(repo, ["update-ref", `refs/heads/${branch}`, startCommit]);
       await git(repo, ["worktree", "add", "--force", "--detach", path, startCommit]);
-      return new Workspace(path, branch, job.checkpoint?.wipBase ?? startCommit, repo, recordFile);
+      return new Workspace(path, branch, job.checkpoint?.wipBase ?? startCommit, startCommit, repo, recordFile, record);
     }
     await mkdir(path, { recursive: true });
     await git(path, ["init", "-q", "-b", branch]);
     await git(path, ["commit", "-q", "--allow-empty", "-m", "gf: empty workspace"]);
     const base = (await git(path, ["rev-parse", "HEAD"])).stdout;
-    return new Workspace(path, branch, base, undefined, recordFile);
+    return new Workspace(path, branch, base, base, undefined, recordFile, record);
   }
 
   /** True when checkpoints can be resumed by another factory (the branch lives in the job's repository). */
@@ -65,15 +92,49 @@ export class Workspace {
     return this.repo !== undefined;
   }
 
-  /** Commits whatever the engine left as a WIP commit; undefined when nothing changed since the base. */
-  async commitWip(message: string): Promise<Checkpoint | undefined> {
+  /**
+   * Commits whatever the engine left as a WIP commit and moves the job branch to it; undefined
+   * when nothing changed since the base. When the branch was moved by someone else (a stale
+   * holder), `confirmHolder` must prove this workspace's lease is current (it throws when not);
+   * then the branch is taken back.
+   */
+  async commitWip(message: string, confirmHolder: () => Promise<void>): Promise<Checkpoint | undefined> {
     await git(this.path, ["add", "-A"]);
     const staged = await git(this.path, ["diff", "--cached", "--quiet"], { allowFail: true });
     if (staged.exitCode !== 0) await git(this.path, ["commit", "-q", "--no-verify", "-m", message]);
     const head = (await git(this.path, ["rev-parse", "HEAD"])).stdout;
-    if (this.repo) await git(this.path, ["update-ref", `refs/heads/${this.branch}`, head]);
+    try {
+      await this.moveBranch(head);
+    } catch (error) {
+      if (!(error instanceof BranchMovedError)) throw error;
+      await confirmHolder();
+      this.branchAt = error.actual;
+      await this.moveBranch(head);
+    }
     if (head === this.base) return undefined;
     return { wipBranch: this.branch, wipBase: this.base, wipCommit: head };
+  }
+
+  /**
+   * Compare-and-set: the branch moves only from where this workspace left it, so a stale holder
+   * cannot move it past a newer holder's commit. {@link BranchMovedError} when it moved.
+   */
+  private async moveBranch(commit: string): Promise<void> {
+    if (!this.repo || this.frozen) return;
+    const ref = `refs/heads/${this.branch}`;
+    const update = await git(this.path, ["update-ref", ref, commit, this.branchAt], { allowFail: true });
+    if (update.exitCode !== 0) {
+      // "" when the branch was deleted (update-ref then takes "" as "must not exist")
+      const actual = (await git(this.path, ["rev-parse", "--verify", "-q", ref], { allowFail: true })).stdout;
+      if (actual !== this.branchAt) throw new BranchMovedError(this.branch, this.branchAt, actual);
+      await git(this.path, ["update-ref", ref, commit, this.branchAt]);
+    }
+    this.branchAt = commit;
+  }
+
+  /** The lease is lost: from now on this workspace moves no ref; the branch is the new holder's. */
+  freeze(): void {
+    this.frozen = true;
   }
 
   diffStats(): Promise<DiffStats> {
@@ -84,10 +145,13 @@ export class Workspace {
     return (await git(this.path, ["diff", "--binary", this.base, "HEAD"])).stdout;
   }
 
-  /** Notes an engine's process group in the workspace record, for {@link cleanupLeftovers} after a crash. */
-  async recordEngine(pgid: number): Promise<void> {
-    const record = JSON.parse(await readFile(this.recordFile, "utf8")) as WorkspaceRecord;
-    await writeFile(this.recordFile, JSON.stringify({ ...record, pgids: [...(record.pgids ?? []), pgid] } satisfies WorkspaceRecord));
+  /** Notes a process group (engine or verify gate) in the workspace record, for {@link cleanupLeftovers} after a crash. */
+  recordGroup(pgid: number): Promise<void> {
+    // identity now, while the leader surely runs; writes one after another, each the whole record
+    this.record.groups = [...(this.record.groups ?? []), groupIdentity(pgid)];
+    const record = JSON.stringify(this.record);
+    this.recording = this.recording.catch(() => undefined).then(() => writeFile(this.recordFile, record));
+    return this.recording;
   }
 
   /** Removes the worktree or directory; the branch (and its commits) stays in the repository. */
@@ -103,8 +167,12 @@ async function removeWorkspace(record: WorkspaceRecord): Promise<void> {
   if (record.repo) await git(record.repo, ["worktree", "prune"], { allowFail: true });
 }
 
-/** On start: remove the workspaces a previous run of this factory left behind (a crash, a SIGKILL). */
-export async function cleanupLeftovers(workDir: string): Promise<number> {
+/**
+ * On start: remove the workspaces a previous run of this factory left behind (a crash, a SIGKILL).
+ * A record that cannot be read or acted on (truncated by the crash) is logged and removed; it
+ * does not stop the others, nor the factory.
+ */
+export async function cleanupLeftovers(workDir: string, logger: Logger): Promise<number> {
   const dir = join(workDir, "jobs");
   const entries = await readdir(dir).catch(() => [] as string[]);
   let removed = 0;
@@ -112,10 +180,13 @@ export async function cleanupLeftovers(workDir: string): Promise<number> {
     const file = join(dir, name);
     try {
       const record = JSON.parse(await readFile(file, "utf8")) as WorkspaceRecord;
+      if (typeof record.path !== "string" || !resolve(record.path).startsWith(`${resolve(dir)}${sep}`)) throw new Error(`record names no workspace under ${dir}`);
       // an engine orphaned by a crash of this daemon must not go on working (and spending) for a lease it lost
-      for (const pgid of record.pgids ?? []) if (isGroupAlive(pgid)) await killGroup(pgid, 2_000);
+      for (const group of record.groups ?? []) if (isGroupAlive(group.pgid) && isSameGroup(group)) await killGroup(group.pgid, 2_000);
       await removeWorkspace(record);
       removed++;
+    } catch (error) {
+      logger.warn({ err: error, file }, "could not clean up after a leftover workspace record; removing the record");
     } finally {
       await rm(file, { force: true });
     }

@@ -1,0 +1,134 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { git, Scratch } from "../../test/support/temp.js";
+import { groupExists, killGroupQuietly, waitGroupGone } from "../../test/support/procs.js";
+import { groupIdentity } from "../engines/process-group.js";
+import { cleanupLeftovers, Workspace } from "./workspace.js";
+
+const scratch = new Scratch();
+afterEach(() => scratch.clean());
+const logger = pino({ level: "silent" });
+const hasProc = existsSync("/proc/self/stat");
+
+async function twoHolders(label: string) {
+  const repo = await scratch.repo(label);
+  const work = scratch.dir(`${label}-work`);
+  const job = { _id: `job_${label}` };
+  const branch = `refs/heads/gf/${job._id}`;
+  const prepare = (epoch: number) => Workspace.prepare({ ...job, repo: repo.path }, { workDir: work.path, epoch });
+  const edit = (workspace: Workspace, text: string) => writeFileSync(join(workspace.path, "work.txt"), `${text}\n`);
+  return { repo, branch, prepare, edit, head: () => git(repo.path, "rev-parse", branch) };
+}
+
+const confirmed = async () => undefined;
+const stale = async () => {
+  throw new Error("FENCED");
+};
+
+describe("the job branch moves only from where a holder left it (compare-and-set)", () => {
+  it("a stale holder cannot move it past a newer holder's commit", async () => {
+    const { prepare, edit, head } = await twoHolders("cas-stale");
+    const older = await prepare(1);
+    const newer = await prepare(2);
+    edit(newer, "newer");
+    const checkpoint = await newer.commitWip("newer WIP", confirmed);
+    expect(await head()).toBe(checkpoint?.wipCommit);
+
+    edit(older, "older");
+    // the stale holder's lease check fails, so it may not take the branch
+    await expect(older.commitWip("older WIP", stale)).rejects.toThrow("FENCED");
+    expect(await head()).toBe(checkpoint?.wipCommit);
+  });
+
+  it("the current holder takes back a branch a stale holder moved, once its lease is confirmed", async () => {
+    const { prepare, edit, head } = await twoHolders("cas-retake");
+    const older = await prepare(1);
+    const newer = await prepare(2);
+    edit(older, "older");
+    const moved = await older.commitWip("older WIP", confirmed);
+    expect(await head()).toBe(moved?.wipCommit);
+
+    edit(newer, "newer");
+    let confirmations = 0;
+    const checkpoint = await newer.commitWip("newer WIP", async () => {
+      confirmations++;
+    });
+    expect(confirmations).toBe(1);
+    expect(await head()).toBe(checkpoint?.wipCommit);
+    expect(checkpoint?.wipCommit).not.toBe(moved?.wipCommit);
+  });
+
+  it("a frozen workspace (its lease lost) commits locally but moves no ref", async () => {
+    const { prepare, edit, head } = await twoHolders("cas-frozen");
+    const workspace = await prepare(1);
+    const before = await head();
+    workspace.freeze();
+    edit(workspace, "after the fence");
+    await workspace.commitWip("late WIP", confirmed);
+    expect(await head()).toBe(before);
+  });
+});
+
+describe("cleanupLeftovers", () => {
+  function leftovers(label: string) {
+    const work = scratch.dir(label);
+    const jobs = join(work.path, "jobs");
+    mkdirSync(jobs, { recursive: true });
+    const record = (name: string, content: string) => {
+      mkdirSync(join(jobs, name), { recursive: true });
+      writeFileSync(join(jobs, `${name}.json`), content);
+    };
+    return { work: work.path, jobs, record };
+  }
+
+  /** A detached `sleep` (leader of its own process group), killed when the test ends. */
+  function sleeper(): number {
+    const child = spawn("sleep", ["1000"], { detached: true, stdio: "ignore" });
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) throw new Error("sleep did not start");
+    scratch.defer(() => killGroupQuietly(pid));
+    return pid;
+  }
+
+  it("logs and removes a truncated record, and still cleans up the others", async () => {
+    const { work, jobs, record } = leftovers("corrupt");
+    record("job_bad-e1", '{"jobId":"job_bad","pa');
+    record("job_good-e2", JSON.stringify({ jobId: "job_good", path: join(jobs, "job_good-e2") }));
+    expect(await cleanupLeftovers(work, logger)).toBe(1);
+    expect(readdirSync(jobs)).toEqual([]);
+  });
+
+  it("does not remove a path outside its work dir that a record names", async () => {
+    const { work, jobs, record } = leftovers("outside");
+    const outside = scratch.dir("outside-target");
+    writeFileSync(outside.file("keep.txt"), "keep\n");
+    record("job_far-e1", JSON.stringify({ jobId: "job_far", path: outside.path }));
+    expect(await cleanupLeftovers(work, logger)).toBe(0);
+    expect(existsSync(outside.file("keep.txt"))).toBe(true);
+    expect(readdirSync(jobs)).toEqual([]);
+  });
+
+  it.skipIf(!hasProc)("kills a recorded process group whose leader is still the one recorded", async () => {
+    const { work, jobs, record } = leftovers("same-group");
+    const pgid = sleeper();
+    record("job_orphan-e1", JSON.stringify({ jobId: "job_orphan", path: join(jobs, "job_orphan-e1"), groups: [groupIdentity(pgid)] }));
+    await cleanupLeftovers(work, logger);
+    await waitGroupGone(pgid);
+  });
+
+  it.skipIf(!hasProc)("leaves alone a group whose id now belongs to another process (other start time, or other boot)", async () => {
+    const { work, jobs, record } = leftovers("reused-id");
+    const pgid = sleeper();
+    const identity = groupIdentity(pgid);
+    expect(identity.startTime).toMatch(/^\d+$/);
+    const earlier = String(Number(identity.startTime) - 1);
+    record("job_old-e1", JSON.stringify({ jobId: "job_old", path: join(jobs, "job_old-e1"), groups: [{ ...identity, startTime: earlier }] }));
+    record("job_older-e1", JSON.stringify({ jobId: "job_older", path: join(jobs, "job_older-e1"), groups: [{ ...identity, bootId: "another-boot" }] }));
+    expect(await cleanupLeftovers(work, logger)).toBe(2);
+    expect(groupExists(pgid)).toBe(true);
+  });
+});
