@@ -160,7 +160,7 @@ export class FactoryDaemon {
     return this.drainStarted;
   }
 
-  /** Second signal: kill every engine now, report nothing more. */
+  /** Second signal: SIGKILL every running engine and gate process group now (synchronously), report nothing more. */
   kill(): void {
     for (const runner of this.runners.values()) runner.kill();
   }

@@ -21,9 +21,12 @@ let signals = 0;
 const onSignal = (signal: NodeJS.Signals) => {
   signals++;
   if (signals > 1) {
-    logger.warn({ signal }, "second signal: stopping now");
+    // the engines' process groups are detached and would outlive us: SIGKILL them, synchronously, first
     daemon.kill();
-    setTimeout(() => process.exit(1), 500).unref();
+    logger.warn({ signal }, "second signal: killed every running engine; exiting");
+    logger.flush(() => process.exit(1));
+    // a log destination that cannot flush (closed stdout) must not keep us alive
+    setTimeout(() => process.exit(1), 1_000);
     return;
   }
   logger.info({ signal }, "draining before exit (send again to stop at once)");

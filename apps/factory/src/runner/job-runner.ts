@@ -1,59 +1,82 @@
-import type { ActiveStage, Checkpoint, ClaimedJob, CompletionResult, Insights, NewEvent, ProfileSnapshot, VerifyResult } from "@gigafactory/schema";
+import type { ActiveStage, Checkpoint, ClaimedJob, CompletionResult, Insights, Job, NewEvent, ProfileSnapshot, VerifyResult } from "@gigafactory/schema";
 import { ProfileSnapshot as ProfileSnapshotSchema } from "@gigafactory/schema";
-import type { GigafactoryClient } from "@gigafactory/sdk";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
 import { Workspace } from "../workspace/workspace.js";
+import { EngineLog, uploadArtifacts } from "./artifacts.js";
 import { EventBatcher } from "./event-batcher.js";
-import { FencedSignal, fencedWrite, uploadArtifact } from "./fenced-client.js";
-import { reviewJob } from "./review.js";
-import { runVerify } from "./verify.js";
-
-/** The full engine log kept for the `engine.log` artifact; events carry every line anyway. */
-const MAX_LOG_BYTES = 16 * 1024 * 1024;
+import { FencedSignal, fencedWrite, type RunnerClient } from "./fenced-client.js";
+import { attemptLimitMs, LeaseKeeper } from "./lease-keeper.js";
+import { type PhaseHost, reviewPhase, verifyPhase } from "./phases.js";
+import { RunningGroup } from "./running-group.js";
+import { isSilent, nextStopReason, type StopReason, StoppedSignal } from "./stop-reason.js";
 
 export interface JobRunnerDeps {
-  client: GigafactoryClient;
+  client: RunnerClient;
   factoryId: string;
   workDir: string;
   engines: ReadonlyMap<string, Engine>;
   env: Record<string, string>;
   killGraceMs: number;
   logger: Logger;
+  /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @default 300_000 */
+  watchdogSlackMs?: number;
 }
 
-type StopReason = "cancel" | "drain" | "fenced" | "kill";
+const WATCHDOG_SLACK_MS = 5 * 60_000;
 
 /**
  * Runs one claimed job to the end of its attempt: workspace, engine, events, lease renewal,
  * checkpoint, verify gates, artifacts, completion. Every write carries the fence; the first
  * `FENCED` answer stops the engine and the runner reports nothing more.
  */
-export class JobRunner {
+export class JobRunner implements PhaseHost {
   readonly jobId: string;
   readonly epoch: number;
+  readonly job: Job;
+  /** Settles when the attempt is over, or when the watchdog gave it up (whatever hung may still be running). */
   readonly done: Promise<void>;
   private readonly abort = new AbortController();
+  readonly signal: AbortSignal = this.abort.signal;
   private stopReason: StopReason | undefined;
-  private renewTimer: NodeJS.Timeout | undefined;
-  private readonly log: string[] = [];
-  private logBytes = 0;
+  private readonly lease: LeaseKeeper;
+  private readonly batcher: EventBatcher;
+  private workspace: Workspace | undefined;
+  readonly group = new RunningGroup((pgid) => {
+    this.workspace?.recordGroup(pgid).catch((error: unknown) => this.logger.warn({ err: error, pgid }, "could not note the process group in the workspace record"));
+  });
+  private readonly engineLog = new EngineLog();
   private readonly logger: Logger;
 
   constructor(
     private readonly claimed: ClaimedJob,
-    private readonly deps: JobRunnerDeps,
+    readonly deps: JobRunnerDeps,
   ) {
+    this.job = claimed.job;
     this.jobId = claimed.job._id;
     this.epoch = claimed.epoch;
     this.logger = deps.logger.child({ jobId: this.jobId, epoch: this.epoch });
-    this.done = this.run()
+    this.batcher = new EventBatcher({ send: (events) => this.write(() => deps.client.trpc.factory.appendEvents.mutate({ ...this.fence(), events })).then(() => undefined) });
+    this.lease = new LeaseKeeper({
+      leaseTtlMs: claimed.leaseTtlMs,
+      watchdogMs: attemptLimitMs(claimed.job, deps.watchdogSlackMs ?? WATCHDOG_SLACK_MS),
+      renew: () => this.renew(),
+      onOverrun: (limitMs) => {
+        this.logger.error({ limitMs }, "attempt overran its watchdog: stopped renewing, the lease will lapse and the reaper requeues the job");
+        this.stop("watchdog");
+      },
+    });
+    const finished = this.run()
       .catch(async (error: unknown) => {
-        if (error instanceof FencedSignal) return this.logger.warn("fenced: stopped the job and discarded its result");
+        if (isSilent(this.stopReason)) return;
         this.logger.error({ err: error }, "job runner failed");
         await this.reportFailure(error);
       })
-      .finally(() => clearInterval(this.renewTimer));
+      .finally(() => {
+        this.lease.stop();
+        if (this.stopReason === "fenced") this.logger.warn("fenced: stopped the job and discarded its result");
+      });
+    this.done = Promise.race([finished, this.lease.overrun]);
   }
 
   /**
@@ -81,22 +104,34 @@ export class JobRunner {
     await this.done;
   }
 
-  /** Second signal: stop the engine now and report nothing more. */
+  /** The job was claimed again at a newer epoch: this lease is gone; stop and report nothing. */
+  superseded(): void {
+    this.stop("fenced");
+  }
+
+  /** Second signal: SIGKILL the running process group now (the daemon exits next) and report nothing more. */
   kill(): void {
+    this.group.killNow();
     this.stop("kill");
   }
 
   private stop(reason: StopReason): void {
-    this.stopReason ??= reason;
-    this.abort.abort(reason);
+    this.stopReason = nextStopReason(this.stopReason, reason);
+    if (isSilent(this.stopReason)) {
+      this.lease.stopRenewing();
+      this.batcher.stop();
+      this.workspace?.freeze();
+    }
+    this.abort.abort(this.stopReason);
   }
 
   private fence() {
     return { jobId: this.jobId, epoch: this.epoch, factoryId: this.deps.factoryId };
   }
 
-  /** A write under the fence; FENCED stops the job. */
+  /** A write under the fence; FENCED stops the job, and a silenced runner writes nothing. */
   private async write<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.stopReason && isSilent(this.stopReason)) throw new StoppedSignal(this.jobId, this.stopReason);
     try {
       return await fencedWrite(this.jobId, fn);
     } catch (error) {
@@ -105,81 +140,42 @@ export class JobRunner {
     }
   }
 
-  private startRenewing(): void {
-    const every = Math.max(100, Math.floor(this.claimed.leaseTtlMs / 3));
-    this.renewTimer = setInterval(() => {
-      this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()))
-        .then((answer) => {
-          if (answer.cancelRequested) this.stop("cancel");
-        })
-        .catch((error: unknown) => {
-          if (!(error instanceof FencedSignal)) this.logger.warn({ err: error }, "lease renewal failed");
-        });
-    }, every);
+  private async renew(): Promise<void> {
+    try {
+      const answer = await this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()));
+      if (answer.cancelRequested) this.stop("cancel");
+    } catch (error) {
+      if (!(error instanceof FencedSignal || error instanceof StoppedSignal)) this.logger.warn({ err: error }, "lease renewal failed");
+    }
   }
 
   private async run(): Promise<void> {
     const { job } = this.claimed;
-    this.startRenewing();
+    this.lease.start();
     const started = Date.now();
-    const batcher = new EventBatcher({
-      send: async (events) => {
-        await this.write(() => this.deps.client.trpc.factory.appendEvents.mutate({ ...this.fence(), events }));
-      },
-    });
     const workspace = await Workspace.prepare(job, { workDir: this.deps.workDir, epoch: this.epoch });
+    this.workspace = workspace;
+    if (isSilent(this.stopReason)) workspace.freeze();
     try {
       const engine = this.deps.engines.get(job.engine);
       const profile = this.profile();
-      const result = engine ? await this.runEngine(engine, workspace, profile, batcher) : undefined;
-      await batcher.flush();
-      if (this.stopReason === "fenced" || this.stopReason === "kill") return;
-      if (this.stopReason === "drain") return await this.drainRelease(workspace);
+      const result = engine ? await this.runEngine(engine, profile) : undefined;
+      if (await this.endsHere()) return;
 
-      const checkpoint = await workspace.commitWip(`gf: WIP checkpoint ${job._id} (attempt ${job.attempt}, epoch ${this.epoch})`, () => this.confirmLease());
+      const checkpoint = await this.commitWip(`gf: WIP checkpoint ${job._id} (attempt ${job.attempt}, epoch ${this.epoch})`);
       if (checkpoint && workspace.shareable) await this.write(() => this.deps.client.trpc.factory.checkpoint.mutate({ ...this.fence(), checkpoint }));
       const insights: Insights = { ...result?.insights, ...(await workspace.diffStats()), durationMs: Date.now() - started };
 
       if (!result) return await this.complete("failure", insights, { reason: `engine ${job.engine} is not offered by this factory` });
       if (this.stopReason === "cancel" || result.outcome === "cancelled") return await this.complete("cancelled", insights, { exit: result.exit, reason: "cancelled" });
       if (result.outcome !== "success") {
-        await this.uploadArtifacts(workspace);
+        await this.uploadArtifacts();
         return await this.complete(result.outcome, insights, { exit: result.exit, reason: result.reason ?? `engine exited with ${result.exit.code ?? result.exit.signal}` });
       }
-
-      if (job.review.mode === "engine") {
-        const reviewer = this.deps.engines.get(job.review.engine ?? job.engine);
-        await this.advance("review", batcher);
-        const review = reviewer ? await this.runEngine(reviewer, workspace, profile, batcher, reviewJob(job)) : undefined;
-        await batcher.flush();
-        if (this.stopReason === "fenced" || this.stopReason === "kill") return;
-        if (this.stopReason === "drain") return await this.drainRelease(workspace);
-        if (review?.outcome !== "success") {
-          await this.uploadArtifacts(workspace);
-          return await this.complete("failure", insights, { exit: result.exit, reason: review ? `review failed: ${review.reason ?? review.outcome}` : `review engine ${job.review.engine} is not offered by this factory` });
-        }
-        await workspace.commitWip(`gf: review of ${job._id} (epoch ${this.epoch})`, () => this.confirmLease());
-      }
-
-      let verifyResult: VerifyResult | undefined;
-      if (job.verify.length) {
-        await this.advance("testing", batcher);
-        verifyResult = await runVerify({
-          commands: job.verify,
-          cwd: workspace.path,
-          env: this.deps.env,
-          timeoutMs: job.timeoutMs,
-          signal: this.abort.signal,
-          killGraceMs: this.deps.killGraceMs,
-          onLine: (gate, line) => batcher.push({ type: "verify", data: { gate, stream: line.stream, line: line.line } }),
-        });
-        await batcher.flush();
-        if (this.stopReason === "fenced" || this.stopReason === "kill") return;
-        if (this.stopReason === "drain") return await this.drainRelease(workspace);
-        batcher.push({ type: "verify", data: { passed: verifyResult.passed, steps: verifyResult.steps.map(({ tail, ...step }) => step) } });
-        await batcher.flush();
-      }
-      await this.uploadArtifacts(workspace);
+      if (job.review.mode === "engine" && !(await reviewPhase(this, { exit: result.exit, insights, profile }))) return;
+      const verifyResult = job.verify.length ? await verifyPhase(this, workspace.path) : undefined;
+      if (verifyResult === "ended") return;
+      await this.uploadArtifacts();
       insights.durationMs = Date.now() - started;
       if (verifyResult && !verifyResult.passed) {
         const failed = verifyResult.steps.at(-1);
@@ -187,30 +183,52 @@ export class JobRunner {
       }
       await this.complete("success", insights, { exit: result.exit, ...(verifyResult ? { verifyResult } : {}) });
     } finally {
-      batcher.stop();
-      clearInterval(this.renewTimer);
+      // an exception mid-engine must not leave the engine running, nor remove the worktree under it
+      this.abort.abort("attempt ended");
+      await this.group.gone();
+      this.batcher.stop();
+      this.lease.stopRenewing();
       await workspace.cleanup().catch((error: unknown) => this.logger.warn({ err: error }, "workspace cleanup failed"));
     }
   }
 
-  private async runEngine(engine: Engine, workspace: Workspace, profile: ProfileSnapshot | undefined, batcher: EventBatcher, job: EngineContext["job"] = this.claimed.job): Promise<EngineResult> {
-    const run = engine.run({
-      job,
-      ...(profile ? { profile } : {}),
-      workdir: workspace.path,
-      env: this.deps.env,
-      signal: this.abort.signal,
-      killGraceMs: this.deps.killGraceMs,
-    });
+  /** Runs an engine (the job's, or the reviewer) in the workspace, streaming its events. */
+  async runEngine(engine: Engine, profile: ProfileSnapshot | undefined, job: EngineContext["job"] = this.claimed.job): Promise<EngineResult> {
+    const workspace = this.mustHaveWorkspace();
+    const run = engine.run({ job, ...(profile ? { profile } : {}), workdir: workspace.path, env: this.deps.env, signal: this.abort.signal, killGraceMs: this.deps.killGraceMs });
     this.logger.info({ engine: engine.id, pid: run.pid }, "engine started");
-    if (run.pid !== undefined) await workspace.recordGroup(run.pid);
+    this.group.started(run.pid, run.result);
     for await (const event of run) {
-      this.keepLog(event);
-      batcher.push(event);
+      this.engineLog.keep(event);
+      this.batcher.push(event);
     }
     const result = await run.result;
+    this.group.ended();
     this.logger.info({ outcome: result.outcome, exit: result.exit }, "engine finished");
     return result;
+  }
+
+  /**
+   * After a phase: sends its events, then says whether the attempt ends here: silenced (fenced,
+   * killed, given up), or drained, in which case the job is checkpointed and released first.
+   */
+  async endsHere(): Promise<boolean> {
+    await this.batcher.flush();
+    if (isSilent(this.stopReason)) return true;
+    if (this.stopReason !== "drain") return false;
+    await this.drainRelease();
+    return true;
+  }
+
+  push(event: NewEvent): void {
+    this.batcher.push(event);
+  }
+
+  /** A WIP commit on the job branch; when a stale holder moved the branch, a renewal proves the lease before it is taken back. */
+  commitWip(message: string): Promise<Checkpoint | undefined> {
+    return this.mustHaveWorkspace().commitWip(message, async () => {
+      await this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()));
+    });
   }
 
   private profile(): ProfileSnapshot | undefined {
@@ -218,40 +236,35 @@ export class JobRunner {
     return parsed.success ? parsed.data : undefined;
   }
 
-  private async advance(to: ActiveStage, batcher: EventBatcher): Promise<void> {
-    await batcher.flush();
+  async advance(to: ActiveStage): Promise<void> {
+    await this.batcher.flush();
     await this.write(() => this.deps.client.trpc.factory.advance.mutate({ ...this.fence(), to }));
   }
 
-  private async complete(result: CompletionResult, insights: Insights, extra: { exit?: EngineResult["exit"]; verifyResult?: VerifyResult; reason?: string }): Promise<void> {
+  async complete(result: CompletionResult, insights: Insights, extra: { exit?: EngineResult["exit"]; verifyResult?: VerifyResult; reason?: string }): Promise<void> {
+    // events pushed since the last phase (e.g. an artifact that was not stored) go first; a batch
+    // that failed must not keep the completion (or the report of that failure) from being sent
+    await this.batcher.flush().catch(() => undefined);
     const answer = await this.write(() => this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }));
     this.logger.info({ result, stage: answer.stage }, "job attempt completed");
   }
 
-  /** Proves this lease is current (FENCED throws) before a WIP commit takes the job branch back from a stale holder. */
-  private async confirmLease(): Promise<void> {
-    await this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()));
-  }
-
-  private async drainRelease(workspace: Workspace): Promise<void> {
+  private async drainRelease(): Promise<void> {
     let checkpoint: Checkpoint | undefined;
-    if (workspace.shareable) checkpoint = await workspace.commitWip(`gf: WIP checkpoint ${this.jobId} (drained, epoch ${this.epoch})`, () => this.confirmLease());
+    if (this.mustHaveWorkspace().shareable) checkpoint = await this.commitWip(`gf: WIP checkpoint ${this.jobId} (drained, epoch ${this.epoch})`);
     await this.write(() => this.deps.client.trpc.factory.release.mutate({ ...this.fence(), reason: "factory draining", ...(checkpoint ? { checkpoint } : {}) }));
     this.logger.info({ checkpoint: checkpoint?.wipCommit }, "released the job for another factory");
   }
 
-  private keepLog(event: NewEvent): void {
-    if (this.logBytes > MAX_LOG_BYTES) return;
-    const text = typeof event.data.line === "string" ? event.data.line : typeof event.data.text === "string" ? event.data.text : JSON.stringify(event.data);
-    const line = `[${event.type}] ${text}`;
-    this.logBytes += line.length + 1;
-    this.log.push(line);
+  /** Best effort: a log or diff the coordinator does not store is noted in the job's events, not a failed attempt. */
+  async uploadArtifacts(): Promise<void> {
+    const workspace = this.mustHaveWorkspace();
+    const meta = { ...this.fence(), runId: this.claimed.runId };
+    await uploadArtifacts({ client: this.deps.client, meta, log: this.engineLog, diff: () => workspace.diff(), write: (fn) => this.write(fn), logger: this.logger, push: (event) => this.batcher.push(event) });
   }
 
-  private async uploadArtifacts(workspace: Workspace): Promise<void> {
-    const meta = { ...this.fence(), runId: this.claimed.runId };
-    await this.write(() => uploadArtifact(this.deps.client, { ...meta, name: "engine.log", contentType: "text/plain; charset=utf-8" }, Buffer.from(`${this.log.join("\n")}\n`)));
-    const diff = await workspace.diff();
-    if (diff) await this.write(() => uploadArtifact(this.deps.client, { ...meta, name: "changes.diff", contentType: "text/x-diff" }, Buffer.from(diff)));
+  private mustHaveWorkspace(): Workspace {
+    if (!this.workspace) throw new Error(`job ${this.jobId}: no workspace yet`);
+    return this.workspace;
   }
 }

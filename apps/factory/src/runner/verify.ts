@@ -12,6 +12,8 @@ export async function runVerify(opts: {
   signal: AbortSignal;
   killGraceMs: number;
   onLine: (gate: number, line: OutputLine) => void;
+  /** The process group of the gate now running (its pid), and undefined once it is gone. */
+  onGroup?: (pgid: number | undefined) => void;
 }): Promise<VerifyResult> {
   const steps: VerifyResult["steps"] = [];
   for (const [index, command] of opts.commands.entries()) {
@@ -30,7 +32,9 @@ export async function runVerify(opts: {
         opts.onLine(index, line);
       },
     });
+    if (child.pid !== undefined) opts.onGroup?.(child.pid);
     const exit = await child.exit;
+    opts.onGroup?.(undefined);
     const exitCode = exit.reason === "exited" ? exit.code : null;
     steps.push({ command, exitCode, durationMs: Math.round(exit.durationMs), tail: tail.join("\n").slice(-8_000) });
     if (exitCode !== 0) return { passed: false, steps };
