@@ -22,6 +22,8 @@ type State = "starting" | "active" | "draining" | "closed";
 export class FactoryDaemon {
   private client: GigafactoryClient | undefined;
   private readonly runners = new Map<string, JobRunner>();
+  /** Runners superseded by a newer claim of their job, still stopping: a second signal must reach their engines too. */
+  private readonly retired = new Set<JobRunner>();
   private state: State = "starting";
   private factoryId = "";
   private engines = new Map<string, Engine>();
@@ -121,10 +123,19 @@ export class FactoryDaemon {
           killGraceMs: this.config.killGrace,
           logger: this.logger,
         });
+        const stale = this.runners.get(runner.jobId);
+        if (stale) {
+          // its lease was reaped while it ran (e.g. this process was paused): the new epoch fences it
+          this.logger.warn({ jobId: stale.jobId, epoch: stale.epoch, newEpoch: runner.epoch }, "claimed a job this factory still runs at an older epoch; stopping the old run");
+          stale.superseded();
+          this.retired.add(stale);
+        }
         this.runners.set(runner.jobId, runner);
         this.logger.info({ jobId: runner.jobId, epoch: runner.epoch, attempt: claimed.job.attempt }, "claimed job");
         void runner.done.finally(() => {
-          this.runners.delete(runner.jobId);
+          // a newer claim of the same job may hold the entry by now
+          if (this.runners.get(runner.jobId) === runner) this.runners.delete(runner.jobId);
+          this.retired.delete(runner);
           void this.heartbeat();
           this.claimSoon();
         });
@@ -153,16 +164,16 @@ export class FactoryDaemon {
       if (this.state === "active" || this.state === "starting") this.state = "draining";
       this.logger.info({ running: this.runningJobs, graceMs }, "draining");
       await this.claiming;
-      const all = Promise.all([...this.runners.values()].map((runner) => runner.done));
+      const all = Promise.all([...this.runners.values(), ...this.retired].map((runner) => runner.done));
       const inTime = await Promise.race([all.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref())]);
-      if (!inTime) await Promise.all([...this.runners.values()].map((runner) => runner.release()));
+      if (!inTime) await Promise.all([...this.runners.values(), ...this.retired].map((runner) => runner.release()));
     })();
     return this.drainStarted;
   }
 
   /** Second signal: SIGKILL every running engine and gate process group now (synchronously), report nothing more. */
   kill(): void {
-    for (const runner of this.runners.values()) runner.kill();
+    for (const runner of [...this.runners.values(), ...this.retired]) runner.kill();
   }
 
   /** Drains, then disconnects. Idempotent; every step runs even if one fails. */

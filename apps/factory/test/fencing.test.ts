@@ -89,3 +89,44 @@ describe("a factory paused past its lease (SIGSTOP) and resumed (SIGCONT)", () =
     expect(artifacts.every((artifact) => artifact.runId === runs[1]?._id)).toBe(true);
   });
 });
+
+describe("a factory that claims again a job it still runs at an older epoch", () => {
+  it("stops the old run and keeps the new one: a drain then releases the new attempt", async () => {
+    const tmp = scratch.dir("reclaim");
+    const pids = tmp.file("pids");
+    // First attempt: the whole group ignores TERM, so once fenced its runner takes the full kill
+    // grace to end, well after the same factory has claimed the job again. Second attempt: waits.
+    const bodyMd = [
+      `echo $$ >> ${pids}`,
+      `if [ "$(wc -l < ${pids})" -eq 1 ]; then trap '' TERM; while true; do sleep 0.1; done; fi`,
+      "sleep 1000",
+    ].join("\n");
+    const a = await startFactory(cluster, { factoryId: "reclaim-a", killGrace: "3s", drainGrace: "300ms" });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "reclaim", engine: "shell", bodyMd, maxAttempts: 3 });
+    const [pgid1] = await waitForPids(pids, 1);
+    if (pgid1 === undefined) throw new Error("no engine pid");
+    scratch.defer(() => killGroupQuietly(pgid1));
+
+    // paused past its lease: the reaper gives the job back, and the same factory claims it again once resumed
+    process.kill(a.pid, "SIGSTOP");
+    const lost = await waitForRunResult(cluster.service, job._id, 0);
+    expect(lost).toMatchObject({ factoryId: "reclaim-a", result: "lost" });
+    process.kill(a.pid, "SIGCONT");
+    const [, pgid2] = await waitForPids(pids, 2);
+    if (pgid2 === undefined) throw new Error("no second engine pid");
+    scratch.defer(() => killGroupQuietly(pgid2));
+    await a.waitForLog("old run stopped", (entry) => entry.msg === "fenced: stopped the job and discarded its result" && entry.epoch === lost.epoch);
+    await waitGroupGone(pgid1);
+    const runsNow = await runsOf(cluster.service, job._id);
+    expect(runsNow.map((run) => ({ factoryId: run.factoryId, result: run.result }))).toEqual([
+      { factoryId: "reclaim-a", result: "lost" },
+      { factoryId: "reclaim-a", result: undefined },
+    ]);
+
+    // the new attempt is still this factory's running job: the drain gives it back
+    expect(await a.stop("SIGTERM")).toEqual({ code: 0, signal: null });
+    const second = await waitForRunResult(cluster.service, job._id, 1, { describe: () => a.tail() });
+    expect(second).toMatchObject({ factoryId: "reclaim-a", result: "released" });
+    await waitGroupGone(pgid2);
+  });
+});
