@@ -1,11 +1,8 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Capability, Duration, EngineId } from "@gigafactory/schema";
+import { Capability, Duration, EngineId, commaList } from "@gigafactory/schema";
 import { z } from "zod";
-
-const list = <T extends z.ZodType<string, string>>(item: T) =>
-  z.preprocess((value) => (typeof value === "string" ? value.split(",").map((part) => part.trim()).filter(Boolean) : value), z.array(item));
 
 /** Factory configuration: flags win over environment variables, which win over defaults. */
 export const FactoryConfig = z.object({
@@ -13,9 +10,9 @@ export const FactoryConfig = z.object({
   token: z.string().min(1),
   /** Stable per host and work dir when not given (kept in `<workDir>/factory-id`). */
   factoryId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/).max(128).optional(),
-  capabilities: list(Capability).default([]),
+  capabilities: commaList(Capability).default([]),
   /** Engines offered; default: shell plus every agent CLI found on PATH. */
-  engines: list(EngineId).optional(),
+  engines: commaList(EngineId).optional(),
   seats: z.coerce.number().int().min(1).max(64).default(2),
   workDir: z.string().default(join(".gigafactory", "factory")),
   /** Overrides the coordinator's suggested heartbeat interval. */

@@ -2,14 +2,10 @@ import { z } from "zod";
 import type { JobCreateInput } from "./api/jobs.js";
 import { Duration } from "./duration.js";
 import { DepsMode, ReviewMode, VerifyCommand } from "./job.js";
-import { Capability, EngineId, Name } from "./primitives.js";
+import { Capability, EngineId, Name, commaList } from "./primitives.js";
 
 /** Named priorities a job file may use instead of a number. */
 export const PRIORITY_NAMES = { low: -10, normal: 0, high: 10, urgent: 100 } as const;
-
-/** A YAML list, or a comma-separated string (`capabilities: os:linux, gpu`). */
-const listOf = <T extends z.ZodType<string, string>>(item: T) =>
-  z.preprocess((value) => (typeof value === "string" ? value.split(",").map((part) => part.trim()).filter(Boolean) : value), z.array(item));
 
 const ProfileSpec = z
   .string()
@@ -30,8 +26,8 @@ export const JobFileFrontmatter = z.looseObject({
   command: z.string().max(4_000).optional(),
   profile: ProfileSpec.optional(),
   priority: z.union([z.number().int().min(-1_000).max(1_000), z.enum(Object.keys(PRIORITY_NAMES) as [keyof typeof PRIORITY_NAMES])]).optional(),
-  capabilities: listOf(Capability).optional(),
-  deps: listOf(z.string().min(1).max(256)).optional(),
+  capabilities: commaList(Capability).optional(),
+  deps: commaList(z.string().min(1).max(256)).optional(),
   "deps-mode": DepsMode.optional(),
   "idempotency-key": z.union([z.string().min(1).max(256), z.number()]).transform(String).optional(),
   "tracker-item": z.union([z.string().min(1).max(256), z.number()]).transform(String).optional(),

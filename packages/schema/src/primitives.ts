@@ -34,3 +34,7 @@ export type Json = z.infer<typeof Json>;
 
 export const Role = z.enum(["admin", "service", "factory"]);
 export type Role = z.infer<typeof Role>;
+
+/** A list given as an array or as a comma-separated string (`os:linux, gpu`), as job files and env vars write them. */
+export const commaList = <T extends z.ZodType<string, string>>(item: T) =>
+  z.preprocess((value) => (typeof value === "string" ? value.split(",").map((part) => part.trim()).filter(Boolean) : value), z.array(item));

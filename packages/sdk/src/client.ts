@@ -32,6 +32,7 @@ export interface GigafactoryClient {
 /** A typed client: HTTP batching for queries and mutations, a WebSocket for subscriptions. */
 export function createGigafactoryClient(opts: GigafactoryClientOptions): GigafactoryClient {
   const base = opts.url.replace(/\/+$/, "");
+  const authHeader = () => ({ authorization: `Bearer ${opts.token}` });
   const wsClient = createWSClient({
     url: base.replace(/^http/, "ws"),
     connectionParams: { token: opts.token },
@@ -46,7 +47,7 @@ export function createGigafactoryClient(opts: GigafactoryClientOptions): Gigafac
       splitLink({
         condition: (op) => op.type === "subscription",
         true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({ url: base, transformer: superjson, headers: () => ({ authorization: `Bearer ${opts.token}` }) }),
+        false: httpBatchLink({ url: base, transformer: superjson, headers: authHeader }),
       }),
     ],
   });
@@ -56,6 +57,6 @@ export function createGigafactoryClient(opts: GigafactoryClientOptions): Gigafac
     close: async () => {
       await wsClient.close();
     },
-    authHeader: () => ({ authorization: `Bearer ${opts.token}` }),
+    authHeader,
   };
 }

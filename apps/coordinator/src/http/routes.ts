@@ -3,6 +3,7 @@ import { ArtifactPutMeta } from "@gigafactory/schema";
 import { DomainError, FencedError, NotFoundError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { TooLargeError } from "../modules/artifacts/blob-store.js";
+import { bearerToken } from "../modules/auth/tokens.js";
 import type { Services } from "../services.js";
 import { issuesOf } from "../trpc/errors.js";
 
@@ -21,9 +22,7 @@ export async function handlePlainRoute(req: IncomingMessage, res: ServerResponse
   // only `/artifacts` and `/artifacts/...`: tRPC's own `/artifacts.list` must fall through
   if (url.pathname !== "/artifacts" && !url.pathname.startsWith("/artifacts/")) return false;
 
-  const header = req.headers.authorization;
-  const token = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
-  const principal = await deps.services.tokens.verify(token);
+  const principal = await deps.services.tokens.verify(bearerToken(req.headers.authorization));
   if (!principal) return send(res, 401, { error: "UNAUTHORIZED", message: "a valid bearer token is required" });
   try {
     if (req.method === "PUT" && url.pathname === "/artifacts") {

@@ -1,7 +1,7 @@
 import type { CreateHTTPContextOptions } from "@trpc/server/adapters/standalone";
 import type { CreateWSSContextFnOptions } from "@trpc/server/adapters/ws";
 import type { Logger } from "../logger.js";
-import type { Principal } from "../modules/auth/tokens.js";
+import { type Principal, bearerToken } from "../modules/auth/tokens.js";
 import type { Services } from "../services.js";
 
 export interface Context {
@@ -14,9 +14,7 @@ export interface Context {
 export function tokenFrom(opts: CreateHTTPContextOptions | CreateWSSContextFnOptions): string | undefined {
   const params = opts.info.connectionParams;
   if (params?.token) return params.token;
-  const header = opts.req.headers.authorization;
-  const match = typeof header === "string" ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-  return match?.[1];
+  return bearerToken(opts.req.headers.authorization);
 }
 
 export function contextFactory(services: Services, logger: Logger) {

@@ -6,6 +6,7 @@ import { FencedError, PreconditionError } from "../../errors.js";
 import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import { LEASE_CLEARED, type JobsRepository, fenceFilter, movingFromActive } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
+import { finishRun } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
 
 export interface FenceArgs {
@@ -95,19 +96,14 @@ export class LeasesService {
         },
       ];
     });
-    await cols.runs.updateOne(
-      { _id: current.lease.runId ?? "", result: { $exists: false } },
-      {
-        $set: {
-          result: input.result,
-          endedAt: now,
-          insights: input.insights,
-          ...(input.exit ? { exit: input.exit } : {}),
-          ...(input.verifyResult ? { verifyResult: input.verifyResult } : {}),
-          ...(input.reason ? { reason: input.reason } : {}),
-        },
-      },
-    );
+    await finishRun(cols, current.lease.runId, {
+      result: input.result,
+      endedAt: now,
+      insights: input.insights,
+      ...(input.exit ? { exit: input.exit } : {}),
+      ...(input.verifyResult ? { verifyResult: input.verifyResult } : {}),
+      ...(input.reason ? { reason: input.reason } : {}),
+    });
     await this.deps.events.record(job, LeasesService.completionEvent(job), {
       result: input.result,
       attempt: current.attempt,
@@ -134,7 +130,7 @@ export class LeasesService {
             },
           ],
     );
-    await this.deps.cols.runs.updateOne({ _id: current.lease.runId ?? "", result: { $exists: false } }, { $set: { result: "released", endedAt: now, reason: opts.reason } });
+    await finishRun(this.deps.cols, current.lease.runId, { result: "released", endedAt: now, reason: opts.reason });
     await this.deps.events.record(job, job.stage === "cancelled" ? "cancelled" : "released", { reason: opts.reason, ...kept });
     await this.deps.outcomes.settled(job);
     return job;

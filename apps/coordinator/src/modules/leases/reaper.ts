@@ -5,6 +5,7 @@ import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
 import { LEASE_CLEARED, type JobsRepository, moving, movingFromActive } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
+import { finishRun } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
 
 /**
@@ -114,7 +115,7 @@ export class Reaper {
       },
     );
     if (!moved) return false;
-    await this.deps.cols.runs.updateOne({ _id: job.lease.runId ?? "", result: { $exists: false } }, { $set: { result: "lost", endedAt: now, reason } });
+    await finishRun(this.deps.cols, job.lease.runId, { result: "lost", endedAt: now, reason });
     await this.deps.events.record(moved, "lost", { factoryId: job.lease.holder, epoch: job.lease.epoch, stage: to, reason });
     this.deps.logger.warn({ jobId: job._id, factoryId: job.lease.holder, epoch: job.lease.epoch, to }, "lease expired");
     await this.deps.outcomes.settled(moved);
