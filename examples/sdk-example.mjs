@@ -14,7 +14,14 @@ const client = createGigafactoryClient(connection);
 try {
   const { job, created } = await submitJobFile(client, {
     file: "sdk-example.md",
-    text: ["---", "title: Hello from the SDK", "engine: shell", "---", 'echo "hello from a job submitted by the SDK"', ""].join("\n"),
+    text: [
+      "---",
+      "title: Hello from the SDK",
+      "engine: shell",
+      "---",
+      'echo "hello from a job submitted by the SDK"',
+      "",
+    ].join("\n"),
   });
   console.log(`${created ? "created" : "found"} ${job._id}: ${job.title}`);
 
@@ -26,7 +33,9 @@ try {
     },
   });
   const [run] = (await client.trpc.jobs.runs.query({ jobId: job._id })).slice(-1);
-  console.log(`result: ${done.stage} after ${done.attempt} attempt(s) on ${run?.factoryId ?? "?"}, ${run?.insights.durationMs ?? "?"} ms`);
+  console.log(
+    `result: ${done.stage} after ${done.attempt} attempt(s) on ${run?.factoryId ?? "?"}, ${run?.insights.durationMs ?? "?"} ms`,
+  );
   process.exitCode = done.stage === "shipped" ? 0 : 1;
 } finally {
   await client.close();

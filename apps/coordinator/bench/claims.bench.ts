@@ -30,7 +30,11 @@ let wake: (() => void) | undefined;
 
 const mongo = await startMongo(mongoOptionsFromEnv());
 const dbName = databaseNameFor("bench-claims");
-const coordinator = await spawnCoordinator({ mongoUrl: mongo.url, dbName, env: { GF_LEASE_TTL: "1h", GF_LOG_LEVEL: "warn" } });
+const coordinator = await spawnCoordinator({
+  mongoUrl: mongo.url,
+  dbName,
+  env: { GF_LEASE_TTL: "1h", GF_LOG_LEVEL: "warn" },
+});
 const driver = new MongoClient(mongo.url, { maxPoolSize: 50 });
 const clients: Array<{ close(): Promise<void> }> = [];
 const client = (token: string) => {
@@ -48,7 +52,9 @@ try {
 
   // seed: mixed priorities, through the API, a few concurrent creators
   const seedStart = performance.now();
-  await inParallel(CLAIMERS, JOBS, (i) => service.trpc.jobs.create.mutate({ bodyMd: `bench job ${i}`, priority: (i * 7) % 11, capabilities: CAPABILITIES }));
+  await inParallel(CLAIMERS, JOBS, (i) =>
+    service.trpc.jobs.create.mutate({ bodyMd: `bench job ${i}`, priority: (i * 7) % 11, capabilities: CAPABILITIES }),
+  );
   const seedMs = performance.now() - seedStart;
   process.stdout.write(`seeded ${JOBS} jobs in ${seedMs.toFixed(0)} ms (${rate(JOBS, seedMs)} creates/s)\n`);
 
@@ -74,7 +80,13 @@ try {
 
   const factoryIds = Array.from({ length: CLAIMERS }, (_, i) => `bench-${i}`);
   for (const factoryId of factoryIds) {
-    await factory.trpc.factory.register.mutate({ factoryId, descriptor: { host: "bench", pid: process.pid, os: "linux", version: "bench" }, capabilities: CAPABILITIES, engines: ENGINES, seatLimit: 256 });
+    await factory.trpc.factory.register.mutate({
+      factoryId,
+      descriptor: { host: "bench", pid: process.pid, os: "linux", version: "bench" },
+      capabilities: CAPABILITIES,
+      engines: ENGINES,
+      seatLimit: 256,
+    });
   }
   const e2eStart = performance.now();
   const e2eClaims = await Promise.all(
@@ -91,15 +103,26 @@ try {
   );
   const e2eMs = performance.now() - e2eStart;
   const e2eTotal = sum(e2eClaims);
-  if (rawTotal !== JOBS || e2eTotal !== JOBS) throw new Error(`claimed ${rawTotal} raw and ${e2eTotal} end to end, expected ${JOBS} each`);
+  if (rawTotal !== JOBS || e2eTotal !== JOBS)
+    throw new Error(`claimed ${rawTotal} raw and ${e2eTotal} end to end, expected ${JOBS} each`);
   const rawRate = (rawTotal / rawMs) * 1_000;
   const e2eRate = (e2eTotal / e2eMs) * 1_000;
-  process.stdout.write(`raw findOneAndUpdate: ${rawTotal} claims in ${rawMs.toFixed(0)} ms = ${rawRate.toFixed(1)} claims/s (${CLAIMERS} concurrent)\n`);
-  process.stdout.write(`end to end factory.claim: ${e2eTotal} claims in ${e2eMs.toFixed(0)} ms = ${e2eRate.toFixed(1)} claims/s (${CLAIMERS} concurrent factories)\n`);
+  process.stdout.write(
+    `raw findOneAndUpdate: ${rawTotal} claims in ${rawMs.toFixed(0)} ms = ${rawRate.toFixed(1)} claims/s (${CLAIMERS} concurrent)\n`,
+  );
+  process.stdout.write(
+    `end to end factory.claim: ${e2eTotal} claims in ${e2eMs.toFixed(0)} ms = ${e2eRate.toFixed(1)} claims/s (${CLAIMERS} concurrent factories)\n`,
+  );
 
   // nudge latency: one factory listening, creates one at a time
   const listener = "bench-listener";
-  await factory.trpc.factory.register.mutate({ factoryId: listener, descriptor: { host: "bench", pid: process.pid, os: "linux", version: "bench" }, capabilities: ["nudge"], engines: ENGINES, seatLimit: 1 });
+  await factory.trpc.factory.register.mutate({
+    factoryId: listener,
+    descriptor: { host: "bench", pid: process.pid, os: "linux", version: "bench" },
+    capabilities: ["nudge"],
+    engines: ENGINES,
+    seatLimit: 1,
+  });
   const messages: Array<{ at: number; message: FactoryMessage }> = [];
   const subscription = factory.trpc.factory.connect.subscribe(
     { factoryId: listener },
@@ -124,10 +147,14 @@ try {
   latencies.sort((a, b) => a - b);
   const p50 = percentile(latencies, 0.5);
   const p99 = percentile(latencies, 0.99);
-  process.stdout.write(`nudge latency over ${NUDGES} creates: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${latencies.at(-1)?.toFixed(2)} ms\n`);
+  process.stdout.write(
+    `nudge latency over ${NUDGES} creates: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${latencies.at(-1)?.toFixed(2)} ms\n`,
+  );
 
   await shutdown();
-  process.stdout.write(`claim_ratio=${(e2eRate / rawRate).toFixed(3)}\nnudge_p50_ms=${p50.toFixed(2)} nudge_p99_ms=${p99.toFixed(2)}\n`);
+  process.stdout.write(
+    `claim_ratio=${(e2eRate / rawRate).toFixed(3)}\nnudge_p50_ms=${p50.toFixed(2)} nudge_p99_ms=${p99.toFixed(2)}\n`,
+  );
 } catch (error) {
   await shutdown();
   throw error;
@@ -161,7 +188,14 @@ async function rawClaimLoop(jobs: Collection<Job>, holder: string): Promise<numb
         engine: { $in: ENGINES },
       },
       {
-        $set: { stage: "building", "lease.holder": holder, "lease.expiresAt": new Date(now.getTime() + 3_600_000), "lease.renewals": 0, "lease.runId": `run-${holder}-${i}`, updatedAt: now },
+        $set: {
+          stage: "building",
+          "lease.holder": holder,
+          "lease.expiresAt": new Date(now.getTime() + 3_600_000),
+          "lease.renewals": 0,
+          "lease.runId": `run-${holder}-${i}`,
+          updatedAt: now,
+        },
         $inc: { "lease.epoch": 1, attempt: 1 },
       },
       { sort: { priority: -1, queuedAt: 1, _id: 1 }, returnDocument: "after" },

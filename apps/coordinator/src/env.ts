@@ -10,7 +10,10 @@ export const Env = z.object({
   GF_PORT: z.coerce.number().int().min(0).max(65_535).default(7700),
   /** Without it the local launcher starts a MongoDB (real mongod, else the Java stand-in). */
   GF_MONGO_URL: z.string().url().optional(),
-  GF_DB_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,60}$/).default("gigafactory"),
+  GF_DB_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,60}$/)
+    .default("gigafactory"),
   GF_DATA_DIR: z.string().default(".gigafactory"),
   GF_BLOB_DIR: z.string().optional(),
   GF_ADMIN_TOKEN_FILE: z.string().optional(),
@@ -23,8 +26,16 @@ export const Env = z.object({
   GF_NOTIFIER_POLL: Duration.default(250),
   GF_BACKOFF_BASE: Duration.default(5_000),
   GF_BACKOFF_MAX: Duration.default(300_000),
-  GF_ARTIFACT_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
-  GF_HTTP_MAX_BODY_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  GF_ARTIFACT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
+  GF_HTTP_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024),
   GF_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
   GF_LOG_PRETTY: Flag.default(false),
 });

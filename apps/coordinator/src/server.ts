@@ -56,10 +56,19 @@ export class Coordinator {
     );
     this.services = services;
     await ensureIndexes(services.cols);
-    await bootstrapAdminToken({ tokens: services.tokens, file: env.GF_ADMIN_TOKEN_FILE ?? join(env.GF_DATA_DIR, "admin.token"), productId: env.GF_DEFAULT_PRODUCT, logger });
+    await bootstrapAdminToken({
+      tokens: services.tokens,
+      file: env.GF_ADMIN_TOKEN_FILE ?? join(env.GF_DATA_DIR, "admin.token"),
+      productId: env.GF_DEFAULT_PRODUCT,
+      logger,
+    });
 
     const createContext = contextFactory(services, logger.child({ module: "trpc" }));
-    const trpcHandler = createHTTPHandler({ router: appRouter, createContext, maxBodySize: env.GF_HTTP_MAX_BODY_BYTES });
+    const trpcHandler = createHTTPHandler({
+      router: appRouter,
+      createContext,
+      maxBodySize: env.GF_HTTP_MAX_BODY_BYTES,
+    });
     const ready = async () => {
       try {
         await db.command({ ping: 1 });
@@ -79,7 +88,12 @@ export class Coordinator {
         });
     });
     this.wss = new WebSocketServer({ server: this.server });
-    this.wssHandler = applyWSSHandler({ wss: this.wss, router: appRouter, createContext, keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 } });
+    this.wssHandler = applyWSSHandler({
+      wss: this.wss,
+      router: appRouter,
+      createContext,
+      keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+    });
 
     await new Promise<void>((resolve, reject) => {
       this.server?.once("error", reject);

@@ -32,7 +32,10 @@ export interface ServicesConfig {
 export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   const cols: Collections = collections(db);
   const eventsRepository = new EventsRepository(cols);
-  const notifier = new Notifier(eventsRepository, { pollMs: config.notifierPollMs, logger: logger.child({ module: "notifier" }) });
+  const notifier = new Notifier(eventsRepository, {
+    pollMs: config.notifierPollMs,
+    logger: logger.child({ module: "notifier" }),
+  });
   const events = new EventLog(eventsRepository, notifier);
   const jobsRepository = new JobsRepository(cols);
   const factoriesRepository = new FactoriesRepository(cols);
@@ -48,7 +51,13 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     tokens: new TokensService(cols),
     jobs: new JobsService({ ...common, profiles, notifier }),
     factories: new FactoriesService(factoriesRepository, notifier),
-    claims: new ClaimsService({ ...common, factories: factoriesRepository, profiles, timing: { leaseTtlMs: config.leaseTtlMs }, logger: logger.child({ module: "claims" }) }),
+    claims: new ClaimsService({
+      ...common,
+      factories: factoriesRepository,
+      profiles,
+      timing: { leaseTtlMs: config.leaseTtlMs },
+      logger: logger.child({ module: "claims" }),
+    }),
     leases: new LeasesService({ ...common, leaseTtlMs: config.leaseTtlMs, backoff: config.backoff }),
     reaper: new Reaper({
       ...common,
@@ -58,7 +67,12 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       backoff: config.backoff,
       logger: logger.child({ module: "reaper" }),
     }),
-    artifacts: new ArtifactsService({ cols, blobs: new BlobStore(config.blobDir), events, maxBytes: config.artifactMaxBytes }),
+    artifacts: new ArtifactsService({
+      cols,
+      blobs: new BlobStore(config.blobDir),
+      events,
+      maxBytes: config.artifactMaxBytes,
+    }),
     insights: new InsightsService(cols),
   };
 }

@@ -25,24 +25,41 @@ describe("artifacts: streamed upload under the fence, download, size limit", () 
   afterAll(() => h?.close());
 
   const upload = (name: string, body: Uint8Array | string, contentType = "application/octet-stream") =>
-    fetch(`${h.url}/artifacts?${new URLSearchParams({ jobId: claimed.job._id, epoch: String(claimed.epoch), factoryId, runId: claimed.runId, name })}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${factory.token}`, "content-type": contentType },
-      body,
-    });
+    fetch(
+      `${h.url}/artifacts?${new URLSearchParams({ jobId: claimed.job._id, epoch: String(claimed.epoch), factoryId, runId: claimed.runId, name })}`,
+      {
+        method: "PUT",
+        headers: { authorization: `Bearer ${factory.token}`, "content-type": contentType },
+        body,
+      },
+    );
 
   it("stores the bytes with their sha-256 and size, lists them, and serves them back unchanged", async () => {
     const bytes = randomBytes(MAX_BYTES); // exactly the limit is allowed
     const sha256 = createHash("sha256").update(bytes).digest("hex");
     const response = await upload("engine.log", bytes, "text/plain");
     expect(response.status).toBe(201);
-    const artifact = (await response.json()) as { _id: string; sha256: string; size: number; name: string; runId: string };
+    const artifact = (await response.json()) as {
+      _id: string;
+      sha256: string;
+      size: number;
+      name: string;
+      runId: string;
+    };
     expect(artifact).toMatchObject({ sha256, size: bytes.length, name: "engine.log", runId: claimed.runId });
 
-    expect((await service.trpc.artifacts.list.query({ jobId: claimed.job._id })).map((each) => [each._id, each.sha256])).toEqual([[artifact._id, sha256]]);
-    expect(await service.trpc.artifacts.get.query({ artifactId: artifact._id })).toMatchObject({ sha256, size: bytes.length, contentType: "text/plain" });
+    expect(
+      (await service.trpc.artifacts.list.query({ jobId: claimed.job._id })).map((each) => [each._id, each.sha256]),
+    ).toEqual([[artifact._id, sha256]]);
+    expect(await service.trpc.artifacts.get.query({ artifactId: artifact._id })).toMatchObject({
+      sha256,
+      size: bytes.length,
+      contentType: "text/plain",
+    });
 
-    const download = await fetch(`${h.url}/artifacts/${artifact._id}/content`, { headers: { authorization: `Bearer ${service.token}` } });
+    const download = await fetch(`${h.url}/artifacts/${artifact._id}/content`, {
+      headers: { authorization: `Bearer ${service.token}` },
+    });
     expect(download.status).toBe(200);
     expect(download.headers.get("x-sha256")).toBe(sha256);
     expect(download.headers.get("content-type")).toBe("text/plain");
@@ -50,8 +67,15 @@ describe("artifacts: streamed upload under the fence, download, size limit", () 
     expect(body.equals(bytes)).toBe(true);
 
     // the upload is on the job's record, under the uploader's epoch
-    const events = (await service.trpc.jobs.events.query({ jobId: claimed.job._id })).items.filter((event) => event.type === "artifact");
-    expect(events).toEqual([expect.objectContaining({ epoch: claimed.epoch, data: { artifactId: artifact._id, name: "engine.log", size: bytes.length, sha256 } })]);
+    const events = (await service.trpc.jobs.events.query({ jobId: claimed.job._id })).items.filter(
+      (event) => event.type === "artifact",
+    );
+    expect(events).toEqual([
+      expect.objectContaining({
+        epoch: claimed.epoch,
+        data: { artifactId: artifact._id, name: "engine.log", size: bytes.length, sha256 },
+      }),
+    ]);
   });
 
   it("an empty artifact is fine", async () => {
@@ -73,7 +97,12 @@ describe("artifacts: streamed upload under the fence, download, size limit", () 
   });
 
   it("an unknown artifact is NOT_FOUND, over tRPC and over HTTP", async () => {
-    expect(codeOf(await rejection(service.trpc.artifacts.get.query({ artifactId: "art_nope" }))).code).toBe("NOT_FOUND");
-    expect((await fetch(`${h.url}/artifacts/art_nope/content`, { headers: { authorization: `Bearer ${service.token}` } })).status).toBe(404);
+    expect(codeOf(await rejection(service.trpc.artifacts.get.query({ artifactId: "art_nope" }))).code).toBe(
+      "NOT_FOUND",
+    );
+    expect(
+      (await fetch(`${h.url}/artifacts/art_nope/content`, { headers: { authorization: `Bearer ${service.token}` } }))
+        .status,
+    ).toBe(404);
   });
 });

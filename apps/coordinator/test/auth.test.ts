@@ -6,7 +6,9 @@ import { type TestClient, codeOf, rejection } from "./support/client.js";
 import { Harness, claimOne, createJob, fenceOf, registerFactory } from "./support/harness.js";
 
 /** Resolves with a subscription's first message, rejects with its error, then unsubscribes. */
-function subscribeOnce(start: (handlers: { onData: (value: unknown) => void; onError: (error: unknown) => void }) => { unsubscribe(): void }): Promise<unknown> {
+function subscribeOnce(
+  start: (handlers: { onData: (value: unknown) => void; onError: (error: unknown) => void }) => { unsubscribe(): void },
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     let sub: { unsubscribe(): void } | undefined;
     const settle = (finish: () => void) => {
@@ -73,11 +75,14 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
     a.failedJob = failed._id;
     a.reviewJob = review._id;
     a.job = job._id;
-    const upload = await fetch(`${h.url}/artifacts?${new URLSearchParams({ ...stringify(fenceOf(a.claimed, a.factoryId)), runId: a.claimed.runId, name: "build.log" })}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${a.factory.token}` },
-      body: "log bytes",
-    });
+    const upload = await fetch(
+      `${h.url}/artifacts?${new URLSearchParams({ ...stringify(fenceOf(a.claimed, a.factoryId)), runId: a.claimed.runId, name: "build.log" })}`,
+      {
+        method: "PUT",
+        headers: { authorization: `Bearer ${a.factory.token}` },
+        body: "log bytes",
+      },
+    );
     expect(upload.status).toBe(201);
     a.artifactId = ((await upload.json()) as { _id: string })._id;
   });
@@ -85,51 +90,187 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
 
   const fence = () => fenceOf(a.claimed, a.factoryId);
   const rows = (): Record<string, Row> => ({
-    "jobs.create": { allowed: ["service", "admin"], otherProduct: "own", call: (c) => c.trpc.jobs.create.mutate({ bodyMd: "x", idempotencyKey: "auth-matrix" }) },
-    "jobs.get": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.jobs.get.query({ jobId: a.job }) },
-    "jobs.list": { allowed: ["service", "admin"], otherProduct: "FORBIDDEN", call: (c) => c.trpc.jobs.list.query({ productId: "default" }) },
-    "jobs.cancel": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.jobs.cancel.mutate({ jobId: a.job }) },
-    "jobs.retry": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.jobs.retry.mutate({ jobId: a.failedJob }) },
-    "jobs.approve": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.jobs.approve.mutate({ jobId: a.reviewJob }) },
-    "jobs.reject": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.jobs.reject.mutate({ jobId: a.reviewJob }) },
-    "jobs.runs": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.jobs.runs.query({ jobId: a.job }) },
-    "jobs.events": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.jobs.events.query({ jobId: a.job }) },
-    "jobs.watch": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => subscribeOnce((handlers) => c.trpc.jobs.watch.subscribe({ jobId: a.job }, handlers)) },
-    "jobs.feed": { allowed: ["service", "admin"], otherProduct: "own", call: (c) => subscribeOnce((handlers) => c.trpc.jobs.feed.subscribe({}, handlers)) },
+    "jobs.create": {
+      allowed: ["service", "admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.jobs.create.mutate({ bodyMd: "x", idempotencyKey: "auth-matrix" }),
+    },
+    "jobs.get": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.jobs.get.query({ jobId: a.job }),
+    },
+    "jobs.list": {
+      allowed: ["service", "admin"],
+      otherProduct: "FORBIDDEN",
+      call: (c) => c.trpc.jobs.list.query({ productId: "default" }),
+    },
+    "jobs.cancel": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.jobs.cancel.mutate({ jobId: a.job }),
+    },
+    "jobs.retry": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.jobs.retry.mutate({ jobId: a.failedJob }),
+    },
+    "jobs.approve": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.jobs.approve.mutate({ jobId: a.reviewJob }),
+    },
+    "jobs.reject": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.jobs.reject.mutate({ jobId: a.reviewJob }),
+    },
+    "jobs.runs": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.jobs.runs.query({ jobId: a.job }),
+    },
+    "jobs.events": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.jobs.events.query({ jobId: a.job }),
+    },
+    "jobs.watch": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => subscribeOnce((handlers) => c.trpc.jobs.watch.subscribe({ jobId: a.job }, handlers)),
+    },
+    "jobs.feed": {
+      allowed: ["service", "admin"],
+      otherProduct: "own",
+      call: (c) => subscribeOnce((handlers) => c.trpc.jobs.feed.subscribe({}, handlers)),
+    },
     "factory.register": {
       allowed: ["factory"],
       otherProduct: "own",
-      call: (c) => c.trpc.factory.register.mutate({ factoryId: "factory-a", descriptor: { host: "evil", pid: 1, os: "linux", version: "x" }, capabilities: ["everything"], engines: ["shell"], seatLimit: 256 }),
+      call: (c) =>
+        c.trpc.factory.register.mutate({
+          factoryId: "factory-a",
+          descriptor: { host: "evil", pid: 1, os: "linux", version: "x" },
+          capabilities: ["everything"],
+          engines: ["shell"],
+          seatLimit: 256,
+        }),
     },
-    "factory.heartbeat": { allowed: ["factory"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.factory.heartbeat.mutate({ factoryId: a.factoryId, load: { running: 0, jobIds: [] }, health: { ok: false } }) },
-    "factory.claim": { allowed: ["factory"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.factory.claim.mutate({ factoryId: a.factoryId, max: 5 }) },
+    "factory.heartbeat": {
+      allowed: ["factory"],
+      otherProduct: "NOT_FOUND",
+      call: (c) =>
+        c.trpc.factory.heartbeat.mutate({
+          factoryId: a.factoryId,
+          load: { running: 0, jobIds: [] },
+          health: { ok: false },
+        }),
+    },
+    "factory.claim": {
+      allowed: ["factory"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.factory.claim.mutate({ factoryId: a.factoryId, max: 5 }),
+    },
     // a factory write names its job by fence; another product's job is simply not held: FENCED
-    "factory.renew": { allowed: ["factory"], otherProduct: "FENCED", call: (c) => c.trpc.factory.renew.mutate(fence()) },
-    "factory.advance": { allowed: ["factory"], otherProduct: "FENCED", call: (c) => c.trpc.factory.advance.mutate({ ...fence(), to: "testing" }) },
-    "factory.appendEvents": { allowed: ["factory"], otherProduct: "FENCED", call: (c) => c.trpc.factory.appendEvents.mutate({ ...fence(), events: [{ type: "log", data: { line: "intruder" } }] }) },
-    "factory.checkpoint": { allowed: ["factory"], otherProduct: "FENCED", call: (c) => c.trpc.factory.checkpoint.mutate({ ...fence(), checkpoint: { wipBranch: "x", wipBase: "main", wipCommit: "abcdef1" } }) },
-    "factory.complete": { allowed: ["factory"], otherProduct: "FENCED", call: (c) => c.trpc.factory.complete.mutate({ ...fence(), result: "success" }) },
-    "factory.release": { allowed: ["factory"], otherProduct: "FENCED", call: (c) => c.trpc.factory.release.mutate(fence()) },
-    "factory.connect": { allowed: ["factory"], otherProduct: "NOT_FOUND", call: (c) => subscribeOnce((handlers) => c.trpc.factory.connect.subscribe({ factoryId: a.factoryId }, handlers)) },
-    "profiles.publish": { allowed: ["service", "admin"], otherProduct: "own", call: (c) => c.trpc.profiles.publish.mutate({ name: "reviewer", snapshot: { persona: "lenient" } }) },
-    "profiles.get": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.profiles.get.query({ name: "reviewer" }) },
-    "profiles.list": { allowed: ["service", "admin"], otherProduct: "own", call: (c) => c.trpc.profiles.list.query({}) },
-    "artifacts.list": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.artifacts.list.query({ jobId: a.job }) },
-    "artifacts.get": { allowed: ["service", "admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.artifacts.get.query({ artifactId: a.artifactId }) },
+    "factory.renew": {
+      allowed: ["factory"],
+      otherProduct: "FENCED",
+      call: (c) => c.trpc.factory.renew.mutate(fence()),
+    },
+    "factory.advance": {
+      allowed: ["factory"],
+      otherProduct: "FENCED",
+      call: (c) => c.trpc.factory.advance.mutate({ ...fence(), to: "testing" }),
+    },
+    "factory.appendEvents": {
+      allowed: ["factory"],
+      otherProduct: "FENCED",
+      call: (c) =>
+        c.trpc.factory.appendEvents.mutate({ ...fence(), events: [{ type: "log", data: { line: "intruder" } }] }),
+    },
+    "factory.checkpoint": {
+      allowed: ["factory"],
+      otherProduct: "FENCED",
+      call: (c) =>
+        c.trpc.factory.checkpoint.mutate({
+          ...fence(),
+          checkpoint: { wipBranch: "x", wipBase: "main", wipCommit: "abcdef1" },
+        }),
+    },
+    "factory.complete": {
+      allowed: ["factory"],
+      otherProduct: "FENCED",
+      call: (c) => c.trpc.factory.complete.mutate({ ...fence(), result: "success" }),
+    },
+    "factory.release": {
+      allowed: ["factory"],
+      otherProduct: "FENCED",
+      call: (c) => c.trpc.factory.release.mutate(fence()),
+    },
+    "factory.connect": {
+      allowed: ["factory"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => subscribeOnce((handlers) => c.trpc.factory.connect.subscribe({ factoryId: a.factoryId }, handlers)),
+    },
+    "profiles.publish": {
+      allowed: ["service", "admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.profiles.publish.mutate({ name: "reviewer", snapshot: { persona: "lenient" } }),
+    },
+    "profiles.get": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.profiles.get.query({ name: "reviewer" }),
+    },
+    "profiles.list": {
+      allowed: ["service", "admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.profiles.list.query({}),
+    },
+    "artifacts.list": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.artifacts.list.query({ jobId: a.job }),
+    },
+    "artifacts.get": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.artifacts.get.query({ artifactId: a.artifactId }),
+    },
     "admin.factories": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.factories.query({}) },
-    "admin.drain": { allowed: ["admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.admin.drain.mutate({ factoryId: a.factoryId }) },
-    "admin.requeue": { allowed: ["admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.admin.requeue.mutate({ jobId: a.failedJob }) },
+    "admin.drain": {
+      allowed: ["admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.admin.drain.mutate({ factoryId: a.factoryId }),
+    },
+    "admin.requeue": {
+      allowed: ["admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.admin.requeue.mutate({ jobId: a.failedJob }),
+    },
     "admin.insights": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.insights.query({}) },
-    "admin.createToken": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.createToken.mutate({ role: "admin" }) },
+    "admin.createToken": {
+      allowed: ["admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.admin.createToken.mutate({ role: "admin" }),
+    },
     "admin.tokens": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.tokens.query({}) },
-    "admin.revokeToken": { allowed: ["admin"], otherProduct: "NOT_FOUND", call: (c) => c.trpc.admin.revokeToken.mutate({ tokenId: hashOf(a.service.token ?? "") }) },
+    "admin.revokeToken": {
+      allowed: ["admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.admin.revokeToken.mutate({ tokenId: hashOf(a.service.token ?? "") }),
+    },
   });
 
   const snapshotA = () =>
     Promise.all([
       h.counts(),
       h.db.collection("jobs").find({ productId: "default" }).sort({ _id: 1 }).toArray(),
-      h.db.collection("factories").find({ productId: "default" }, { projection: { lastHeartbeatAt: 0 } }).toArray(),
+      h.db
+        .collection("factories")
+        .find({ productId: "default" }, { projection: { lastHeartbeatAt: 0 } })
+        .toArray(),
       h.db.collection("profiles").find({}).toArray(),
     ]);
 
@@ -137,7 +278,9 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
     expect(Object.keys(rows()).sort()).toEqual(Object.keys(appRouter._def.procedures).sort());
   });
 
-  it("no token → UNAUTHORIZED; wrong role → FORBIDDEN; another product's token → refused; nothing written", { timeout: 120_000 }, async () => {
+  it("no token → UNAUTHORIZED; wrong role → FORBIDDEN; another product's token → refused; nothing written", {
+    timeout: 120_000,
+  }, async () => {
     const before = await snapshotA();
     const clientFor = { service: a.service, factory: a.factory, admin: h.admin };
     const outcomes: Array<{ path: string; caller: string; code: unknown; reason?: unknown }> = [];
@@ -153,11 +296,17 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
       }
 
       if (row.otherProduct !== "own") {
-        const intruder = row.allowed.includes("factory") ? b.factory : row.allowed.includes("service") ? b.service : b.admin;
+        const intruder = row.allowed.includes("factory")
+          ? b.factory
+          : row.allowed.includes("service")
+            ? b.service
+            : b.admin;
         const { code, reason } = codeOf(await rejection(row.call(intruder)));
         outcomes.push({ path, caller: "other product", code, reason });
         expected.push(
-          row.otherProduct === "FENCED" ? { path, caller: "other product", code: "CONFLICT", reason: "FENCED" } : { path, caller: "other product", code: row.otherProduct, reason: undefined },
+          row.otherProduct === "FENCED"
+            ? { path, caller: "other product", code: "CONFLICT", reason: "FENCED" }
+            : { path, caller: "other product", code: row.otherProduct, reason: undefined },
         );
       }
     }
@@ -171,20 +320,28 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
     expect(await b.admin.trpc.admin.factories.query({})).toEqual([]);
     expect((await b.admin.trpc.admin.insights.query({})).runsByResult).toEqual({});
     // an admin may look at another product only by naming it
-    expect((await b.admin.trpc.admin.factories.query({ productId: "default" })).map((f) => f.factoryId)).toEqual([a.factoryId]);
+    expect((await b.admin.trpc.admin.factories.query({ productId: "default" })).map((f) => f.factoryId)).toEqual([
+      a.factoryId,
+    ]);
     // a service may not name another product
     expect(codeOf(await rejection(b.service.trpc.jobs.list.query({ productId: "default" }))).code).toBe("FORBIDDEN");
   });
 
   it("artifact bytes: no token 401, wrong role 403, another product 404/409; nothing written", async () => {
     const before = await snapshotA();
-    const download = (token?: string) => fetch(`${h.url}/artifacts/${a.artifactId}/content`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-    const upload = (token?: string) =>
-      fetch(`${h.url}/artifacts?${new URLSearchParams({ ...stringify(fence()), runId: a.claimed.runId, name: "intruder.log" })}`, {
-        method: "PUT",
+    const download = (token?: string) =>
+      fetch(`${h.url}/artifacts/${a.artifactId}/content`, {
         headers: token ? { authorization: `Bearer ${token}` } : {},
-        body: "intruder bytes",
       });
+    const upload = (token?: string) =>
+      fetch(
+        `${h.url}/artifacts?${new URLSearchParams({ ...stringify(fence()), runId: a.claimed.runId, name: "intruder.log" })}`,
+        {
+          method: "PUT",
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+          body: "intruder bytes",
+        },
+      );
     expect((await download()).status).toBe(401);
     expect((await download("gf_admin_not-a-real-token")).status).toBe(401);
     expect((await download(a.factory.token)).status).toBe(403);

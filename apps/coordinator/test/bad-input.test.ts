@@ -27,26 +27,114 @@ describe("bad input is refused with the field named, and writes nothing", () => 
   afterAll(() => h?.close());
 
   const cases = (): Array<{ what: string; field: string; call: () => Promise<unknown> }> => [
-    { what: "a string where a number belongs", field: "priority", call: () => loose(service.trpc.jobs.create.mutate)({ bodyMd: "x", priority: "high" }) },
-    { what: "a body over the size limit", field: "bodyMd", call: () => service.trpc.jobs.create.mutate({ bodyMd: "é".repeat(JOB_LIMITS.bodyMdMaxBytes / 2 + 1) }) },
-    { what: "a missing required field", field: "bodyMd", call: () => loose(service.trpc.jobs.create.mutate)({ title: "no body" }) },
-    { what: "a malformed capability inside an array", field: "capabilities.1", call: () => service.trpc.jobs.create.mutate({ bodyMd: "x", capabilities: ["ok", "has space"] }) },
-    { what: "an unknown key", field: "colour", call: () => loose(service.trpc.jobs.create.mutate)({ bodyMd: "x", colour: "red" }) },
-    { what: "an unknown nested key", field: "profile.colour", call: () => loose(service.trpc.jobs.create.mutate)({ bodyMd: "x", profile: { name: "p", colour: "red" } }) },
-    { what: "an unknown dependency", field: "deps", call: () => service.trpc.jobs.create.mutate({ bodyMd: "x", deps: ["no-such-job"] }) },
-    { what: "an unpublished profile", field: "profile", call: () => service.trpc.jobs.create.mutate({ bodyMd: "x", profile: { name: "ghost" } }) },
-    { what: "a parent that is not composite", field: "parentId", call: () => service.trpc.jobs.create.mutate({ bodyMd: "x", parentId: leafJob }) },
-    { what: "an unknown stage in a list filter", field: "stage", call: () => loose(service.trpc.jobs.list.query)({ stage: "done" }) },
-    { what: "an unknown stage to advance to", field: "to", call: () => loose(factory.trpc.factory.advance.mutate)({ ...fence, to: "deployed" }) },
-    { what: "a cursor with bad characters", field: "cursor", call: () => service.trpc.jobs.list.query({ cursor: "not a cursor!" }) },
-    { what: "a well-formed cursor the coordinator did not make", field: "cursor", call: () => service.trpc.jobs.list.query({ cursor: Buffer.from('{"v":2,"id":"x"}').toString("base64url") }) },
-    { what: "a cursor that is not even JSON", field: "cursor", call: () => service.trpc.jobs.list.query({ cursor: "aGVsbG8" }) },
-    { what: "a lifecycle event type from a factory", field: "events.0.type", call: () => loose(factory.trpc.factory.appendEvents.mutate)({ ...fence, events: [{ type: "completed", data: {} }] }) },
-    { what: "a negative epoch", field: "epoch", call: () => factory.trpc.factory.renew.mutate({ ...fence, epoch: -1 }) },
-    { what: "a seat limit of zero", field: "seatLimit", call: () => factory.trpc.factory.register.mutate({ factoryId: "f-zero", descriptor: { host: "h", pid: 1, os: "linux", version: "1" }, capabilities: [], engines: ["shell"], seatLimit: 0 }) },
-    { what: "a completion result the factory may not report", field: "result", call: () => loose(factory.trpc.factory.complete.mutate)({ ...fence, result: "lost" }) },
-    { what: "an unknown role", field: "role", call: () => loose(h.admin.trpc.admin.createToken.mutate)({ role: "root" }) },
-    { what: "a bad profile env name", field: "snapshot.env.lower", call: () => service.trpc.profiles.publish.mutate({ name: "p", snapshot: { env: { lower: "x" } } }) },
+    {
+      what: "a string where a number belongs",
+      field: "priority",
+      call: () => loose(service.trpc.jobs.create.mutate)({ bodyMd: "x", priority: "high" }),
+    },
+    {
+      what: "a body over the size limit",
+      field: "bodyMd",
+      call: () => service.trpc.jobs.create.mutate({ bodyMd: "é".repeat(JOB_LIMITS.bodyMdMaxBytes / 2 + 1) }),
+    },
+    {
+      what: "a missing required field",
+      field: "bodyMd",
+      call: () => loose(service.trpc.jobs.create.mutate)({ title: "no body" }),
+    },
+    {
+      what: "a malformed capability inside an array",
+      field: "capabilities.1",
+      call: () => service.trpc.jobs.create.mutate({ bodyMd: "x", capabilities: ["ok", "has space"] }),
+    },
+    {
+      what: "an unknown key",
+      field: "colour",
+      call: () => loose(service.trpc.jobs.create.mutate)({ bodyMd: "x", colour: "red" }),
+    },
+    {
+      what: "an unknown nested key",
+      field: "profile.colour",
+      call: () => loose(service.trpc.jobs.create.mutate)({ bodyMd: "x", profile: { name: "p", colour: "red" } }),
+    },
+    {
+      what: "an unknown dependency",
+      field: "deps",
+      call: () => service.trpc.jobs.create.mutate({ bodyMd: "x", deps: ["no-such-job"] }),
+    },
+    {
+      what: "an unpublished profile",
+      field: "profile",
+      call: () => service.trpc.jobs.create.mutate({ bodyMd: "x", profile: { name: "ghost" } }),
+    },
+    {
+      what: "a parent that is not composite",
+      field: "parentId",
+      call: () => service.trpc.jobs.create.mutate({ bodyMd: "x", parentId: leafJob }),
+    },
+    {
+      what: "an unknown stage in a list filter",
+      field: "stage",
+      call: () => loose(service.trpc.jobs.list.query)({ stage: "done" }),
+    },
+    {
+      what: "an unknown stage to advance to",
+      field: "to",
+      call: () => loose(factory.trpc.factory.advance.mutate)({ ...fence, to: "deployed" }),
+    },
+    {
+      what: "a cursor with bad characters",
+      field: "cursor",
+      call: () => service.trpc.jobs.list.query({ cursor: "not a cursor!" }),
+    },
+    {
+      what: "a well-formed cursor the coordinator did not make",
+      field: "cursor",
+      call: () => service.trpc.jobs.list.query({ cursor: Buffer.from('{"v":2,"id":"x"}').toString("base64url") }),
+    },
+    {
+      what: "a cursor that is not even JSON",
+      field: "cursor",
+      call: () => service.trpc.jobs.list.query({ cursor: "aGVsbG8" }),
+    },
+    {
+      what: "a lifecycle event type from a factory",
+      field: "events.0.type",
+      call: () =>
+        loose(factory.trpc.factory.appendEvents.mutate)({ ...fence, events: [{ type: "completed", data: {} }] }),
+    },
+    {
+      what: "a negative epoch",
+      field: "epoch",
+      call: () => factory.trpc.factory.renew.mutate({ ...fence, epoch: -1 }),
+    },
+    {
+      what: "a seat limit of zero",
+      field: "seatLimit",
+      call: () =>
+        factory.trpc.factory.register.mutate({
+          factoryId: "f-zero",
+          descriptor: { host: "h", pid: 1, os: "linux", version: "1" },
+          capabilities: [],
+          engines: ["shell"],
+          seatLimit: 0,
+        }),
+    },
+    {
+      what: "a completion result the factory may not report",
+      field: "result",
+      call: () => loose(factory.trpc.factory.complete.mutate)({ ...fence, result: "lost" }),
+    },
+    {
+      what: "an unknown role",
+      field: "role",
+      call: () => loose(h.admin.trpc.admin.createToken.mutate)({ role: "root" }),
+    },
+    {
+      what: "a bad profile env name",
+      field: "snapshot.env.lower",
+      call: () => service.trpc.profiles.publish.mutate({ name: "p", snapshot: { env: { lower: "x" } } }),
+    },
   ];
 
   it("every case: BAD_REQUEST, the field in the message and in data.issues; no document changed", async () => {
@@ -70,22 +158,32 @@ describe("bad input is refused with the field named, and writes nothing", () => 
   });
 
   it("a subscription with bad input is refused the same way", async () => {
-    const watcher = new Collector<unknown>((handlers) => service.trpc.jobs.watch.subscribe({ jobId: leafJob, lastEventId: "seven" }, handlers));
+    const watcher = new Collector<unknown>((handlers) =>
+      service.trpc.jobs.watch.subscribe({ jobId: leafJob, lastEventId: "seven" }, handlers),
+    );
     const error = await watcher.error("the refusal");
     watcher.stop();
-    expect(error).toMatchObject({ data: { code: "BAD_REQUEST", issues: [expect.objectContaining({ path: "lastEventId" })] } });
+    expect(error).toMatchObject({
+      data: { code: "BAD_REQUEST", issues: [expect.objectContaining({ path: "lastEventId" })] },
+    });
     expect((error as Error).message).toContain("lastEventId");
   });
 
   it("an artifact upload with a bad name is refused with the field named, and stores nothing", async () => {
     const before = await h.counts();
-    const response = await fetch(`${h.url}/artifacts?${new URLSearchParams({ jobId: fence.jobId, epoch: String(fence.epoch), factoryId: fence.factoryId, runId: "run_x", name: "../escape" })}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${factory.token}` },
-      body: "bytes",
-    });
+    const response = await fetch(
+      `${h.url}/artifacts?${new URLSearchParams({ jobId: fence.jobId, epoch: String(fence.epoch), factoryId: fence.factoryId, runId: "run_x", name: "../escape" })}`,
+      {
+        method: "PUT",
+        headers: { authorization: `Bearer ${factory.token}` },
+        body: "bytes",
+      },
+    );
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ error: "BAD_REQUEST", issues: [expect.objectContaining({ path: "name" })] });
+    expect(await response.json()).toMatchObject({
+      error: "BAD_REQUEST",
+      issues: [expect.objectContaining({ path: "name" })],
+    });
     expect(await h.counts()).toEqual(before);
   });
 });

@@ -12,16 +12,26 @@ describe("claims under contention", () => {
   });
   afterAll(() => h?.close());
 
-  it(`${CLAIMERS} concurrent claimers over ${JOBS} jobs: each job claimed exactly once, each claimer's claims by non-increasing priority`, { timeout: 180_000 }, async () => {
+  it(`${CLAIMERS} concurrent claimers over ${JOBS} jobs: each job claimed exactly once, each claimer's claims by non-increasing priority`, {
+    timeout: 180_000,
+  }, async () => {
     const service = await h.as("service");
     // mixed priorities, not in creation order: -5..5
     const priorities = Array.from({ length: JOBS }, (_, i) => ((i * 7) % 11) - 5);
-    const created = await Promise.all(priorities.map((priority, i) => service.trpc.jobs.create.mutate({ bodyMd: `job ${i}`, priority, idempotencyKey: `claims-${i}` })));
+    const created = await Promise.all(
+      priorities.map((priority, i) =>
+        service.trpc.jobs.create.mutate({ bodyMd: `job ${i}`, priority, idempotencyKey: `claims-${i}` }),
+      ),
+    );
     expect(created.every((result) => result.created)).toBe(true);
     const priorityOf = new Map(created.map(({ job }) => [job._id, job.priority]));
 
     const factoryClient = await h.as("factory");
-    const factoryIds = await Promise.all(Array.from({ length: CLAIMERS }, (_, i) => registerFactory(factoryClient, { factoryId: `claimer-${i}`, seatLimit: 256 })));
+    const factoryIds = await Promise.all(
+      Array.from({ length: CLAIMERS }, (_, i) =>
+        registerFactory(factoryClient, { factoryId: `claimer-${i}`, seatLimit: 256 }),
+      ),
+    );
 
     // each claimer: its own client, claims one at a time until the queue is empty (bounded)
     const sequences = await Promise.all(
@@ -50,7 +60,11 @@ describe("claims under contention", () => {
     }
 
     // the database agrees with what the claimers were told: one lease, one run, one claimed event each
-    const holderOf = new Map(sequences.flatMap(({ factoryId, claims }) => claims.map((claim) => [claim.job._id, { factoryId, epoch: claim.epoch, runId: claim.runId }] as const)));
+    const holderOf = new Map(
+      sequences.flatMap(({ factoryId, claims }) =>
+        claims.map((claim) => [claim.job._id, { factoryId, epoch: claim.epoch, runId: claim.runId }] as const),
+      ),
+    );
     const stored = await h.db.collection("jobs").find({}).toArray();
     expect(stored).toHaveLength(JOBS);
     for (const job of stored) {
@@ -83,14 +97,21 @@ describe("claims under contention", () => {
     expect((await factory.trpc.factory.claim.mutate({ factoryId, max: 5 })).jobs).toEqual([]);
     const [done] = first.jobs;
     if (!done) throw new Error("no claim");
-    await factory.trpc.factory.complete.mutate({ jobId: done.job._id, epoch: done.epoch, factoryId, result: "success" });
+    await factory.trpc.factory.complete.mutate({
+      jobId: done.job._id,
+      epoch: done.epoch,
+      factoryId,
+      result: "success",
+    });
     const next = await factory.trpc.factory.claim.mutate({ factoryId, max: 5 });
     expect(next.jobs.map((claim) => claim.job._id)).toEqual([low.job._id]);
   });
 
   it("an unregistered factory is told so instead of getting nothing", async () => {
     const factory = await h.as("factory");
-    const error = await factory.trpc.factory.claim.mutate({ factoryId: "never-registered" }).catch((err: unknown) => err);
+    const error = await factory.trpc.factory.claim
+      .mutate({ factoryId: "never-registered" })
+      .catch((err: unknown) => err);
     expect(error).toMatchObject({ data: { code: "NOT_FOUND" } });
   });
 });

@@ -10,16 +10,23 @@ describe("factories: heartbeats, gone, drain", () => {
   let factory: TestClient;
   beforeAll(async () => {
     // the reaper sweeps every leaseTtl/4 = 250ms; a factory is gone 3s after its last heartbeat
-    h = await Harness.start("factories", { env: { GF_LEASE_TTL: "1s", GF_FACTORY_GONE_AFTER: "3s", GF_HEARTBEAT_INTERVAL: "100ms" } });
+    h = await Harness.start("factories", {
+      env: { GF_LEASE_TTL: "1s", GF_FACTORY_GONE_AFTER: "3s", GF_HEARTBEAT_INTERVAL: "100ms" },
+    });
     service = await h.as("service");
     factory = await h.as("factory");
   });
   afterAll(() => h?.close());
 
-  const stateOf = async (factoryId: string) => (await h.admin.trpc.admin.factories.query({})).find((f) => f.factoryId === factoryId)?.state;
+  const stateOf = async (factoryId: string) =>
+    (await h.admin.trpc.admin.factories.query({})).find((f) => f.factoryId === factoryId)?.state;
 
   it("register returns the coordinator's timings; re-registering keeps one document", async () => {
-    const { leaseTtlMs, heartbeatMs, factory: registered } = await factory.trpc.factory.register.mutate({
+    const {
+      leaseTtlMs,
+      heartbeatMs,
+      factory: registered,
+    } = await factory.trpc.factory.register.mutate({
       factoryId: "f-timings",
       descriptor: { host: "h1", pid: 42, os: "linux", arch: "x64", version: "1.2.3" },
       capabilities: ["gpu"],
@@ -34,14 +41,20 @@ describe("factories: heartbeats, gone, drain", () => {
     expect(stored[0]).toMatchObject({ seatLimit: 2, registeredAt: registered.registeredAt });
   });
 
-  it("a factory that stops heartbeating is gone, gets no work, and comes back with its next heartbeat", { timeout: 60_000 }, async () => {
+  it("a factory that stops heartbeating is gone, gets no work, and comes back with its next heartbeat", {
+    timeout: 60_000,
+  }, async () => {
     const silent = await registerFactory(factory, { capabilities: ["gone-test"] });
     const alive = await registerFactory(factory, { capabilities: ["gone-test"] });
     let beating = true;
     // the live one heartbeats every 100ms, a thirtieth of the gone-after period
     const heart = (async () => {
       for (let i = 0; i < 1_000 && beating; i++) {
-        await factory.trpc.factory.heartbeat.mutate({ factoryId: alive, load: { running: 0, jobIds: [] }, health: { ok: true } });
+        await factory.trpc.factory.heartbeat.mutate({
+          factoryId: alive,
+          load: { running: 0, jobIds: [] },
+          health: { ok: true },
+        });
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
@@ -51,7 +64,11 @@ describe("factories: heartbeats, gone, drain", () => {
       await createJob(service, { capabilities: ["gone-test"] });
       expect((await factory.trpc.factory.claim.mutate({ factoryId: silent })).jobs).toEqual([]);
 
-      const { state } = await factory.trpc.factory.heartbeat.mutate({ factoryId: silent, load: { running: 0, jobIds: [] }, health: { ok: true } });
+      const { state } = await factory.trpc.factory.heartbeat.mutate({
+        factoryId: silent,
+        load: { running: 0, jobIds: [] },
+        health: { ok: true },
+      });
       expect(state).toBe("active");
       expect(await stateOf(silent)).toBe("active");
       expect((await factory.trpc.factory.claim.mutate({ factoryId: silent })).jobs).toHaveLength(1);
@@ -61,9 +78,13 @@ describe("factories: heartbeats, gone, drain", () => {
     }
   });
 
-  it("drain: the factory's connect hears `drain`, it gets no new work, and a heartbeat keeps it draining", { timeout: 60_000 }, async () => {
+  it("drain: the factory's connect hears `drain`, it gets no new work, and a heartbeat keeps it draining", {
+    timeout: 60_000,
+  }, async () => {
     const f = await registerFactory(factory, { capabilities: ["drain-test"] });
-    const connect = new Collector<FactoryMessage>((handlers) => factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers));
+    const connect = new Collector<FactoryMessage>((handlers) =>
+      factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
+    );
     try {
       await connect.until((messages) => messages.length > 0, "the first nudge");
       await createJob(service, { capabilities: ["drain-test"] });
@@ -72,13 +93,19 @@ describe("factories: heartbeats, gone, drain", () => {
       await connect.until((messages) => messages.some((m) => m.type === "drain"), "the drain message");
 
       expect((await factory.trpc.factory.claim.mutate({ factoryId: f })).jobs).toEqual([]);
-      const { state } = await factory.trpc.factory.heartbeat.mutate({ factoryId: f, load: { running: 0, jobIds: [] }, health: { ok: true } });
+      const { state } = await factory.trpc.factory.heartbeat.mutate({
+        factoryId: f,
+        load: { running: 0, jobIds: [] },
+        health: { ok: true },
+      });
       expect(state).toBe("draining");
     } finally {
       connect.stop();
     }
     // a connection opened while draining is told at once
-    const late = new Collector<FactoryMessage>((handlers) => factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers));
+    const late = new Collector<FactoryMessage>((handlers) =>
+      factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
+    );
     try {
       await late.until((messages) => messages.length > 0, "the greeting of a draining factory");
       expect(late.items[0]).toEqual({ type: "drain" });
@@ -92,6 +119,16 @@ describe("factories: heartbeats, gone, drain", () => {
 
   it("drain and heartbeat of an unknown factory are NOT_FOUND", async () => {
     expect(codeOf(await rejection(h.admin.trpc.admin.drain.mutate({ factoryId: "nobody" }))).code).toBe("NOT_FOUND");
-    expect(codeOf(await rejection(factory.trpc.factory.heartbeat.mutate({ factoryId: "nobody", load: { running: 0, jobIds: [] }, health: { ok: true } }))).code).toBe("NOT_FOUND");
+    expect(
+      codeOf(
+        await rejection(
+          factory.trpc.factory.heartbeat.mutate({
+            factoryId: "nobody",
+            load: { running: 0, jobIds: [] },
+            health: { ok: true },
+          }),
+        ),
+      ).code,
+    ).toBe("NOT_FOUND");
   });
 });

@@ -17,21 +17,50 @@ describe("admin.insights", () => {
     await service.trpc.profiles.publish.mutate({ name: "coder", snapshot: { persona: "terse" } });
 
     // one job per planned run, claimed in this order by priority
-    const plan: Array<{ engine: "shell" | "codex"; result: "success" | "failure" | "release"; insights: Insights; profile?: boolean }> = [
-      { engine: "shell", result: "success", insights: { durationMs: 100, tokensIn: 1_000, tokensOut: 200, tokensCached: 50, costUsd: 0.5 } },
-      { engine: "codex", result: "success", insights: { durationMs: 300, tokensIn: 2_000, tokensOut: 400, costUsd: 1.25 }, profile: true },
-      { engine: "codex", result: "success", insights: { durationMs: 200, tokensIn: 500, tokensOut: 100, costUsd: 0.25 }, profile: true },
+    const plan: Array<{
+      engine: "shell" | "codex";
+      result: "success" | "failure" | "release";
+      insights: Insights;
+      profile?: boolean;
+    }> = [
+      {
+        engine: "shell",
+        result: "success",
+        insights: { durationMs: 100, tokensIn: 1_000, tokensOut: 200, tokensCached: 50, costUsd: 0.5 },
+      },
+      {
+        engine: "codex",
+        result: "success",
+        insights: { durationMs: 300, tokensIn: 2_000, tokensOut: 400, costUsd: 1.25 },
+        profile: true,
+      },
+      {
+        engine: "codex",
+        result: "success",
+        insights: { durationMs: 200, tokensIn: 500, tokensOut: 100, costUsd: 0.25 },
+        profile: true,
+      },
       { engine: "shell", result: "failure", insights: { durationMs: 50, tokensIn: 10, tokensOut: 1 } },
       { engine: "shell", result: "release", insights: {} },
     ];
     for (const [i, step] of plan.entries()) {
-      await createJob(service, { engine: step.engine, priority: 100 - i, maxAttempts: 1, ...(step.profile ? { profile: { name: "coder" } } : {}) });
+      await createJob(service, {
+        engine: step.engine,
+        priority: 100 - i,
+        maxAttempts: 1,
+        ...(step.profile ? { profile: { name: "coder" } } : {}),
+      });
     }
     for (const step of plan) {
       const claimed = await claimOne(factory, f);
       expect(claimed.job.engine).toBe(step.engine);
       if (step.result === "release") await factory.trpc.factory.release.mutate(fenceOf(claimed, f));
-      else await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: step.result, insights: step.insights });
+      else
+        await factory.trpc.factory.complete.mutate({
+          ...fenceOf(claimed, f),
+          result: step.result,
+          insights: step.insights,
+        });
     }
 
     const insights = await h.admin.trpc.admin.insights.query({});
@@ -52,6 +81,11 @@ describe("admin.insights", () => {
 
     // `since` after everything: no runs, no rate
     const later = await h.admin.trpc.admin.insights.query({ since: new Date(Date.now() + 60_000) });
-    expect(later).toMatchObject({ runsByResult: {}, successRate: null, durationMs: { p50: null, p95: null }, byEngine: [] });
+    expect(later).toMatchObject({
+      runsByResult: {},
+      successRate: null,
+      durationMs: { p50: null, p95: null },
+      byEngine: [],
+    });
   });
 });

@@ -18,11 +18,17 @@ describe("the job lifecycle through the API", () => {
   afterAll(() => h?.close());
 
   /** Each test claims through a factory with a capability of its own, so tests never take each other's jobs. */
-  const worker = (capability: string, opts: { seatLimit?: number } = {}) => registerFactory(factory, { capabilities: [capability], ...opts });
+  const worker = (capability: string, opts: { seatLimit?: number } = {}) =>
+    registerFactory(factory, { capabilities: [capability], ...opts });
 
   it("20 concurrent identical creates make one job: same id for all, one created: true", async () => {
     const clients = Array.from({ length: 20 }, () => h.client(service.token));
-    const input = { idempotencyKey: "deploy-2024-06-01", bodyMd: "# Deploy\n\nship it\n", priority: 3, capabilities: ["idem"] };
+    const input = {
+      idempotencyKey: "deploy-2024-06-01",
+      bodyMd: "# Deploy\n\nship it\n",
+      priority: 3,
+      capabilities: ["idem"],
+    };
     const results = await Promise.all(clients.map((client) => client.trpc.jobs.create.mutate(input)));
     expect(new Set(results.map((result) => result.job._id)).size).toBe(1);
     expect(results.filter((result) => result.created)).toHaveLength(1);
@@ -40,12 +46,16 @@ describe("the job lifecycle through the API", () => {
     const f = await worker("cancel-inbox");
     expect((await factory.trpc.factory.claim.mutate({ factoryId: f })).jobs).toEqual([]);
     // a finished job cannot be cancelled again
-    expect(codeOf(await rejection(service.trpc.jobs.cancel.mutate({ jobId: job._id })))).toMatchObject({ code: "PRECONDITION_FAILED" });
+    expect(codeOf(await rejection(service.trpc.jobs.cancel.mutate({ jobId: job._id })))).toMatchObject({
+      code: "PRECONDITION_FAILED",
+    });
   });
 
   it("cancel: a running job's holder hears it on connect, renew says so, complete(cancelled) ends it", async () => {
     const f = await worker("cancel-running");
-    const connect = new Collector<FactoryMessage>((handlers) => factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers));
+    const connect = new Collector<FactoryMessage>((handlers) =>
+      factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
+    );
     try {
       await connect.until((messages) => messages.some((m) => m.type === "work"), "the first work nudge");
       const job = await createJob(service, { capabilities: ["cancel-running"] });
@@ -55,10 +65,14 @@ describe("the job lifecycle through the API", () => {
       const requested = await service.trpc.jobs.cancel.mutate({ jobId: job._id, reason: "wrong branch" });
       expect(requested).toMatchObject({ stage: "building", cancelRequested: true });
       await connect.until((messages) => messages.some((m) => m.type === "cancel"), "the cancel message");
-      expect(connect.items.filter((m) => m.type === "cancel")).toEqual([{ type: "cancel", jobId: job._id, epoch: claimed.epoch }]);
+      expect(connect.items.filter((m) => m.type === "cancel")).toEqual([
+        { type: "cancel", jobId: job._id, epoch: claimed.epoch },
+      ]);
 
       expect(await factory.trpc.factory.renew.mutate(fenceOf(claimed, f))).toMatchObject({ cancelRequested: true });
-      expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" })).toEqual({ stage: "cancelled" });
+      expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" })).toEqual({
+        stage: "cancelled",
+      });
       const stored = await service.trpc.jobs.get.query({ jobId: job._id });
       expect(stored).toMatchObject({ stage: "cancelled", lease: { holder: null } });
       expect((await service.trpc.jobs.runs.query({ jobId: job._id })).map((run) => run.result)).toEqual(["cancelled"]);
@@ -74,23 +88,39 @@ describe("the job lifecycle through the API", () => {
     const first = await claimOne(factory, f);
     expect(first.job.attempt).toBe(1);
     await factory.trpc.factory.advance.mutate({ ...fenceOf(first, f), to: "testing" });
-    const verifyResult = { passed: false, steps: [{ command: "pnpm test", exitCode: 1, durationMs: 1200, tail: "1 failed" }] };
-    expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(first, f), result: "failure", verifyResult, reason: "verify failed" })).toEqual({ stage: "inbox" });
+    const verifyResult = {
+      passed: false,
+      steps: [{ command: "pnpm test", exitCode: 1, durationMs: 1200, tail: "1 failed" }],
+    };
+    expect(
+      await factory.trpc.factory.complete.mutate({
+        ...fenceOf(first, f),
+        result: "failure",
+        verifyResult,
+        reason: "verify failed",
+      }),
+    ).toEqual({ stage: "inbox" });
 
     const requeued = await service.trpc.jobs.get.query({ jobId: job._id });
     expect(requeued).toMatchObject({ stage: "inbox", attempt: 1, lastResult: "failure", lease: { holder: null } });
     // backoff after attempt 1 is the base
     expect(requeued.notBefore.getTime() - requeued.queuedAt.getTime()).toBe(BACKOFF_BASE_MS);
-    const requeuedEvent = (await service.trpc.jobs.events.query({ jobId: job._id })).items.find((event) => event.type === "requeued");
+    const requeuedEvent = (await service.trpc.jobs.events.query({ jobId: job._id })).items.find(
+      (event) => event.type === "requeued",
+    );
     expect(requeuedEvent?.data).toMatchObject({ result: "failure", attempt: 1, retryInMs: BACKOFF_BASE_MS });
 
     const second = await claimOne(factory, f);
     expect(second.job.attempt).toBe(2);
     expect(second.epoch).toBeGreaterThan(first.epoch);
     // the second claim only came once the backoff had passed
-    const claimedAt = (await service.trpc.jobs.events.query({ jobId: job._id })).items.filter((event) => event.type === "claimed")[1]?.at;
+    const claimedAt = (await service.trpc.jobs.events.query({ jobId: job._id })).items.filter(
+      (event) => event.type === "claimed",
+    )[1]?.at;
     expect(claimedAt && claimedAt.getTime() >= requeued.notBefore.getTime()).toBe(true);
-    expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(second, f), result: "failure", verifyResult })).toEqual({ stage: "failed" });
+    expect(
+      await factory.trpc.factory.complete.mutate({ ...fenceOf(second, f), result: "failure", verifyResult }),
+    ).toEqual({ stage: "failed" });
 
     const failed = await service.trpc.jobs.get.query({ jobId: job._id });
     expect(failed).toMatchObject({ stage: "failed", attempt: 2 });
@@ -109,7 +139,9 @@ describe("the job lifecycle through the API", () => {
     expect((await service.trpc.jobs.get.query({ jobId: job._id })).stage).toBe("shipped");
     expect(await service.trpc.jobs.runs.query({ jobId: job._id })).toHaveLength(3);
     // only failed or cancelled jobs can be retried
-    expect(codeOf(await rejection(service.trpc.jobs.retry.mutate({ jobId: job._id })))).toMatchObject({ code: "PRECONDITION_FAILED" });
+    expect(codeOf(await rejection(service.trpc.jobs.retry.mutate({ jobId: job._id })))).toMatchObject({
+      code: "PRECONDITION_FAILED",
+    });
   });
 
   it("release gives a job back without an attempt penalty and keeps its checkpoint", async () => {
@@ -118,10 +150,18 @@ describe("the job lifecycle through the API", () => {
     const first = await claimOne(factory, f);
     expect(first.job.attempt).toBe(1);
     const checkpoint = { wipBranch: "gf/wip/release", wipBase: "main", wipCommit: "0123abc" };
-    expect(await factory.trpc.factory.release.mutate({ ...fenceOf(first, f), checkpoint, reason: "factory draining" })).toEqual({ stage: "inbox" });
+    expect(
+      await factory.trpc.factory.release.mutate({ ...fenceOf(first, f), checkpoint, reason: "factory draining" }),
+    ).toEqual({ stage: "inbox" });
 
     const released = await service.trpc.jobs.get.query({ jobId: job._id });
-    expect(released).toMatchObject({ stage: "inbox", attempt: 0, lastResult: "released", checkpoint, lease: { holder: null } });
+    expect(released).toMatchObject({
+      stage: "inbox",
+      attempt: 0,
+      lastResult: "released",
+      checkpoint,
+      lease: { holder: null },
+    });
     // with maxAttempts 1 a counted attempt would have failed the job; it is claimable at once
     const second = await claimOne(factory, f);
     expect(second.job).toMatchObject({ _id: job._id, attempt: 1, checkpoint });
@@ -134,25 +174,41 @@ describe("the job lifecycle through the API", () => {
     const f = await worker("review-approve");
     const job = await createJob(service, { capabilities: ["review-approve"], review: { mode: "human" } });
     const claimed = await claimOne(factory, f);
-    expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "success" })).toEqual({ stage: "review" });
+    expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "success" })).toEqual({
+      stage: "review",
+    });
     const parked = await service.trpc.jobs.get.query({ jobId: job._id });
     expect(parked).toMatchObject({ stage: "review", awaitingApproval: true, lease: { holder: null } });
     expect((await factory.trpc.factory.claim.mutate({ factoryId: f })).jobs).toEqual([]);
 
-    expect(await service.trpc.jobs.approve.mutate({ jobId: job._id, note: "looks good" })).toMatchObject({ stage: "shipped", awaitingApproval: false });
+    expect(await service.trpc.jobs.approve.mutate({ jobId: job._id, note: "looks good" })).toMatchObject({
+      stage: "shipped",
+      awaitingApproval: false,
+    });
     // a decision is taken once
-    expect(codeOf(await rejection(service.trpc.jobs.approve.mutate({ jobId: job._id })))).toMatchObject({ code: "PRECONDITION_FAILED" });
-    expect(codeOf(await rejection(service.trpc.jobs.reject.mutate({ jobId: job._id })))).toMatchObject({ code: "PRECONDITION_FAILED" });
+    expect(codeOf(await rejection(service.trpc.jobs.approve.mutate({ jobId: job._id })))).toMatchObject({
+      code: "PRECONDITION_FAILED",
+    });
+    expect(codeOf(await rejection(service.trpc.jobs.reject.mutate({ jobId: job._id })))).toMatchObject({
+      code: "PRECONDITION_FAILED",
+    });
     const types = (await service.trpc.jobs.events.query({ jobId: job._id })).items.map((event) => event.type);
     expect(types).toEqual(["created", "claimed", "approval_requested", "approved"]);
   });
 
   it("human review rejection sends the job back for another attempt, and fails it when none are left", async () => {
     const f = await worker("review-reject");
-    const job = await createJob(service, { capabilities: ["review-reject"], review: { mode: "human" }, maxAttempts: 2 });
+    const job = await createJob(service, {
+      capabilities: ["review-reject"],
+      review: { mode: "human" },
+      maxAttempts: 2,
+    });
     const first = await claimOne(factory, f);
     await factory.trpc.factory.complete.mutate({ ...fenceOf(first, f), result: "success" });
-    expect(await service.trpc.jobs.reject.mutate({ jobId: job._id, note: "tests missing" })).toMatchObject({ stage: "inbox", reason: "tests missing" });
+    expect(await service.trpc.jobs.reject.mutate({ jobId: job._id, note: "tests missing" })).toMatchObject({
+      stage: "inbox",
+      reason: "tests missing",
+    });
 
     const second = await claimOne(factory, f);
     expect(second.job.attempt).toBe(2);
@@ -163,7 +219,11 @@ describe("the job lifecycle through the API", () => {
   it("a composite parent is never claimed and ships when its children have shipped", async () => {
     const f = await worker("composite", { seatLimit: 8 });
     const parent = await createJob(service, { kind: "composite", capabilities: ["composite"], priority: 100 });
-    const children = await Promise.all([1, 2, 3].map((n) => createJob(service, { parentId: parent._id, capabilities: ["composite"], title: `child ${n}` })));
+    const children = await Promise.all(
+      [1, 2, 3].map((n) =>
+        createJob(service, { parentId: parent._id, capabilities: ["composite"], title: `child ${n}` }),
+      ),
+    );
 
     const claimed = (await factory.trpc.factory.claim.mutate({ factoryId: f, max: 8 })).jobs;
     expect(new Set(claimed.map((c) => c.job._id))).toEqual(new Set(children.map((child) => child._id)));
@@ -179,7 +239,12 @@ describe("the job lifecycle through the API", () => {
     const f = await worker("composite-fail", { seatLimit: 8 });
     const parent = await createJob(service, { kind: "composite", capabilities: ["composite-fail"] });
     const good = await createJob(service, { parentId: parent._id, capabilities: ["composite-fail"], priority: 2 });
-    const bad = await createJob(service, { parentId: parent._id, capabilities: ["composite-fail"], maxAttempts: 1, priority: 1 });
+    const bad = await createJob(service, {
+      parentId: parent._id,
+      capabilities: ["composite-fail"],
+      maxAttempts: 1,
+      priority: 1,
+    });
     const [first, second] = (await factory.trpc.factory.claim.mutate({ factoryId: f, max: 2 })).jobs;
     if (!first || !second) throw new Error("expected two claims");
     expect([first.job._id, second.job._id]).toEqual([good._id, bad._id]);

@@ -14,8 +14,10 @@ describe("locks, dependencies, capabilities and engines", () => {
   });
   afterAll(() => h?.close());
 
-  const claim = async (factoryId: string, max = 1): Promise<ClaimedJob[]> => (await factory.trpc.factory.claim.mutate({ factoryId, max })).jobs;
-  const ship = (claimed: ClaimedJob, factoryId: string) => factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, factoryId), result: "success" });
+  const claim = async (factoryId: string, max = 1): Promise<ClaimedJob[]> =>
+    (await factory.trpc.factory.claim.mutate({ factoryId, max })).jobs;
+  const ship = (claimed: ClaimedJob, factoryId: string) =>
+    factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, factoryId), result: "success" });
 
   it("a second job with a held lock is not handed out until the first one finishes", async () => {
     const f1 = await registerFactory(factory, { capabilities: ["lock-basic"] });
@@ -29,7 +31,10 @@ describe("locks, dependencies, capabilities and engines", () => {
     // f2 is skipped past the locked job to the lower-priority free one, then gets nothing
     expect((await claim(f2, 5)).map((c) => c.job._id)).toEqual([free._id]);
     expect(await claim(f2, 5)).toEqual([]);
-    expect(await h.db.collection("locks").findOne({ name: "deploy-prod" })).toMatchObject({ jobId: first._id, epoch: held?.epoch });
+    expect(await h.db.collection("locks").findOne({ name: "deploy-prod" })).toMatchObject({
+      jobId: first._id,
+      epoch: held?.epoch,
+    });
 
     if (!held) throw new Error("no claim");
     await ship(held, f1);
@@ -41,9 +46,17 @@ describe("locks, dependencies, capabilities and engines", () => {
   it("concurrent claimers never hold two jobs with the same lock at once", { timeout: 120_000 }, async () => {
     const capability = "lock-race";
     const locks = ["alpha", "beta", "gamma"];
-    const jobs = await Promise.all(Array.from({ length: 18 }, (_, i) => createJob(service, { lock: locks[i % locks.length], capabilities: [capability], priority: i % 4 })));
-    const unlocked = await Promise.all(Array.from({ length: 6 }, () => createJob(service, { capabilities: [capability] })));
-    const factories = await Promise.all(Array.from({ length: 6 }, () => registerFactory(factory, { capabilities: [capability] })));
+    const jobs = await Promise.all(
+      Array.from({ length: 18 }, (_, i) =>
+        createJob(service, { lock: locks[i % locks.length], capabilities: [capability], priority: i % 4 }),
+      ),
+    );
+    const unlocked = await Promise.all(
+      Array.from({ length: 6 }, () => createJob(service, { capabilities: [capability] })),
+    );
+    const factories = await Promise.all(
+      Array.from({ length: 6 }, () => registerFactory(factory, { capabilities: [capability] })),
+    );
 
     const holding = new Map<string, string>(); // lock → job id, as the claimers saw it
     const violations: string[] = [];
@@ -106,8 +119,12 @@ describe("locks, dependencies, capabilities and engines", () => {
     expect(next?.job._id).toBe(dependent._id);
     expect(next?.job.pendingDeps).toEqual([]);
     // the dependency's completion came before the dependent's claim
-    const depDone = (await service.trpc.jobs.events.query({ jobId: dep._id })).items.find((e) => e.type === "completed");
-    const started = (await service.trpc.jobs.events.query({ jobId: dependent._id })).items.find((e) => e.type === "claimed");
+    const depDone = (await service.trpc.jobs.events.query({ jobId: dep._id })).items.find(
+      (e) => e.type === "completed",
+    );
+    const started = (await service.trpc.jobs.events.query({ jobId: dependent._id })).items.find(
+      (e) => e.type === "claimed",
+    );
     expect(depDone && started && depDone.at.getTime() <= started.at.getTime()).toBe(true);
   });
 
@@ -120,7 +137,9 @@ describe("locks, dependencies, capabilities and engines", () => {
     const [running] = await claim(f);
     expect(running?.job._id).toBe(dep._id);
     if (!running) throw new Error("no claim");
-    expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(running, f), result: "failure", reason: "exit 2" })).toEqual({ stage: "failed" });
+    expect(
+      await factory.trpc.factory.complete.mutate({ ...fenceOf(running, f), result: "failure", reason: "exit 2" }),
+    ).toEqual({ stage: "failed" });
 
     const failed = await service.trpc.jobs.get.query({ jobId: dependent._id });
     expect(failed.stage).toBe("failed");
@@ -142,7 +161,12 @@ describe("locks, dependencies, capabilities and engines", () => {
     const f = await registerFactory(factory, { capabilities: ["deps-any"] });
     const a = await createJob(service, { capabilities: ["deps-any"], priority: 2 });
     const b = await createJob(service, { capabilities: ["deps-any"], priority: 1 });
-    const either = await createJob(service, { deps: [a._id, b._id], depsMode: "any", capabilities: ["deps-any"], priority: 50 });
+    const either = await createJob(service, {
+      deps: [a._id, b._id],
+      depsMode: "any",
+      capabilities: ["deps-any"],
+      priority: 50,
+    });
     const [first] = await claim(f);
     expect(first?.job._id).toBe(a._id);
     if (!first) throw new Error("no claim");

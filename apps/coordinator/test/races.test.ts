@@ -61,7 +61,9 @@ describe("races and crash leftovers", () => {
     const claimed = await claimOne(factory, f);
     expect(claimed.job._id).toBe(first._id);
     // what a coordinator that died right after the completion update leaves: shipped job, lock still there
-    await h.db.collection("jobs").updateOne({ _id: first._id as never }, { $set: { stage: "shipped", "lease.holder": null } });
+    await h.db
+      .collection("jobs")
+      .updateOne({ _id: first._id as never }, { $set: { stage: "shipped", "lease.holder": null } });
     expect(await h.db.collection("locks").countDocuments({ jobId: first._id })).toBe(1);
     const second = await createJob(service, { capabilities: ["race-lock"], lock: "race-lock-1" });
     const next = await poll(

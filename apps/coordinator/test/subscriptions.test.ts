@@ -21,9 +21,13 @@ describe("subscriptions", () => {
   afterAll(() => h?.close());
 
   const watch = (client: TestClient, jobId: string, lastEventId?: string) =>
-    new Collector<Tracked<JobEvent>>((handlers) => client.trpc.jobs.watch.subscribe({ jobId, ...(lastEventId ? { lastEventId } : {}) }, handlers));
+    new Collector<Tracked<JobEvent>>((handlers) =>
+      client.trpc.jobs.watch.subscribe({ jobId, ...(lastEventId ? { lastEventId } : {}) }, handlers),
+    );
 
-  it("jobs.watch: a subscriber that disconnects and resumes with its last id misses nothing and sees nothing twice", { timeout: 120_000 }, async () => {
+  it("jobs.watch: a subscriber that disconnects and resumes with its last id misses nothing and sees nothing twice", {
+    timeout: 120_000,
+  }, async () => {
     const f = await registerFactory(factory, { capabilities: ["watch-resume"] });
     const job = await createJob(service, { capabilities: ["watch-resume"] });
     const claimed = await claimOne(factory, f);
@@ -34,7 +38,13 @@ describe("subscriptions", () => {
     let written = 0;
     const writer = (async () => {
       for (let i = 0; i < BATCHES; i++) {
-        await factory.trpc.factory.appendEvents.mutate({ ...fence, events: Array.from({ length: 5 }, (_, n) => ({ type: "log" as const, data: { line: `batch ${i} line ${n}` } })) });
+        await factory.trpc.factory.appendEvents.mutate({
+          ...fence,
+          events: Array.from({ length: 5 }, (_, n) => ({
+            type: "log" as const,
+            data: { line: `batch ${i} line ${n}` },
+          })),
+        });
         written++;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
@@ -58,7 +68,10 @@ describe("subscriptions", () => {
       await writer;
       await factory.trpc.factory.complete.mutate({ ...fence, result: "success" });
       // the watch ends by itself once the job is final and every event was sent
-      await poll(async () => second.completed || second.errors.length > 0, { tries: 400, what: "the watch to complete" });
+      await poll(async () => second.completed || second.errors.length > 0, {
+        tries: 400,
+        what: "the watch to complete",
+      });
       expect(second.errors).toEqual([]);
       got.push(...second.items);
     } finally {
@@ -87,15 +100,23 @@ describe("subscriptions", () => {
       await Promise.all(
         writers.map(async (writer, w) => {
           for (let i = 0; i < 15; i++) {
-            await writer.trpc.factory.appendEvents.mutate({ ...fenceOf(claimed, f), events: [{ type: "log", data: { w, i } }] });
+            await writer.trpc.factory.appendEvents.mutate({
+              ...fenceOf(claimed, f),
+              events: [{ type: "log", data: { w, i } }],
+            });
           }
         }),
       );
       await service.trpc.jobs.cancel.mutate({ jobId: job._id });
       await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" });
-      await poll(async () => watcher.completed || watcher.errors.length > 0, { tries: 400, what: "the watch to complete" });
+      await poll(async () => watcher.completed || watcher.errors.length > 0, {
+        tries: 400,
+        what: "the watch to complete",
+      });
       expect(watcher.errors).toEqual([]);
-      const stored = (await service.trpc.jobs.events.query({ jobId: job._id, limit: 1_000 })).items.map((event) => event.seq);
+      const stored = (await service.trpc.jobs.events.query({ jobId: job._id, limit: 1_000 })).items.map(
+        (event) => event.seq,
+      );
       expect(stored).toHaveLength(2 + 8 * 15 + 2);
       expect(watcher.items.map((item) => item.data.seq)).toEqual(stored);
     } finally {
@@ -110,24 +131,42 @@ describe("subscriptions", () => {
     const factoryOnB = createClient({ url: b.url, token: factory.token });
     const watcher = watch(onB, job._id);
     const feed = new Collector<Tracked<FeedItem>>((handlers) => onB.trpc.jobs.feed.subscribe({}, handlers));
-    const connect = new Collector<FactoryMessage>((handlers) => factoryOnB.trpc.factory.connect.subscribe({ factoryId: f }, handlers));
+    const connect = new Collector<FactoryMessage>((handlers) =>
+      factoryOnB.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
+    );
     try {
-      await watcher.until((items) => items.some((item) => item.data.type === "created"), "the backfilled created event on B");
+      await watcher.until(
+        (items) => items.some((item) => item.data.type === "created"),
+        "the backfilled created event on B",
+      );
       await connect.until((messages) => messages.length > 0, "the connect subscription on B");
 
       // everything below goes through A
       const claimed = await claimOne(factory, f);
-      await factory.trpc.factory.appendEvents.mutate({ ...fenceOf(claimed, f), events: [{ type: "log", data: { line: "written through A" } }] });
+      await factory.trpc.factory.appendEvents.mutate({
+        ...fenceOf(claimed, f),
+        events: [{ type: "log", data: { line: "written through A" } }],
+      });
       await service.trpc.jobs.cancel.mutate({ jobId: job._id, reason: "seen from B?" });
 
-      await watcher.until((items) => items.some((item) => item.data.type === "cancel_requested"), "A's events on B's watch");
+      await watcher.until(
+        (items) => items.some((item) => item.data.type === "cancel_requested"),
+        "A's events on B's watch",
+      );
       expect(watcher.items.map((item) => item.data.type)).toEqual(["created", "claimed", "log", "cancel_requested"]);
       expect(watcher.items.find((item) => item.data.type === "log")?.data.data).toEqual({ line: "written through A" });
       // B's factory connection hears the cancel for the job its factory holds
       await connect.until((messages) => messages.some((m) => m.type === "cancel"), "the cancel on B's connect");
-      expect(connect.items.find((m) => m.type === "cancel")).toEqual({ type: "cancel", jobId: job._id, epoch: claimed.epoch });
+      expect(connect.items.find((m) => m.type === "cancel")).toEqual({
+        type: "cancel",
+        jobId: job._id,
+        epoch: claimed.epoch,
+      });
       // and B's feed carries A's writes
-      await feed.until((items) => items.some((item) => item.data.jobId === job._id && item.data.type === "cancel_requested"), "A's events on B's feed");
+      await feed.until(
+        (items) => items.some((item) => item.data.jobId === job._id && item.data.type === "cancel_requested"),
+        "A's events on B's feed",
+      );
 
       await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" });
       await poll(async () => watcher.completed, { tries: 400, what: "B's watch to end with the job" });
@@ -142,11 +181,17 @@ describe("subscriptions", () => {
     }
   });
 
-  it("a new job nudges a subscribed factory that can run it, and not one that cannot", { timeout: 60_000 }, async () => {
+  it("a new job nudges a subscribed factory that can run it, and not one that cannot", {
+    timeout: 60_000,
+  }, async () => {
     const able = await registerFactory(factory, { capabilities: ["nudge"] });
     const unable = await registerFactory(factory, { capabilities: ["other"], engines: ["aider"] });
-    const ableConnect = new Collector<FactoryMessage>((handlers) => factory.trpc.factory.connect.subscribe({ factoryId: able }, handlers));
-    const unableConnect = new Collector<FactoryMessage>((handlers) => factory.trpc.factory.connect.subscribe({ factoryId: unable }, handlers));
+    const ableConnect = new Collector<FactoryMessage>((handlers) =>
+      factory.trpc.factory.connect.subscribe({ factoryId: able }, handlers),
+    );
+    const unableConnect = new Collector<FactoryMessage>((handlers) =>
+      factory.trpc.factory.connect.subscribe({ factoryId: unable }, handlers),
+    );
     try {
       await ableConnect.until((m) => m.length === 1, "the first nudge");
       await unableConnect.until((m) => m.length === 1, "the first nudge");

@@ -37,7 +37,8 @@ const median = (values: number[]) => {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? Number.NaN) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
-const p90 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.9))] ?? Number.NaN;
+const p90 = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * 0.9))] ?? Number.NaN;
 const fmt = (ms: number) => ms.toFixed(1);
 
 function vmRssMb(pid: number): number {
@@ -76,7 +77,11 @@ const eventTime = (events: JobEvent[], type: string) => {
 async function main(): Promise<void> {
   const mongo = await startMongo(mongoOptionsFromEnv());
   console.log(`mongo: ${mongo.describe()}`);
-  const cluster = await startCluster({ mongoUrl: mongo.url, label: `factory-bench-${process.pid}`, env: { GF_LEASE_TTL: "30s" } });
+  const cluster = await startCluster({
+    mongoUrl: mongo.url,
+    label: `factory-bench-${process.pid}`,
+    env: { GF_LEASE_TTL: "30s" },
+  });
   let factory: FactoryProcess | undefined;
   try {
     factory = await startFactory(cluster, { factoryId: "bench-1", seats: 1, heartbeat: "250ms", claimPoll: "5s" });
@@ -95,12 +100,22 @@ async function main(): Promise<void> {
     );
     await admin.close();
     const idleRss = vmRssMb(factory.pid);
-    console.log(`factory pid ${factory.pid}: idle VmRSS ${fmt(idleRss)} MB after registration and ${HEARTBEATS} heartbeats`);
+    console.log(
+      `factory pid ${factory.pid}: idle VmRSS ${fmt(idleRss)} MB after registration and ${HEARTBEATS} heartbeats`,
+    );
 
     const timings: JobTiming[] = [];
     for (let i = 0; i < WARMUP + JOBS; i++) {
-      const { job } = await cluster.service.trpc.jobs.create.mutate({ title: `bench ${i}`, engine: "shell", command: "true", bodyMd: "true" });
-      await waitForOutcome(cluster.service, job._id, "shipped", { intervalMs: 10, describe: () => factory?.tail() ?? "" });
+      const { job } = await cluster.service.trpc.jobs.create.mutate({
+        title: `bench ${i}`,
+        engine: "shell",
+        command: "true",
+        bodyMd: "true",
+      });
+      await waitForOutcome(cluster.service, job._id, "shipped", {
+        intervalMs: 10,
+        describe: () => factory?.tail() ?? "",
+      });
       if (i < WARMUP) continue;
       // the stage and its event's seq change in one write; the event itself lands a moment later
       let events = await allEvents(cluster.service, job._id);
@@ -130,7 +145,10 @@ async function main(): Promise<void> {
     const bareMedian = median(bare);
 
     const column = (key: keyof JobTiming) => timings.map((timing) => timing[key]);
-    const row = (label: string, values: number[]) => console.log(`${label.padEnd(34)} median ${fmt(median(values)).padStart(7)} ms   p90 ${fmt(p90(values)).padStart(7)} ms`);
+    const row = (label: string, values: number[]) =>
+      console.log(
+        `${label.padEnd(34)} median ${fmt(median(values)).padStart(7)} ms   p90 ${fmt(p90(values)).padStart(7)} ms`,
+      );
     console.log(`\n${JOBS} shell jobs \`true\`, one at a time (after ${WARMUP} warm-up jobs), 1 seat:`);
     row("create -> claimed (dispatch)", column("createToClaim"));
     row("claimed -> engine start", column("claimToEngine"));
@@ -141,7 +159,9 @@ async function main(): Promise<void> {
     row("bare spawn bash -c true", bare);
     const overhead = timings.map((timing) => timing.held - bareMedian);
     row("factory overhead (held - bare)", overhead);
-    console.log("(event times are the coordinator's, engine start/exit the factory's log lines; millisecond resolution)\n");
+    console.log(
+      "(event times are the coordinator's, engine start/exit the factory's log lines; millisecond resolution)\n",
+    );
 
     await factory.stop();
     factory = undefined;

@@ -9,7 +9,11 @@ export const FactoryConfig = z.object({
   url: z.string().url(),
   token: z.string().min(1),
   /** Stable per host and work dir when not given (kept in `<workDir>/factory-id`). */
-  factoryId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/).max(128).optional(),
+  factoryId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/)
+    .max(128)
+    .optional(),
   capabilities: commaList(Capability).default([]),
   /** Engines offered; default: shell plus every agent CLI found on PATH. */
   engines: commaList(EngineId).optional(),
@@ -71,7 +75,9 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfi
     killGrace: env.GF_KILL_GRACE,
     logLevel: values["log-level"] ?? env.GF_LOG_LEVEL,
   };
-  const parsed = FactoryConfig.safeParse(Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== "")));
+  const parsed = FactoryConfig.safeParse(
+    Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== "")),
+  );
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".") || "(config)"}: ${issue.message}`);
     throw new Error(`invalid factory configuration:\n${lines.join("\n")}\n\n${USAGE}`);
@@ -81,9 +87,17 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfi
 
 /** The environment an engine child gets: the daemon's, minus the daemon's own secrets. */
 export function childEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith("GF_")));
+  return Object.fromEntries(
+    Object.entries(env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith("GF_"),
+    ),
+  );
 }
 
 export function defaultFactoryId(): string {
-  return hostname().replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "") || "factory";
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, "-")
+      .replace(/^[^A-Za-z0-9]+/, "") || "factory"
+  );
 }

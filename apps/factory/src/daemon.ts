@@ -74,7 +74,15 @@ export class FactoryDaemon {
         onError: (error) => this.logger.warn({ err: error }, "connect subscription error"),
       },
     );
-    this.logger.info({ factoryId: this.factoryId, engines: [...this.engines.keys()], seats: config.seats, leaseTtlMs: registered.leaseTtlMs }, "factory registered");
+    this.logger.info(
+      {
+        factoryId: this.factoryId,
+        engines: [...this.engines.keys()],
+        seats: config.seats,
+        leaseTtlMs: registered.leaseTtlMs,
+      },
+      "factory registered",
+    );
     this.claimSoon();
     return { factoryId: this.factoryId, engines: [...this.engines.keys()] };
   }
@@ -111,7 +119,14 @@ export class FactoryDaemon {
       for (const claimed of jobs) {
         if (this.state !== "active") {
           // claimed while starting to drain: give it straight back
-          await this.client.trpc.factory.release.mutate({ jobId: claimed.job._id, epoch: claimed.epoch, factoryId: this.factoryId, reason: "factory draining" }).catch(() => undefined);
+          await this.client.trpc.factory.release
+            .mutate({
+              jobId: claimed.job._id,
+              epoch: claimed.epoch,
+              factoryId: this.factoryId,
+              reason: "factory draining",
+            })
+            .catch(() => undefined);
           continue;
         }
         const runner = new JobRunner(claimed, {
@@ -126,7 +141,10 @@ export class FactoryDaemon {
         const stale = this.runners.get(runner.jobId);
         if (stale) {
           // its lease was reaped while it ran (e.g. this process was paused): the new epoch fences it
-          this.logger.warn({ jobId: stale.jobId, epoch: stale.epoch, newEpoch: runner.epoch }, "claimed a job this factory still runs at an older epoch; stopping the old run");
+          this.logger.warn(
+            { jobId: stale.jobId, epoch: stale.epoch, newEpoch: runner.epoch },
+            "claimed a job this factory still runs at an older epoch; stopping the old run",
+          );
           stale.superseded();
           this.retired.add(stale);
         }
@@ -150,7 +168,11 @@ export class FactoryDaemon {
       const answer = await this.client.trpc.factory.heartbeat.mutate({
         factoryId: this.factoryId,
         load: { running: this.runners.size, jobIds: this.runningJobs, loadAvg: loadavg()[0] ?? 0 },
-        health: { ok: true, rssMb: Math.round(process.memoryUsage().rss / 1_048_576), ...(disk ? { freeDiskMb: Math.round((disk.bavail * disk.bsize) / 1_048_576) } : {}) },
+        health: {
+          ok: true,
+          rssMb: Math.round(process.memoryUsage().rss / 1_048_576),
+          ...(disk ? { freeDiskMb: Math.round((disk.bavail * disk.bsize) / 1_048_576) } : {}),
+        },
       });
       if (answer.state === "draining" && this.state === "active") void this.drain();
     } catch (error) {
@@ -165,7 +187,10 @@ export class FactoryDaemon {
       this.logger.info({ running: this.runningJobs, graceMs }, "draining");
       await this.claiming;
       const all = Promise.all([...this.runners.values(), ...this.retired].map((runner) => runner.done));
-      const inTime = await Promise.race([all.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref())]);
+      const inTime = await Promise.race([
+        all.then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), graceMs).unref()),
+      ]);
       if (!inTime) await Promise.all([...this.runners.values(), ...this.retired].map((runner) => runner.release()));
     })();
     return this.drainStarted;
@@ -206,9 +231,14 @@ export class FactoryDaemon {
   private async resolveEngines(): Promise<Map<string, Engine>> {
     const all = builtInEngines();
     const wanted = this.config.engines;
-    const chosen = wanted ? all.filter((engine) => wanted.includes(engine.id)) : await detectAvailableEngines(this.env.PATH);
+    const chosen = wanted
+      ? all.filter((engine) => wanted.includes(engine.id))
+      : await detectAvailableEngines(this.env.PATH);
     const unknown = wanted?.filter((id) => !all.some((engine) => engine.id === id)) ?? [];
-    if (unknown.length) throw new Error(`unknown engine(s): ${unknown.join(", ")} (built in: ${all.map((engine) => engine.id).join(", ")})`);
+    if (unknown.length)
+      throw new Error(
+        `unknown engine(s): ${unknown.join(", ")} (built in: ${all.map((engine) => engine.id).join(", ")})`,
+      );
     return new Map(chosen.map((engine) => [engine.id, engine]));
   }
 }

@@ -8,7 +8,11 @@ let factory: FactoryProcess;
 
 beforeAll(async () => {
   // every artifact is too large for this coordinator: it answers 413
-  cluster = await startCluster({ mongoUrl: inject("mongoUrl"), label: "factory-artifacts", env: { GF_ARTIFACT_MAX_BYTES: "16" } });
+  cluster = await startCluster({
+    mongoUrl: inject("mongoUrl"),
+    label: "factory-artifacts",
+    env: { GF_ARTIFACT_MAX_BYTES: "16" },
+  });
   factory = await startFactory(cluster, { factoryId: "artifacts-1" });
 });
 afterAll(async () => {
@@ -30,8 +34,13 @@ describe("artifacts the coordinator refuses", () => {
     expect(runs.map((run) => run.result)).toEqual(["success"]);
     expect(runs[0]?.insights).toMatchObject({ filesChanged: 1 });
 
-    const notes = (await allEvents(cluster.service, job._id)).filter((event) => event.type === "log" && event.data.source === "factory").map((event) => String(event.data.line));
-    expect(notes).toEqual([expect.stringMatching(/artifact engine\.log was not stored: .*413/), expect.stringMatching(/artifact changes\.diff was not stored: .*413/)]);
+    const notes = (await allEvents(cluster.service, job._id))
+      .filter((event) => event.type === "log" && event.data.source === "factory")
+      .map((event) => String(event.data.line));
+    expect(notes).toEqual([
+      expect.stringMatching(/artifact engine\.log was not stored: .*413/),
+      expect.stringMatching(/artifact changes\.diff was not stored: .*413/),
+    ]);
     expect(await listArtifacts(cluster.service, job._id)).toEqual([]);
   });
 });

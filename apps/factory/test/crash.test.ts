@@ -24,7 +24,9 @@ afterAll(async () => {
 /** The temp dir of the shell engine's job script that process `pid` runs (`bash -euo pipefail <dir>/job.sh`). */
 function orphanScriptDir(pid: number): string | undefined {
   try {
-    const script = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").find((arg) => arg.endsWith("/job.sh"));
+    const script = readFileSync(`/proc/${pid}/cmdline`, "utf8")
+      .split("\0")
+      .find((arg) => arg.endsWith("/job.sh"));
     return script && /\/gf-engine-[^/]+\/job\.sh$/.test(script) ? dirname(script) : undefined;
   } catch {
     return undefined;
@@ -46,7 +48,13 @@ describe("a factory killed with SIGKILL mid-job", () => {
     ].join("\n");
 
     const a = await startFactory(cluster, { factoryId: "crash-a", workDir: workDirA });
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "crash", engine: "shell", bodyMd, repo: repo.path, maxAttempts: 3 });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "crash",
+      engine: "shell",
+      bodyMd,
+      repo: repo.path,
+      maxAttempts: 3,
+    });
     const [enginePgid] = await waitForPids(pids, 1);
     if (enginePgid === undefined) throw new Error("no engine pid");
     scratch.defer(() => killGroupQuietly(enginePgid));
@@ -60,7 +68,9 @@ describe("a factory killed with SIGKILL mid-job", () => {
     // its job script (in a temp dir the dead factory would have removed) goes when the test ends
     const script = orphanScriptDir(enginePgid);
     if (script) scratch.defer(() => rmSync(script, { recursive: true, force: true }));
-    console.info(`[crash] engine process group ${enginePgid} of the SIGKILLed factory ${engineSurvived ? "SURVIVED" : "is gone"}`);
+    console.info(
+      `[crash] engine process group ${enginePgid} of the SIGKILLed factory ${engineSurvived ? "SURVIVED" : "is gone"}`,
+    );
 
     const b = await startFactory(cluster, { factoryId: "crash-b" });
     const shipped = await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => b.tail() });
@@ -85,7 +95,10 @@ describe("a factory killed with SIGKILL mid-job", () => {
 
     // Restarting A on the same work dir removes it; the job's branch stays.
     const restarted = await startFactory(cluster, { factoryId: "crash-a", workDir: workDirA });
-    const notice = await restarted.waitForLog("leftover notice", (entry) => entry.msg === "removed workspaces left by a previous run");
+    const notice = await restarted.waitForLog(
+      "leftover notice",
+      (entry) => entry.msg === "removed workspaces left by a previous run",
+    );
     expect(notice.leftovers).toBe(1);
     expect(existsSync(leftover)).toBe(false);
     expect(readdirSync(join(workDirA, "jobs"))).toEqual([]);

@@ -38,7 +38,13 @@ describe("SIGTERM drains a factory", () => {
 
     const workDirA = join(tmp.path, "factory-a");
     const a = await startFactory(cluster, { factoryId: "drain-a", workDir: workDirA, drainGrace: "500ms" });
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "drain", engine: "shell", bodyMd, repo: repo.path, maxAttempts: 1 });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "drain",
+      engine: "shell",
+      bodyMd,
+      repo: repo.path,
+      maxAttempts: 1,
+    });
     const [pgidA] = await waitForPids(pids, 1);
     if (pgidA === undefined) throw new Error("no engine pid");
     scratch.defer(() => killGroupQuietly(pgidA));
@@ -75,7 +81,12 @@ describe("SIGTERM drains a factory", () => {
     ]);
     const events = await allEvents(cluster.service, job._id);
     const secondRun = runs[1];
-    expect(events.some((event) => event.type === "log" && event.epoch === secondRun?.epoch && event.data.line === "resumed with: step one")).toBe(true);
+    expect(
+      events.some(
+        (event) =>
+          event.type === "log" && event.epoch === secondRun?.epoch && event.data.line === "resumed with: step one",
+      ),
+    ).toBe(true);
     expect(events.map((event) => event.type)).toEqual(expect.arrayContaining(["released", "checkpoint", "completed"]));
 
     // B's work continues A's on the same branch; no worktree is left
@@ -92,12 +103,18 @@ describe("SIGTERM drains a factory", () => {
     const pids = tmp.file("pids");
     const bodyMd = [
       `echo $$ >> ${pids}`,
-      "if [ -f progress.txt ]; then echo \"resumed with: $(cat progress.txt)\"; exit 0; fi",
+      'if [ -f progress.txt ]; then echo "resumed with: $(cat progress.txt)"; exit 0; fi',
       "echo 'step one' > progress.txt",
       "sleep 1000",
     ].join("\n");
     const a = await startFactory(cluster, { factoryId: "handoff-a", drainGrace: "300ms" });
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "handoff", engine: "shell", bodyMd, repo: repo.path, maxAttempts: 1 });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "handoff",
+      engine: "shell",
+      bodyMd,
+      repo: repo.path,
+      maxAttempts: 1,
+    });
     const [pgidA] = await waitForPids(pids, 1);
     if (pgidA === undefined) throw new Error("no engine pid");
     scratch.defer(() => killGroupQuietly(pgidA));
@@ -113,10 +130,17 @@ describe("SIGTERM drains a factory", () => {
       { factoryId: "handoff-b", result: "success", attempt: 1 },
     ]);
     const events = await allEvents(cluster.service, job._id);
-    const releasedCheckpoint = events.find((event) => event.type === "released")?.data.checkpoint as { wipCommit?: string } | undefined;
+    const releasedCheckpoint = events.find((event) => event.type === "released")?.data.checkpoint as
+      | { wipCommit?: string }
+      | undefined;
     expect(releasedCheckpoint?.wipCommit).toMatch(/^[0-9a-f]{40}$/);
     expect(await git(repo.path, "show", `${releasedCheckpoint?.wipCommit}:progress.txt`)).toBe("step one");
-    expect(events.some((event) => event.type === "log" && event.epoch === runs[1]?.epoch && event.data.line === "resumed with: step one")).toBe(true);
+    expect(
+      events.some(
+        (event) =>
+          event.type === "log" && event.epoch === runs[1]?.epoch && event.data.line === "resumed with: step one",
+      ),
+    ).toBe(true);
     expect(await worktrees(repo.path)).toHaveLength(1);
     await b.stop();
   });

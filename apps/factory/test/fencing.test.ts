@@ -39,7 +39,12 @@ describe("a factory paused past its lease (SIGSTOP) and resumed (SIGCONT)", () =
     ].join("\n");
 
     const a = await startFactory(cluster, { factoryId: "fence-a" });
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "fencing", engine: "shell", bodyMd, repo: repo.path });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "fencing",
+      engine: "shell",
+      bodyMd,
+      repo: repo.path,
+    });
     const [pgidA] = await waitForPids(pids, 1);
     if (pgidA === undefined) throw new Error("no engine pid");
     scratch.defer(() => killGroupQuietly(pgidA));
@@ -60,13 +65,18 @@ describe("a factory paused past its lease (SIGSTOP) and resumed (SIGCONT)", () =
     // the paused factory's engine kept running all along (it is in its own process group)
     expect(pidExists(pgidA)).toBe(true);
     process.kill(a.pid, "SIGCONT");
-    await a.waitForLog("fenced notice", (entry) => entry.msg === "fenced: stopped the job and discarded its result" && entry.epoch === lost.epoch);
+    await a.waitForLog(
+      "fenced notice",
+      (entry) => entry.msg === "fenced: stopped the job and discarded its result" && entry.epoch === lost.epoch,
+    );
     await waitGroupGone(pgidA);
     // it lives on as a factory; only the job was stopped
     expect(pidExists(a.pid)).toBe(true);
 
     writeFileSync(go, "");
-    const shipped = await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => `${a.tail()}\n${b.tail()}` });
+    const shipped = await waitForOutcome(cluster.service, job._id, "shipped", {
+      describe: () => `${a.tail()}\n${b.tail()}`,
+    });
     expect(shipped.lease.epoch).toBe(epochB);
 
     const runs = await runsOf(cluster.service, job._id);
@@ -102,7 +112,12 @@ describe("a factory that claims again a job it still runs at an older epoch", ()
       "sleep 1000",
     ].join("\n");
     const a = await startFactory(cluster, { factoryId: "reclaim-a", killGrace: "3s", drainGrace: "300ms" });
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "reclaim", engine: "shell", bodyMd, maxAttempts: 3 });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "reclaim",
+      engine: "shell",
+      bodyMd,
+      maxAttempts: 3,
+    });
     const [pgid1] = await waitForPids(pids, 1);
     if (pgid1 === undefined) throw new Error("no engine pid");
     scratch.defer(() => killGroupQuietly(pgid1));
@@ -115,7 +130,10 @@ describe("a factory that claims again a job it still runs at an older epoch", ()
     const [, pgid2] = await waitForPids(pids, 2);
     if (pgid2 === undefined) throw new Error("no second engine pid");
     scratch.defer(() => killGroupQuietly(pgid2));
-    await a.waitForLog("old run stopped", (entry) => entry.msg === "fenced: stopped the job and discarded its result" && entry.epoch === lost.epoch);
+    await a.waitForLog(
+      "old run stopped",
+      (entry) => entry.msg === "fenced: stopped the job and discarded its result" && entry.epoch === lost.epoch,
+    );
     await waitGroupGone(pgid1);
     const runsNow = await runsOf(cluster.service, job._id);
     expect(runsNow.map((run) => ({ factoryId: run.factoryId, result: run.result }))).toEqual([

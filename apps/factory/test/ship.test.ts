@@ -103,19 +103,34 @@ describe("a factory process ships jobs end to end", () => {
       engine: "shell",
       bodyMd: ["echo 'first line'", `while [ ! -f ${go} ]; do sleep 0.05; done`, "echo 'last line'"].join("\n"),
     });
-    await waitFor("the first line as an event", async () => (await allEvents(cluster.service, job._id)).some((event) => event.type === "log" && event.data.line === "first line"), {
-      describe: () => factory.tail(),
-    });
+    await waitFor(
+      "the first line as an event",
+      async () =>
+        (await allEvents(cluster.service, job._id)).some(
+          (event) => event.type === "log" && event.data.line === "first line",
+        ),
+      {
+        describe: () => factory.tail(),
+      },
+    );
     // seen before the engine was allowed to finish
     expect((await cluster.service.trpc.jobs.get.query({ jobId: job._id })).stage).toBe("building");
     expect((await allEvents(cluster.service, job._id)).some((event) => event.data.line === "last line")).toBe(false);
     writeFileSync(go, "");
     await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
-    expect((await allEvents(cluster.service, job._id)).some((event) => event.type === "log" && event.data.line === "last line")).toBe(true);
+    expect(
+      (await allEvents(cluster.service, job._id)).some(
+        (event) => event.type === "log" && event.data.line === "last line",
+      ),
+    ).toBe(true);
   });
 
   it("runs a claude-code job against the fake claude: messages, tool uses, token and cost insights", async () => {
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "claude ship", engine: "claude-code", bodyMd: "Fix the failing test in src/sum.ts" });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "claude ship",
+      engine: "claude-code",
+      bodyMd: "Fix the failing test in src/sum.ts",
+    });
     const shipped = await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
     expect(shipped.stage).toBe("shipped");
 
@@ -145,7 +160,11 @@ describe("a factory process ships jobs end to end", () => {
     const tools = events.filter((event) => event.type === "tool_use").map(dataOf);
     expect(tools).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ phase: "call", name: "Bash", input: { command: "npm test", description: "Run tests" } }),
+        expect.objectContaining({
+          phase: "call",
+          name: "Bash",
+          input: { command: "npm test", description: "Run tests" },
+        }),
         expect.objectContaining({ phase: "call", name: "Edit" }),
         expect.objectContaining({ phase: "result", isError: false }),
       ]),

@@ -51,7 +51,11 @@ describe("stopping a running job leaves no process behind", () => {
   it("cancel: the job ends cancelled and its whole process group, TERM-ignoring grandchildren included, is gone", async () => {
     const tmp = scratch.dir("cancel");
     const pids = tmp.file("pids");
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "cancel me", engine: "shell", bodyMd: stubbornBody(pids) });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "cancel me",
+      engine: "shell",
+      bodyMd: stubbornBody(pids),
+    });
     const recorded = await waitForPids(pids, 3);
     const [leader] = recorded;
     if (leader !== undefined) scratch.defer(() => killGroupQuietly(leader));
@@ -70,7 +74,13 @@ describe("stopping a running job leaves no process behind", () => {
   it("timeout: the run ends `timeout`, the job fails (no attempts left), and nothing of its process group survives", async () => {
     const tmp = scratch.dir("timeout");
     const pids = tmp.file("pids");
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "time me out", engine: "shell", bodyMd: stubbornBody(pids), timeoutMs: 1_000, maxAttempts: 1 });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "time me out",
+      engine: "shell",
+      bodyMd: stubbornBody(pids),
+      timeoutMs: 1_000,
+      maxAttempts: 1,
+    });
     const recorded = await waitForPids(pids, 3);
     const [leader] = recorded;
     if (leader !== undefined) scratch.defer(() => killGroupQuietly(leader));

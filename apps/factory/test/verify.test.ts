@@ -10,7 +10,11 @@ let cluster: Cluster;
 let factory: FactoryProcess;
 
 beforeAll(async () => {
-  cluster = await startCluster({ mongoUrl: inject("mongoUrl"), label: "factory-verify", env: { GF_BACKOFF_BASE: `${BACKOFF_MS}ms` } });
+  cluster = await startCluster({
+    mongoUrl: inject("mongoUrl"),
+    label: "factory-verify",
+    env: { GF_BACKOFF_BASE: `${BACKOFF_MS}ms` },
+  });
   factory = await startFactory(cluster, { factoryId: "verify-1" });
 });
 afterAll(async () => {
@@ -30,7 +34,10 @@ describe("verify gates", () => {
 
     const first = await waitForRunResult(cluster.service, job._id, 0, { describe: () => factory.tail() });
     expect(first.result).toBe("failure");
-    expect(first.verifyResult).toMatchObject({ passed: false, steps: [{ command: "echo checking; test -f ok.txt", exitCode: 1 }] });
+    expect(first.verifyResult).toMatchObject({
+      passed: false,
+      steps: [{ command: "echo checking; test -f ok.txt", exitCode: 1 }],
+    });
     const waiting = await cluster.service.trpc.jobs.get.query({ jobId: job._id });
     expect(waiting).toMatchObject({ stage: "inbox", attempt: 1, lastResult: "failure" });
     expect(waiting.lease.holder).toBeNull();
@@ -52,8 +59,13 @@ describe("verify gates", () => {
     expect(second.startedAt.getTime()).toBeGreaterThanOrEqual(waiting.notBefore.getTime());
 
     const events = await allEvents(cluster.service, job._id);
-    expect(events.filter((event) => event.type === "requeued").map((event) => event.data.retryInMs)).toEqual([BACKOFF_MS]);
-    expect(events.filter((event) => event.type === "stage").map((event) => event.data.stage)).toEqual(["testing", "testing"]);
+    expect(events.filter((event) => event.type === "requeued").map((event) => event.data.retryInMs)).toEqual([
+      BACKOFF_MS,
+    ]);
+    expect(events.filter((event) => event.type === "stage").map((event) => event.data.stage)).toEqual([
+      "testing",
+      "testing",
+    ]);
     expect(events.some((event) => event.type === "verify" && event.data.line === "checking")).toBe(true);
   });
 
@@ -77,7 +89,10 @@ describe("verify gates", () => {
     });
     const events = await allEvents(cluster.service, job._id);
     expect(events.filter((event) => event.type === "verify").map((event) => event.data)).toEqual(
-      expect.arrayContaining([expect.objectContaining({ gate: 1, line: "hello" }), expect.objectContaining({ passed: true })]),
+      expect.arrayContaining([
+        expect.objectContaining({ gate: 1, line: "hello" }),
+        expect.objectContaining({ passed: true }),
+      ]),
     );
   });
 });

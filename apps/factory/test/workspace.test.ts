@@ -30,12 +30,21 @@ describe("workspaces", () => {
     const worktree = join(jobs, "job_leftover-e3");
     await git(repo.path, "worktree", "add", "--detach", worktree, "main");
     writeFileSync(join(worktree, "half-done.txt"), "partial work\n");
-    writeFileSync(join(jobs, "job_leftover-e3.json"), JSON.stringify({ jobId: "job_leftover", path: worktree, repo: repo.path }));
+    writeFileSync(
+      join(jobs, "job_leftover-e3.json"),
+      JSON.stringify({ jobId: "job_leftover", path: worktree, repo: repo.path }),
+    );
     mkdirSync(join(jobs, "job_norecord-e1", "src"), { recursive: true });
     expect(await worktrees(repo.path)).toHaveLength(2);
 
-    const factory: FactoryProcess = await startFactory(cluster, { factoryId: "leftovers-1", workDir: join(tmp.path, "work") });
-    const notice = await factory.waitForLog("leftover notice", (entry) => entry.msg === "removed workspaces left by a previous run");
+    const factory: FactoryProcess = await startFactory(cluster, {
+      factoryId: "leftovers-1",
+      workDir: join(tmp.path, "work"),
+    });
+    const notice = await factory.waitForLog(
+      "leftover notice",
+      (entry) => entry.msg === "removed workspaces left by a previous run",
+    );
     expect(notice.leftovers).toBe(1);
     expect(readdirSync(jobs)).toEqual([]);
     expect(await worktrees(repo.path)).toHaveLength(1);
@@ -47,12 +56,21 @@ describe("workspaces", () => {
     mkdirSync(join(jobs, "job_truncated-e2"), { recursive: true });
     writeFileSync(join(jobs, "job_truncated-e2.json"), '{"jobId":"job_truncated","pa');
     mkdirSync(join(jobs, "job_fine-e1"), { recursive: true });
-    writeFileSync(join(jobs, "job_fine-e1.json"), JSON.stringify({ jobId: "job_fine", path: join(jobs, "job_fine-e1") }));
+    writeFileSync(
+      join(jobs, "job_fine-e1.json"),
+      JSON.stringify({ jobId: "job_fine", path: join(jobs, "job_fine-e1") }),
+    );
 
     const factory = await startFactory(cluster, { factoryId: "corrupt-record-1", workDir: join(tmp.path, "work") });
-    const warning = await factory.waitForLog("corrupt record warning", (entry) => typeof entry.file === "string" && entry.file.endsWith("job_truncated-e2.json"));
+    const warning = await factory.waitForLog(
+      "corrupt record warning",
+      (entry) => typeof entry.file === "string" && entry.file.endsWith("job_truncated-e2.json"),
+    );
     expect(warning.level).toBe(40);
-    const notice = await factory.waitForLog("leftover notice", (entry) => entry.msg === "removed workspaces left by a previous run");
+    const notice = await factory.waitForLog(
+      "leftover notice",
+      (entry) => entry.msg === "removed workspaces left by a previous run",
+    );
     expect(notice.leftovers).toBe(1);
     expect(readdirSync(jobs)).toEqual([]);
   });
@@ -60,7 +78,13 @@ describe("workspaces", () => {
   it("a workspace that cannot be prepared fails the attempt at once, naming the cause (no silent lease lapse)", async () => {
     const tmp = scratch.dir("bad-repo");
     const factory = await startFactory(cluster, { factoryId: "bad-repo-1" });
-    const { job } = await cluster.service.trpc.jobs.create.mutate({ title: "bad repo", engine: "shell", bodyMd: "echo never", repo: join(tmp.path, "missing-repo"), maxAttempts: 1 });
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "bad repo",
+      engine: "shell",
+      bodyMd: "echo never",
+      repo: join(tmp.path, "missing-repo"),
+      maxAttempts: 1,
+    });
     const failed = await waitForOutcome(cluster.service, job._id, "failed", { describe: () => factory.tail() });
     expect(failed.lastResult).toBe("failure");
     const runs = await runsOf(cluster.service, job._id);

@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { JobId, ProductId, RunId } from "./primitives.js";
 
-export const ArtifactName = z.string().min(1).max(200).regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a plain file name (letters, digits, . _ -)");
+export const ArtifactName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be a plain file name (letters, digits, . _ -)");
 
 /** A pointer; the bytes live in the blob store. */
 export const Artifact = z.object({

@@ -39,7 +39,14 @@ describe("Token", () => {
 });
 
 describe("Lock", () => {
-  const lock = { _id: "acme:common-plat", productId: "acme", name: "common-plat", jobId: "job-1", epoch: 2, acquiredAt: now };
+  const lock = {
+    _id: "acme:common-plat",
+    productId: "acme",
+    name: "common-plat",
+    jobId: "job-1",
+    epoch: 2,
+    acquiredAt: now,
+  };
 
   it("parses a held lock", () => {
     expect(Lock.parse(lock)).toEqual(lock);

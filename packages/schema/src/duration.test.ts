@@ -25,9 +25,12 @@ describe("parseDuration", () => {
     expect(parseDuration(2.6)).toBe(3);
   });
 
-  it.each(["4 hours", "h", "-1s", "", "   ", "1.5", "4x", "1h30", "ms", "1..5h", "four hours"])("refuses %j", (text) => {
-    expect(parseDuration(text)).toBeUndefined();
-  });
+  it.each(["4 hours", "h", "-1s", "", "   ", "1.5", "4x", "1h30", "ms", "1..5h", "four hours"])(
+    "refuses %j",
+    (text) => {
+      expect(parseDuration(text)).toBeUndefined();
+    },
+  );
 
   it.each([-1, Number.NaN, Number.POSITIVE_INFINITY])("refuses the number %d", (value) => {
     expect(parseDuration(value)).toBeUndefined();
@@ -47,9 +50,12 @@ describe("formatDuration", () => {
     expect(formatDuration(ms)).toBe(text);
   });
 
-  it.each([250, 1_500, 45_000, 90_000, 1_800_000, 5_400_000, 14_400_000, 3_723_000, 172_800_000])("round-trips %d ms", (ms) => {
-    expect(parseDuration(formatDuration(ms))).toBe(ms);
-  });
+  it.each([250, 1_500, 45_000, 90_000, 1_800_000, 5_400_000, 14_400_000, 3_723_000, 172_800_000])(
+    "round-trips %d ms",
+    (ms) => {
+      expect(parseDuration(formatDuration(ms))).toBe(ms);
+    },
+  );
 });
 
 describe("Duration (zod)", () => {

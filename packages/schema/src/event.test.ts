@@ -44,7 +44,9 @@ describe("JobEvent", () => {
 
 describe("NewEvent", () => {
   it("coerces an ISO time and accepts none", () => {
-    expect(NewEvent.parse({ type: "log", at: "2026-01-02T03:04:05Z", data: {} }).at).toEqual(new Date("2026-01-02T03:04:05Z"));
+    expect(NewEvent.parse({ type: "log", at: "2026-01-02T03:04:05Z", data: {} }).at).toEqual(
+      new Date("2026-01-02T03:04:05Z"),
+    );
     expect(NewEvent.parse({ type: "log", data: {} }).at).toBeUndefined();
   });
 

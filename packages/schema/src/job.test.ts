@@ -59,8 +59,24 @@ describe("Job", () => {
   });
 
   it("parses an inbox job without the optional fields and with nobody holding it", () => {
-    const { engineClass, profile, parentId, lock, checkpoint, repo, baseRef, cwd, trackerItemId, lastResult, ...minimal } = job;
-    const inbox = { ...minimal, stage: "inbox", lease: { holder: null, epoch: 0, expiresAt: null, renewals: 0, runId: null } };
+    const {
+      engineClass,
+      profile,
+      parentId,
+      lock,
+      checkpoint,
+      repo,
+      baseRef,
+      cwd,
+      trackerItemId,
+      lastResult,
+      ...minimal
+    } = job;
+    const inbox = {
+      ...minimal,
+      stage: "inbox",
+      lease: { holder: null, epoch: 0, expiresAt: null, renewals: 0, runId: null },
+    };
     expect(Job.parse(inbox)).toEqual(inbox);
   });
 
@@ -123,7 +139,11 @@ describe("Lease", () => {
 });
 
 describe("Checkpoint", () => {
-  const checkpoint = { wipBranch: "gf/wip/job-1", wipBase: "main", wipCommit: "0123456789abcdef0123456789abcdef01234567" };
+  const checkpoint = {
+    wipBranch: "gf/wip/job-1",
+    wipBase: "main",
+    wipCommit: "0123456789abcdef0123456789abcdef01234567",
+  };
 
   it("parses a WIP commit", () => {
     expect(Checkpoint.parse(checkpoint)).toEqual(checkpoint);

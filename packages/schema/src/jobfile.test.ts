@@ -119,7 +119,9 @@ describe("titleFromBody", () => {
   });
 
   it("does not take a report template's lower heading as the title", () => {
-    expect(titleFromBody("ROLE: engineer.\nFINAL OUTPUT:\n## Implementation Report\n### Files\n")).toBe("ROLE: engineer.");
+    expect(titleFromBody("ROLE: engineer.\nFINAL OUTPUT:\n## Implementation Report\n### Files\n")).toBe(
+      "ROLE: engineer.",
+    );
   });
 
   it("ignores a shell comment inside a code fence", () => {

@@ -25,12 +25,23 @@ export const JobFileFrontmatter = z.looseObject({
   "engine-class": z.string().max(64).optional(),
   command: z.string().max(4_000).optional(),
   profile: ProfileSpec.optional(),
-  priority: z.union([z.number().int().min(-1_000).max(1_000), z.enum(Object.keys(PRIORITY_NAMES) as [keyof typeof PRIORITY_NAMES])]).optional(),
+  priority: z
+    .union([
+      z.number().int().min(-1_000).max(1_000),
+      z.enum(Object.keys(PRIORITY_NAMES) as [keyof typeof PRIORITY_NAMES]),
+    ])
+    .optional(),
   capabilities: commaList(Capability).optional(),
   deps: commaList(z.string().min(1).max(256)).optional(),
   "deps-mode": DepsMode.optional(),
-  "idempotency-key": z.union([z.string().min(1).max(256), z.number()]).transform(String).optional(),
-  "tracker-item": z.union([z.string().min(1).max(256), z.number()]).transform(String).optional(),
+  "idempotency-key": z
+    .union([z.string().min(1).max(256), z.number()])
+    .transform(String)
+    .optional(),
+  "tracker-item": z
+    .union([z.string().min(1).max(256), z.number()])
+    .transform(String)
+    .optional(),
   lock: Name.optional(),
   timeout: Duration.optional(),
   "max-attempts": z.number().int().min(1).max(20).optional(),
@@ -39,13 +50,19 @@ export const JobFileFrontmatter = z.looseObject({
   repo: z.string().max(1_000).optional(),
   "base-ref": z.string().max(256).optional(),
   cwd: z.string().max(1_000).optional(),
-  review: z.union([ReviewMode, z.object({ mode: ReviewMode, engine: EngineId.optional(), profile: Name.optional() }).strict()]).optional(),
+  review: z
+    .union([ReviewMode, z.object({ mode: ReviewMode, engine: EngineId.optional(), profile: Name.optional() }).strict()])
+    .optional(),
   parent: z.string().max(128).optional(),
 });
 export type JobFileFrontmatter = z.output<typeof JobFileFrontmatter>;
 
 /** Turns parsed frontmatter plus the verbatim body into a `jobs.create` input. */
-export function jobFileToCreateInput(front: JobFileFrontmatter, bodyMd: string, manifest: Record<string, unknown>): JobCreateInput {
+export function jobFileToCreateInput(
+  front: JobFileFrontmatter,
+  bodyMd: string,
+  manifest: Record<string, unknown>,
+): JobCreateInput {
   const priority = typeof front.priority === "string" ? PRIORITY_NAMES[front.priority] : front.priority;
   const review = typeof front.review === "string" ? { mode: front.review } : front.review;
   const input: JobCreateInput = { bodyMd, manifest };
@@ -61,7 +78,10 @@ export function jobFileToCreateInput(front: JobFileFrontmatter, bodyMd: string, 
   set("capabilities", front.capabilities);
   set("deps", front.deps);
   set("depsMode", front["deps-mode"]);
-  set("idempotencyKey", front["idempotency-key"] ?? (front["tracker-item"] ? `tracker-${front["tracker-item"]}` : undefined));
+  set(
+    "idempotencyKey",
+    front["idempotency-key"] ?? (front["tracker-item"] ? `tracker-${front["tracker-item"]}` : undefined),
+  );
   set("trackerItemId", front["tracker-item"]);
   set("lock", front.lock);
   set("timeoutMs", front.timeout);
@@ -83,7 +103,10 @@ export function jobFileToCreateInput(front: JobFileFrontmatter, bodyMd: string, 
  * inside a code fence is a shell comment.
  */
 export function titleFromBody(bodyMd: string): string | undefined {
-  const lines = bodyMd.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  const lines = bodyMd
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
   let inFence = false;
   const heading = lines.find((line) => {
     if (/^(```|~~~)/.test(line)) inFence = !inFence;

@@ -16,15 +16,27 @@ export const ProductId = z.string().min(1).max(64).regex(idPattern, "must be let
 export type ProductId = z.infer<typeof ProductId>;
 
 /** Capabilities are free-form labels such as `os:linux` or `gpu`; a job needs all of its own. */
-export const Capability = z.string().min(1).max(100).regex(/^[A-Za-z0-9][A-Za-z0-9._:/=-]*$/, "must be a label like os:linux");
+export const Capability = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/=-]*$/, "must be a label like os:linux");
 export type Capability = z.infer<typeof Capability>;
 
 /** Engine ids (`shell`, `claude-code`, `codex`, `aider`, or any other a factory offers). */
-export const EngineId = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lower-case letters, digits, . _ -");
+export const EngineId = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, "must be lower-case letters, digits, . _ -");
 export type EngineId = z.infer<typeof EngineId>;
 
 /** Names for locks and profiles. */
-export const Name = z.string().min(1).max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/, "must be letters, digits, . _ : / @ -");
+export const Name = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]*$/, "must be letters, digits, . _ : / @ -");
 
 export const Epoch = z.number().int().nonnegative();
 
@@ -37,4 +49,13 @@ export type Role = z.infer<typeof Role>;
 
 /** A list given as an array or as a comma-separated string (`os:linux, gpu`), as job files and env vars write them. */
 export const commaList = <T extends z.ZodType<string, string>>(item: T) =>
-  z.preprocess((value) => (typeof value === "string" ? value.split(",").map((part) => part.trim()).filter(Boolean) : value), z.array(item));
+  z.preprocess(
+    (value) =>
+      typeof value === "string"
+        ? value
+            .split(",")
+            .map((part) => part.trim())
+            .filter(Boolean)
+        : value,
+    z.array(item),
+  );

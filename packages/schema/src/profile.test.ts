@@ -38,7 +38,9 @@ describe("Profile", () => {
   });
 
   it("refuses an environment variable name that is not one, at its key", () => {
-    expect(rejectedAt(Profile, { ...profile, snapshot: { env: { "not-a-var": "1" } } })).toEqual([["snapshot", "env", "not-a-var"]]);
+    expect(rejectedAt(Profile, { ...profile, snapshot: { env: { "not-a-var": "1" } } })).toEqual([
+      ["snapshot", "env", "not-a-var"],
+    ]);
   });
 
   it("refuses a name with spaces and a missing productId", () => {

@@ -60,6 +60,14 @@ export const EventType = z.enum([
 export type EventType = z.infer<typeof EventType>;
 
 /** Event types a factory may append; lifecycle events are the coordinator's alone. */
-export const FACTORY_EVENT_TYPES = ["log", "message", "tool_use", "checkpoint", "verify", "artifact", "insights"] as const satisfies readonly EventType[];
+export const FACTORY_EVENT_TYPES = [
+  "log",
+  "message",
+  "tool_use",
+  "checkpoint",
+  "verify",
+  "artifact",
+  "insights",
+] as const satisfies readonly EventType[];
 export const FactoryEventType = z.enum(FACTORY_EVENT_TYPES);
 export type FactoryEventType = z.infer<typeof FactoryEventType>;

@@ -16,10 +16,20 @@ const data = await mkdtemp(join(tmpdir(), "gf-bench-"));
 const fleetPath = join(data, ".gigafactory", "fleet.json");
 
 const t0 = performance.now();
-const up = spawn(process.execPath, [GF, "up", "--port", "0", "--factories", "2", "--data", data, "--log-level", "warn"], { env, stdio: "ignore" });
+const up = spawn(
+  process.execPath,
+  [GF, "up", "--port", "0", "--factories", "2", "--data", data, "--log-level", "warn"],
+  { env, stdio: "ignore" },
+);
 const upExit = new Promise((resolve) => up.once("close", resolve));
 for (let i = 0; i < 1_200; i++) {
-  if (await readFile(fleetPath).then(() => true, () => false)) break;
+  if (
+    await readFile(fleetPath).then(
+      () => true,
+      () => false,
+    )
+  )
+    break;
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 const ready = performance.now();
@@ -49,6 +59,10 @@ await rm(data, { recursive: true, force: true });
 latencies.sort((a, b) => a - b);
 const pct = (p) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))]?.toFixed(0);
 console.log(`gf up → fleet ready (MongoDB stand-in, coordinator, 2 factories): ${(ready - t0).toFixed(0)} ms`);
-console.log(`gf submit examples/hello.md --wait (a fresh CLI process), exit ${submitCode}: ${(shipped - ready).toFixed(0)} ms; gf up → hello shipped: ${(shipped - t0).toFixed(0)} ms`);
-console.log(`SDK submitJobFile + waitForJob, ${jobs} shell jobs one after another: p50 ${pct(50)} ms, p95 ${pct(95)} ms, max ${latencies.at(-1)?.toFixed(0)} ms`);
+console.log(
+  `gf submit examples/hello.md --wait (a fresh CLI process), exit ${submitCode}: ${(shipped - ready).toFixed(0)} ms; gf up → hello shipped: ${(shipped - t0).toFixed(0)} ms`,
+);
+console.log(
+  `SDK submitJobFile + waitForJob, ${jobs} shell jobs one after another: p50 ${pct(50)} ms, p95 ${pct(95)} ms, max ${latencies.at(-1)?.toFixed(0)} ms`,
+);
 console.log(`SIGINT → everything stopped: ${(stopped - stopStart).toFixed(0)} ms`);

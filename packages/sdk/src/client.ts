@@ -1,5 +1,12 @@
 import type { AppRouter } from "@gigafactory/coordinator";
-import { type CreateTRPCClient, createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from "@trpc/client";
+import {
+  type CreateTRPCClient,
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  splitLink,
+  wsLink,
+} from "@trpc/client";
 import superjson from "superjson";
 import WebSocket from "ws";
 

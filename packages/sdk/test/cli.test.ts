@@ -31,7 +31,8 @@ const fileIn = async (name: string, text: string) => {
   return path;
 };
 /** Every job id in the product, through the service client (not the CLI under test). */
-const allJobIds = async () => (await fleet.service.trpc.jobs.list.query({ limit: 200 })).items.map((job) => job._id).sort();
+const allJobIds = async () =>
+  (await fleet.service.trpc.jobs.list.query({ limit: 200 })).items.map((job) => job._id).sort();
 /** The columns of each tab-separated stdout line. */
 const rows = (stdout: string) =>
   stdout
@@ -51,18 +52,34 @@ describe("gf submit", () => {
     expect(lines.at(-1)?.slice(0, 2)).toEqual([jobId, "shipped"]);
 
     const shown = parseJson<{ job: Job; runs: Run[] }>(await gf("job", jobId, "--json"));
-    expect(shown.job).toMatchObject({ _id: jobId, stage: "shipped", title: "Say hello", idempotencyKey: "example-hello", engine: "shell" });
+    expect(shown.job).toMatchObject({
+      _id: jobId,
+      stage: "shipped",
+      title: "Say hello",
+      idempotencyKey: "example-hello",
+      engine: "shell",
+    });
     expect(shown.runs).toHaveLength(1);
     expect(shown.runs[0]).toMatchObject({ attempt: 1, factoryId: "test-1", result: "success" });
     expect(shown.runs[0]?.insights).toEqual(expect.any(Object));
   });
 
   it("ships the pipeline pair: deploy depends on build by its idempotency key", async () => {
-    const result = await gf("submit", join(EXAMPLES, "pipeline-build.md"), join(EXAMPLES, "pipeline-deploy.md"), "--wait", "--json");
+    const result = await gf(
+      "submit",
+      join(EXAMPLES, "pipeline-build.md"),
+      join(EXAMPLES, "pipeline-deploy.md"),
+      "--wait",
+      "--json",
+    );
     expect(result.code).toBe(0);
     const [build, deploy] = parseJson<Array<{ file: string; job: Job }>>(result);
     expect(build?.job).toMatchObject({ idempotencyKey: "example-pipeline-build", stage: "shipped" });
-    expect(deploy?.job).toMatchObject({ idempotencyKey: "example-pipeline-deploy", stage: "shipped", deps: [build?.job._id] });
+    expect(deploy?.job).toMatchObject({
+      idempotencyKey: "example-pipeline-deploy",
+      stage: "shipped",
+      deps: [build?.job._id],
+    });
     // the deploy ran after the build had shipped
     const runs = parseJson<{ runs: Run[] }>(await gf("job", deploy?.job._id ?? "", "--json")).runs;
     expect(Date.parse(String(runs[0]?.startedAt))).toBeGreaterThanOrEqual(Date.parse(String(build?.job.endedAt)));
@@ -100,7 +117,10 @@ describe("gf submit", () => {
   });
 
   it("exits 1 with --wait when the job fails", async () => {
-    const file = await fileIn("fails.md", shellJob({ title: "Fails", body: "echo about to fail\nexit 3", extra: ["max-attempts: 1"] }));
+    const file = await fileIn(
+      "fails.md",
+      shellJob({ title: "Fails", body: "echo about to fail\nexit 3", extra: ["max-attempts: 1"] }),
+    );
     const result = await gf("submit", file, "--wait");
     expect(result.code).toBe(1);
     const lines = rows(result.stdout);
@@ -111,11 +131,18 @@ describe("gf submit", () => {
   });
 
   it("reads a job file from stdin and prints JSON with --json", async () => {
-    const result = await runGf(["submit", "-", "--json"], { env, input: shellJob({ title: "From stdin", body: "echo from stdin" }) });
+    const result = await runGf(["submit", "-", "--json"], {
+      env,
+      input: shellJob({ title: "From stdin", body: "echo from stdin" }),
+    });
     expect(result.code).toBe(0);
     const [entry, ...rest] = parseJson<Array<{ file: string; created: boolean; job: Job }>>(result);
     expect(rest).toEqual([]);
-    expect(entry).toMatchObject({ file: "stdin", created: true, job: { title: "From stdin", stage: "inbox", engine: "shell" } });
+    expect(entry).toMatchObject({
+      file: "stdin",
+      created: true,
+      job: { title: "From stdin", stage: "inbox", engine: "shell" },
+    });
   });
 });
 
@@ -123,7 +150,10 @@ describe("--json on the commands that read", () => {
   let shipped: Job;
 
   beforeAll(async () => {
-    const file = await fileIn("json.md", shellJob({ title: "For JSON", key: "cli-json", body: "echo line one\necho line two" }));
+    const file = await fileIn(
+      "json.md",
+      shellJob({ title: "For JSON", key: "cli-json", body: "echo line one\necho line two" }),
+    );
     const result = await gf("submit", file, "--wait", "--json");
     expect(result.code).toBe(0);
     const [entry] = parseJson<Array<{ job: Job }>>(result);
@@ -138,7 +168,15 @@ describe("--json on the commands that read", () => {
   it("jobs --json lists jobs with their stage, and filters by stage", async () => {
     const jobs = parseJson<Job[]>(await gf("jobs", "--json", "--limit", "200"));
     expect(jobs.map((job) => job._id)).toContain(shipped._id);
-    for (const job of jobs) expect(job).toEqual(expect.objectContaining({ _id: expect.any(String), stage: expect.any(String), title: expect.any(String), attempt: expect.any(Number) }));
+    for (const job of jobs)
+      expect(job).toEqual(
+        expect.objectContaining({
+          _id: expect.any(String),
+          stage: expect.any(String),
+          title: expect.any(String),
+          attempt: expect.any(Number),
+        }),
+      );
     const failed = parseJson<Job[]>(await gf("jobs", "--stage", "failed", "--json"));
     expect(failed.every((job) => job.stage === "failed")).toBe(true);
     expect(failed.map((job) => job._id)).not.toContain(shipped._id);
@@ -147,7 +185,10 @@ describe("--json on the commands that read", () => {
   it("logs --json prints one event per line, in order, with the job's output", async () => {
     const result = await gf("logs", shipped._id, "--json");
     expect(result.code).toBe(0);
-    const events = result.stdout.trim().split("\n").map((line) => JSON.parse(line) as JobEvent);
+    const events = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as JobEvent);
     expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events[0]).toMatchObject({ jobId: shipped._id, type: "created" });
     expect(events.at(-1)?.type).toBe("completed");
@@ -178,7 +219,13 @@ describe("--json on the commands that read", () => {
   it("factories (plain) prints one tab-separated row per factory", async () => {
     const result = await gf("factories");
     const row = rows(result.stdout).find((cols) => cols[0] === "test-1");
-    expect(row?.slice(0, 5)).toEqual(["test-1", String(fleet.factory.pid), expect.any(String), "active", expect.stringMatching(/^\d+\/4$/)]);
+    expect(row?.slice(0, 5)).toEqual([
+      "test-1",
+      String(fleet.factory.pid),
+      expect.any(String),
+      "active",
+      expect.stringMatching(/^\d+\/4$/),
+    ]);
   });
 
   it("insights --json carries stages, results, success rate and durations", async () => {
@@ -191,15 +238,30 @@ describe("--json on the commands that read", () => {
   });
 
   it("profiles publish and list, from YAML, with --json", async () => {
-    const published = parseJson<Profile>(await gf("profiles", "publish", join(EXAMPLES, "profiles", "backend-engineer.yaml"), "--json"));
-    expect(published).toMatchObject({ name: "backend-engineer", version: expect.any(Number), snapshot: { engine: "claude-code" } });
-    const again = parseJson<Profile>(await gf("profiles", "publish", join(EXAMPLES, "profiles", "backend-engineer.yaml"), "--json"));
+    const published = parseJson<Profile>(
+      await gf("profiles", "publish", join(EXAMPLES, "profiles", "backend-engineer.yaml"), "--json"),
+    );
+    expect(published).toMatchObject({
+      name: "backend-engineer",
+      version: expect.any(Number),
+      snapshot: { engine: "claude-code" },
+    });
+    const again = parseJson<Profile>(
+      await gf("profiles", "publish", join(EXAMPLES, "profiles", "backend-engineer.yaml"), "--json"),
+    );
     expect(again.version).toBe(published.version + 1);
     const list = parseJson<Profile[]>(await gf("profiles", "list", "--json"));
-    expect(list.filter((p) => p.name === "backend-engineer").map((p) => p.version)).toEqual([again.version, published.version]);
+    expect(list.filter((p) => p.name === "backend-engineer").map((p) => p.version)).toEqual([
+      again.version,
+      published.version,
+    ]);
     // the agent example names this profile: with it published, the job is accepted
     const agent = parseJson<Array<{ job: Job }>>(await gf("submit", join(EXAMPLES, "agent-task.md"), "--json"));
-    expect(agent[0]?.job).toMatchObject({ engine: "claude-code", profile: { name: "backend-engineer", version: again.version }, review: { mode: "human" } });
+    expect(agent[0]?.job).toMatchObject({
+      engine: "claude-code",
+      profile: { name: "backend-engineer", version: again.version },
+      review: { mode: "human" },
+    });
   });
 
   it("profiles publish refuses a bad file with exit 2 and the field", async () => {
@@ -211,8 +273,14 @@ describe("--json on the commands that read", () => {
   });
 
   it("token create makes a working token; --json carries role and product", async () => {
-    const created = parseJson<{ token: string; role: string; productId: string }>(await gf("token", "create", "--role", "service", "--name", "cli test", "--json"));
-    expect(created).toMatchObject({ role: "service", productId: expect.any(String), token: expect.stringMatching(/^gf_service_/) });
+    const created = parseJson<{ token: string; role: string; productId: string }>(
+      await gf("token", "create", "--role", "service", "--name", "cli test", "--json"),
+    );
+    expect(created).toMatchObject({
+      role: "service",
+      productId: expect.any(String),
+      token: expect.stringMatching(/^gf_service_/),
+    });
     const plain = await gf("token", "create", "--role", "service");
     expect(plain.stdout.trim()).toMatch(/^gf_service_\S+$/);
     const listed = await runGf(["jobs", "--json"], { env: { GF_URL: fleet.url, GF_TOKEN: created.token } });
@@ -221,9 +289,13 @@ describe("--json on the commands that read", () => {
   });
 
   it("token list shows a created token by its hash; token revoke makes it useless (exit 4)", async () => {
-    const created = parseJson<{ token: string }>(await gf("token", "create", "--role", "service", "--name", "to revoke", "--json"));
+    const created = parseJson<{ token: string }>(
+      await gf("token", "create", "--role", "service", "--name", "to revoke", "--json"),
+    );
     const tokenId = createHash("sha256").update(created.token).digest("hex");
-    const tokens = parseJson<Array<{ tokenId: string; name?: string; revokedAt?: string }>>(await gf("token", "list", "--json"));
+    const tokens = parseJson<Array<{ tokenId: string; name?: string; revokedAt?: string }>>(
+      await gf("token", "list", "--json"),
+    );
     expect(tokens.find((token) => token.tokenId === tokenId)).toMatchObject({ name: "to revoke" });
     expect(JSON.stringify(tokens)).not.toContain(created.token);
     const revoked = await gf("token", "revoke", tokenId);
@@ -238,12 +310,22 @@ describe("gf logs -f", () => {
   it("prints events as they come and stops when the job ends", async () => {
     const gate = join(dir, "gate-logs");
     // the job waits for the test to open the gate, so its first line is out while it still runs
-    const file = await fileIn("follow.md", shellJob({ title: "Follow me", body: `echo first-line\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\necho second-line`, extra: ["timeout: 2m"] }));
+    const file = await fileIn(
+      "follow.md",
+      shellJob({
+        title: "Follow me",
+        body: `echo first-line\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\necho second-line`,
+        extra: ["timeout: 2m"],
+      }),
+    );
     const submitted = await gf("submit", file);
     const jobId = rows(submitted.stdout)[0]?.[0] ?? "";
     expect(jobId).toMatch(/^job_/);
 
-    const follower = spawn(process.execPath, [GF_MAIN, "logs", jobId, "-f"], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    const follower = spawn(process.execPath, [GF_MAIN, "logs", jobId, "-f"], {
+      env: cleanEnv(env),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     follower.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     follower.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -264,12 +346,18 @@ describe("gf logs -f", () => {
 describe("jobs, cancel, retry, approve", () => {
   it("cancels a waiting job, retries it, and refuses to cancel a shipped one (exit 1)", async () => {
     // nobody offers this capability: the job stays in the inbox
-    const file = await fileIn("stuck.md", shellJob({ title: "Stuck", body: "echo never", extra: ["capabilities: [cli-test:nobody]"] }));
+    const file = await fileIn(
+      "stuck.md",
+      shellJob({ title: "Stuck", body: "echo never", extra: ["capabilities: [cli-test:nobody]"] }),
+    );
     const jobId = rows((await gf("submit", file)).stdout)[0]?.[0] ?? "";
     const cancelled = await gf("cancel", jobId, "--reason", "not needed");
     expect(cancelled.code).toBe(0);
     expect(rows(cancelled.stdout)[0]).toEqual([jobId, "cancelled"]);
-    expect(parseJson<{ job: Job }>(await gf("job", jobId, "--json")).job).toMatchObject({ stage: "cancelled", reason: "not needed" });
+    expect(parseJson<{ job: Job }>(await gf("job", jobId, "--json")).job).toMatchObject({
+      stage: "cancelled",
+      reason: "not needed",
+    });
 
     const retried = parseJson<Job>(await gf("retry", jobId, "--json"));
     expect(retried).toMatchObject({ _id: jobId, stage: "inbox" });
@@ -284,7 +372,10 @@ describe("jobs, cancel, retry, approve", () => {
   });
 
   it("approves a job parked for human review: it ships", async () => {
-    const file = await fileIn("review.md", shellJob({ title: "Needs a human", body: "echo done", extra: ["review: human"] }));
+    const file = await fileIn(
+      "review.md",
+      shellJob({ title: "Needs a human", body: "echo done", extra: ["review: human"] }),
+    );
     const jobId = rows((await gf("submit", file)).stdout)[0]?.[0] ?? "";
     for await (const event of streamEvents(fleet.service, jobId)) if (event.type === "approval_requested") break;
     const parked = parseJson<{ job: Job }>(await gf("job", jobId, "--json")).job;
@@ -298,7 +389,12 @@ describe("jobs, cancel, retry, approve", () => {
 
 describe("exit codes", () => {
   it("3 for a job that does not exist", async () => {
-    for (const args of [["job", "job_doesnotexist"], ["logs", "job_doesnotexist"], ["cancel", "job_doesnotexist"], ["drain", "no-such-factory"]]) {
+    for (const args of [
+      ["job", "job_doesnotexist"],
+      ["logs", "job_doesnotexist"],
+      ["cancel", "job_doesnotexist"],
+      ["drain", "no-such-factory"],
+    ]) {
       const result = await gf(...args);
       expect({ args, code: result.code }).toEqual({ args, code: 3 });
       expect(result.stderr).toMatch(/not found/);
@@ -324,7 +420,9 @@ describe("exit codes", () => {
   });
 
   it("--url and --token win over the environment", async () => {
-    const result = await runGf(["--url", fleet.url, "--token", fleet.adminToken, "jobs", "--json"], { env: { GF_URL: "http://127.0.0.1:9", GF_TOKEN: "wrong" } });
+    const result = await runGf(["--url", fleet.url, "--token", fleet.adminToken, "jobs", "--json"], {
+      env: { GF_URL: "http://127.0.0.1:9", GF_TOKEN: "wrong" },
+    });
     expect(result.code).toBe(0);
   });
 
@@ -347,7 +445,10 @@ function exitOf(child: ChildProcess): Promise<number | null> {
 async function until(condition: () => boolean, exited: Promise<number | null>): Promise<void> {
   // bounded by the test timeout; the process's own output drives the checks
   for (let i = 0; i < 2_400 && !condition(); i++) {
-    const ended = await Promise.race([exited.then((code) => ({ code })), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50))]);
+    const ended = await Promise.race([
+      exited.then((code) => ({ code })),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)),
+    ]);
     if (ended) throw new Error(`the process ended (code ${ended.code}) before the expected output`);
   }
   if (!condition()) throw new Error("the expected output never came");

@@ -10,7 +10,13 @@ describe("examples/", async () => {
   const files = (await readdir(EXAMPLES)).filter((name) => name.endsWith(".md") && name !== "README.md");
 
   it("has the job files the README lists", () => {
-    expect(files.sort()).toEqual(["agent-task.md", "hello.md", "pipeline-build.md", "pipeline-deploy.md", "with-verify.md"]);
+    expect(files.sort()).toEqual([
+      "agent-task.md",
+      "hello.md",
+      "pipeline-build.md",
+      "pipeline-deploy.md",
+      "with-verify.md",
+    ]);
   });
 
   it.each(files)("%s parses", async (name) => {
@@ -22,11 +28,17 @@ describe("examples/", async () => {
     const verify = parseJobFile(await readFile(join(EXAMPLES, "with-verify.md"), "utf8"));
     expect(verify.ok && verify.input.verify).toEqual(["test -s report.txt", "grep -q 'status: ok' report.txt"]);
     const agent = parseJobFile(await readFile(join(EXAMPLES, "agent-task.md"), "utf8"));
-    expect(agent.ok && agent.input).toMatchObject({ engine: "claude-code", profile: { name: "backend-engineer" }, review: { mode: "human" } });
+    expect(agent.ok && agent.input).toMatchObject({
+      engine: "claude-code",
+      profile: { name: "backend-engineer" },
+      review: { mode: "human" },
+    });
   });
 
   it("profiles/backend-engineer.yaml is a valid profile", async () => {
-    const profile = ProfilePublishInput.safeParse(parseYaml(await readFile(join(EXAMPLES, "profiles", "backend-engineer.yaml"), "utf8")));
+    const profile = ProfilePublishInput.safeParse(
+      parseYaml(await readFile(join(EXAMPLES, "profiles", "backend-engineer.yaml"), "utf8")),
+    );
     expect(profile.success ? [] : profile.error.issues).toEqual([]);
   });
 });

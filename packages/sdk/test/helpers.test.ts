@@ -26,13 +26,21 @@ describe("submitJobFile", () => {
   it("submits a file by path, and gives back the same job for the same idempotency key", async () => {
     const first = await submitJobFile(fleet.service, join(EXAMPLES, "hello.md"));
     expect(first.created).toBe(true);
-    expect(first.job).toMatchObject({ title: "Say hello", engine: "shell", idempotencyKey: "example-hello", manifest: { "idempotency-key": "example-hello", timeout: "2m" } });
+    expect(first.job).toMatchObject({
+      title: "Say hello",
+      engine: "shell",
+      idempotencyKey: "example-hello",
+      manifest: { "idempotency-key": "example-hello", timeout: "2m" },
+    });
     const again = await submitJobFile(fleet.service, { path: join(EXAMPLES, "hello.md") });
     expect(again).toMatchObject({ created: false, job: { _id: first.job._id } });
   });
 
   it("submits text", async () => {
-    const { job, created } = await submitJobFile(fleet.service, { text: shellJob({ title: "From text", body: "echo text" }), file: "inline.md" });
+    const { job, created } = await submitJobFile(fleet.service, {
+      text: shellJob({ title: "From text", body: "echo text" }),
+      file: "inline.md",
+    });
     expect(created).toBe(true);
     expect(job).toMatchObject({ title: "From text", bodyMd: "echo text\n", stage: "inbox" });
   });
@@ -43,7 +51,9 @@ describe("submitJobFile", () => {
     const before = await jobCount();
     const error = await submitJobFile(fleet.service, path).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(JobFileParseError);
-    expect((error as JobFileParseError).issues).toEqual([{ field: "max-attempts", line: 4, message: 'must be a number, not "three"', file: "broken.md" }]);
+    expect((error as JobFileParseError).issues).toEqual([
+      { field: "max-attempts", line: 4, message: 'must be a number, not "three"', file: "broken.md" },
+    ]);
     expect((error as Error).message).toBe('broken.md:4: max-attempts: must be a number, not "three"');
     expect(await jobCount()).toBe(before);
   });
@@ -51,7 +61,9 @@ describe("submitJobFile", () => {
 
 describe("waitForJob and streamEvents", () => {
   it("waitForJob follows a job to the end and returns the final job; onEvent sees every event in order", async () => {
-    const { job } = await submitJobFile(fleet.service, { text: shellJob({ title: "Wait for me", body: "echo one\necho two" }) });
+    const { job } = await submitJobFile(fleet.service, {
+      text: shellJob({ title: "Wait for me", body: "echo one\necho two" }),
+    });
     const seen: JobEvent[] = [];
     const done = await waitForJob(fleet.service, job._id, { onEvent: (event) => seen.push(event) });
     expect(done).toMatchObject({ _id: job._id, stage: "shipped", attempt: 1 });
@@ -71,7 +83,9 @@ describe("waitForJob and streamEvents", () => {
   });
 
   it("streamEvents resumes after a given seq and ends when the job has ended", async () => {
-    const { job } = await submitJobFile(fleet.service, { text: shellJob({ title: "Resume", body: "echo a\necho b\necho c" }) });
+    const { job } = await submitJobFile(fleet.service, {
+      text: shellJob({ title: "Resume", body: "echo a\necho b\necho c" }),
+    });
     const all: JobEvent[] = [];
     for await (const event of streamEvents(fleet.service, job._id)) all.push(event);
     expect(all.at(-1)?.type).toBe("completed");
@@ -84,7 +98,11 @@ describe("waitForJob and streamEvents", () => {
   it("an aborted signal ends streamEvents quietly and makes waitForJob reject", async () => {
     const gate = join(dir, "gate-abort");
     const { job } = await submitJobFile(fleet.service, {
-      text: shellJob({ title: "Held", body: `echo holding\nwhile [ ! -e ${gate} ]; do sleep 0.05; done`, extra: ["timeout: 2m"] }),
+      text: shellJob({
+        title: "Held",
+        body: `echo holding\nwhile [ ! -e ${gate} ]; do sleep 0.05; done`,
+        extra: ["timeout: 2m"],
+      }),
     });
     const controller = new AbortController();
     const seen: string[] = [];

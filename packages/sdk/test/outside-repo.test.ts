@@ -60,17 +60,27 @@ describe("the packed SDK, outside this repo", () => {
     await mkdir(tarballs);
     await mkdir(project);
     const bundle = join(REPO_ROOT, "packages/sdk/dist/index.bundle.d.ts");
-    if (!(await stat(bundle).catch(() => undefined))) throw new Error(`${bundle} is missing: pnpm --filter @gigafactory/sdk build`);
+    if (!(await stat(bundle).catch(() => undefined)))
+      throw new Error(`${bundle} is missing: pnpm --filter @gigafactory/sdk build`);
     for (const pkg of ["schema", "sdk"]) {
-      await run("pnpm", ["pack", "--pack-destination", tarballs], { cwd: join(REPO_ROOT, "packages", pkg), env: cleanEnv() });
+      await run("pnpm", ["pack", "--pack-destination", tarballs], {
+        cwd: join(REPO_ROOT, "packages", pkg),
+        env: cleanEnv(),
+      });
     }
     await writeFile(
       join(project, "package.json"),
       `${JSON.stringify({ name: "outside-service", private: true, type: "module", engines: { node: ">=20" } }, null, 2)}\n`,
     );
     const packed = (await readdir(tarballs)).map((name) => join(tarballs, name));
-    expect(packed.map((file) => relative(tarballs, file)).sort()).toEqual(["gigafactory-schema-0.1.0.tgz", "gigafactory-sdk-0.1.0.tgz"]);
-    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--cache", NPM_CACHE, ...packed], { cwd: project, env: npmEnv() });
+    expect(packed.map((file) => relative(tarballs, file)).sort()).toEqual([
+      "gigafactory-schema-0.1.0.tgz",
+      "gigafactory-sdk-0.1.0.tgz",
+    ]);
+    await run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--cache", NPM_CACHE, ...packed], {
+      cwd: project,
+      env: npmEnv(),
+    });
     for (const name of ["consumer.ts", "consumer.mjs"]) await copyFile(join(FIXTURES, name), join(project, name));
     sdkDir = join(project, "node_modules/@gigafactory/sdk");
     schemaDir = join(project, "node_modules/@gigafactory/schema");
@@ -86,7 +96,8 @@ describe("the packed SDK, outside this repo", () => {
     expect(sdk.types).toBe("./dist/index.bundle.d.ts");
     const schema = await readManifest(schemaDir);
     expect(schema.exports?.["."]).toEqual({ types: "./dist/index.d.ts", default: "./dist/index.js" });
-    for (const file of [join(sdkDir, "dist/index.bundle.d.ts"), join(schemaDir, "dist/index.d.ts")]) expect((await stat(file)).isFile()).toBe(true);
+    for (const file of [join(sdkDir, "dist/index.bundle.d.ts"), join(schemaDir, "dist/index.d.ts")])
+      expect((await stat(file)).isFile()).toBe(true);
     // protocols pnpm must have replaced when packing
     expect(JSON.stringify([sdk.dependencies, schema.dependencies])).not.toMatch(/workspace:|catalog:/);
   });
@@ -100,12 +111,28 @@ describe("the packed SDK, outside this repo", () => {
     // in package.json only as a devDependency, which npm does not install for users
     const sdk = await readManifest(sdkDir);
     expect(Object.keys(sdk.devDependencies ?? {})).toContain(COORDINATOR);
-    for (const deps of [sdk.dependencies, sdk.peerDependencies, sdk.optionalDependencies]) expect(Object.keys(deps ?? {})).not.toContain(COORDINATOR);
-    expect(await filesUnder(join(project, "node_modules")).then((files) => files.filter((file) => file.includes(`node_modules/${COORDINATOR}/`)))).toEqual([]);
+    for (const deps of [sdk.dependencies, sdk.peerDependencies, sdk.optionalDependencies])
+      expect(Object.keys(deps ?? {})).not.toContain(COORDINATOR);
+    expect(
+      await filesUnder(join(project, "node_modules")).then((files) =>
+        files.filter((file) => file.includes(`node_modules/${COORDINATOR}/`)),
+      ),
+    ).toEqual([]);
   });
 
   it("typechecks a strict TypeScript consumer with the router's precise output types", async () => {
-    const args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "consumer.ts"];
+    const args = [
+      "--noEmit",
+      "--strict",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--target",
+      "es2022",
+      "--skipLibCheck",
+      "consumer.ts",
+    ];
     const result = await run(process.execPath, [TSC, ...args], { cwd: project }).then(
       () => ({ code: 0, output: "" }),
       (error: { code?: number; stdout?: string }) => ({ code: error.code ?? 1, output: error.stdout ?? String(error) }),
@@ -119,17 +146,37 @@ describe("the packed SDK, outside this repo", () => {
   });
 
   it("runs a plain .mjs consumer that creates a job on a real coordinator and reads it back", async () => {
-    const coordinator = await spawnCoordinator({ mongoUrl: inject("mongoUrl"), dbName: databaseNameFor("sdk-outside-repo") });
+    const coordinator = await spawnCoordinator({
+      mongoUrl: inject("mongoUrl"),
+      dbName: databaseNameFor("sdk-outside-repo"),
+    });
     try {
       const admin = createGigafactoryClient({ url: coordinator.url, token: coordinator.adminToken });
-      const { token } = await admin.trpc.admin.createToken.mutate({ role: "service", name: "outside the repo" }).finally(() => admin.close());
-      const { stdout } = await run(process.execPath, ["consumer.mjs", coordinator.url, token], { cwd: project, env: cleanEnv(), timeout: 60_000 });
+      const { token } = await admin.trpc.admin.createToken
+        .mutate({ role: "service", name: "outside the repo" })
+        .finally(() => admin.close());
+      const { stdout } = await run(process.execPath, ["consumer.mjs", coordinator.url, token], {
+        cwd: project,
+        env: cleanEnv(),
+        timeout: 60_000,
+      });
       const seen = JSON.parse(stdout) as Record<string, unknown>;
-      expect(seen).toEqual({ created: true, id: seen.id, readId: seen.id, title: "From outside the repo", stage: "inbox", terminal: false, createdAtIsDate: true });
+      expect(seen).toEqual({
+        created: true,
+        id: seen.id,
+        readId: seen.id,
+        title: "From outside the repo",
+        stage: "inbox",
+        terminal: false,
+        createdAtIsDate: true,
+      });
       expect(seen.id).toEqual(expect.any(String));
 
       // and the installed gf CLI finds it
-      const listed = await run(join(project, "node_modules/.bin/gf"), ["jobs", "--json"], { cwd: project, env: cleanEnv({ GF_URL: coordinator.url, GF_TOKEN: token }) });
+      const listed = await run(join(project, "node_modules/.bin/gf"), ["jobs", "--json"], {
+        cwd: project,
+        env: cleanEnv({ GF_URL: coordinator.url, GF_TOKEN: token }),
+      });
       expect((JSON.parse(listed.stdout) as { _id: string }[]).map((job) => job._id)).toEqual([seen.id]);
     } finally {
       await coordinator.stop();

@@ -19,7 +19,11 @@ it("gf up runs a fleet that ships examples/hello.md and runs the SDK example; SI
   const data = await mkdtemp(join(tmpdir(), "gf-up-"));
   cleanups.push(() => rm(data, { recursive: true, force: true }));
   const started = performance.now();
-  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "2", "--data", data, "--log-level", "warn"], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const up = spawn(
+    process.execPath,
+    [GF_MAIN, "up", "--port", "0", "--factories", "2", "--data", data, "--log-level", "warn"],
+    { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
+  );
   let output = "";
   up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -51,7 +55,9 @@ it("gf up runs a fleet that ships examples/hello.md and runs the SDK example; SI
     ["local-1", "active"],
     ["local-2", "active"],
   ]);
-  expect(factories.map((f) => f.descriptor.pid).sort()).toEqual((fleet.processes?.factories ?? []).map((f) => f.pid).sort());
+  expect(factories.map((f) => f.descriptor.pid).sort()).toEqual(
+    (fleet.processes?.factories ?? []).map((f) => f.pid).sort(),
+  );
 
   // the README's SDK example, byte for byte, where `@gigafactory/sdk` resolves (inside the package)
   const scratch = await mkdtemp(join(SDK_DIR, ".example-"));
@@ -89,7 +95,10 @@ it("gf up runs a fleet that ships examples/hello.md and runs the SDK example; SI
 it("gf up refuses to start a second fleet in the same data directory", async () => {
   const data = await mkdtemp(join(tmpdir(), "gf-up-twice-"));
   cleanups.push(() => rm(data, { recursive: true, force: true }));
-  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "0", "--data", data], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "0", "--data", data], {
+    env: cleanEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -111,15 +120,21 @@ it("gf up refuses to start a second fleet in the same data directory", async () 
 it("when gf up is killed outright (SIGKILL), the processes it started stop on their own", async () => {
   const data = await mkdtemp(join(tmpdir(), "gf-up-killed-"));
   cleanups.push(() => rm(data, { recursive: true, force: true }));
-  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "1", "--data", data], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "1", "--data", data], {
+    env: cleanEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
   const upExit = exitOf(up);
   const fleet = await waitForFile(join(data, ".gigafactory", "fleet.json"), upExit, () => output);
-  const children = [fleet.processes?.coordinator, fleet.processes?.mongoHost, fleet.processes?.mongo, ...(fleet.processes?.factories ?? []).map((f) => f.pid)].filter(
-    (pid): pid is number => typeof pid === "number",
-  );
+  const children = [
+    fleet.processes?.coordinator,
+    fleet.processes?.mongoHost,
+    fleet.processes?.mongo,
+    ...(fleet.processes?.factories ?? []).map((f) => f.pid),
+  ].filter((pid): pid is number => typeof pid === "number");
   expect(children).toHaveLength(4);
   cleanups.push(async () => {
     for (const pid of children) if (isProcessAlive(pid)) process.kill(pid, "SIGKILL");
@@ -127,7 +142,8 @@ it("when gf up is killed outright (SIGKILL), the processes it started stop on th
   up.kill("SIGKILL");
   await upExit;
   // each child sees its stdin close and stops itself; bounded: 600 × 100 ms
-  for (let i = 0; i < 600 && children.some((pid) => isProcessAlive(pid)); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 600 && children.some((pid) => isProcessAlive(pid)); i++)
+    await new Promise((resolve) => setTimeout(resolve, 100));
   expect(children.filter((pid) => isProcessAlive(pid))).toEqual([]);
 });
 

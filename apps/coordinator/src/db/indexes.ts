@@ -35,6 +35,8 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
 
 export async function ensureIndexes(cols: Collections): Promise<void> {
   await Promise.all(
-    Object.entries(INDEXES).map(([name, specs]) => (specs.length ? cols[name as keyof Collections].createIndexes(specs) : undefined)),
+    Object.entries(INDEXES).map(([name, specs]) =>
+      specs.length ? cols[name as keyof Collections].createIndexes(specs) : undefined,
+    ),
   );
 }

@@ -12,7 +12,11 @@ import { issuesOf } from "../trpc/errors.js";
  * here because a tRPC binary input carries no metadata and would be buffered whole.
  * Returns false when the request is not one of these routes.
  */
-export async function handlePlainRoute(req: IncomingMessage, res: ServerResponse, deps: { services: Services; ready: () => Promise<boolean>; logger: Logger }): Promise<boolean> {
+export async function handlePlainRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { services: Services; ready: () => Promise<boolean>; logger: Logger },
+): Promise<boolean> {
   const url = new URL(req.url ?? "/", "http://localhost");
   if (url.pathname === "/healthz") return send(res, 200, { ok: true });
   if (url.pathname === "/readyz") {
@@ -26,7 +30,8 @@ export async function handlePlainRoute(req: IncomingMessage, res: ServerResponse
   if (!principal) return send(res, 401, { error: "UNAUTHORIZED", message: "a valid bearer token is required" });
   try {
     if (req.method === "PUT" && url.pathname === "/artifacts") {
-      if (principal.role !== "factory") return send(res, 403, { error: "FORBIDDEN", message: "uploads need a factory token" });
+      if (principal.role !== "factory")
+        return send(res, 403, { error: "FORBIDDEN", message: "uploads need a factory token" });
       const meta = ArtifactPutMeta.safeParse({
         jobId: url.searchParams.get("jobId"),
         epoch: Number(url.searchParams.get("epoch")),
@@ -41,7 +46,8 @@ export async function handlePlainRoute(req: IncomingMessage, res: ServerResponse
     }
     const download = /^\/artifacts\/([A-Za-z0-9_:.-]+)\/content$/.exec(url.pathname);
     if (req.method === "GET" && download?.[1]) {
-      if (principal.role === "factory") return send(res, 403, { error: "FORBIDDEN", message: "downloads need a service or admin token" });
+      if (principal.role === "factory")
+        return send(res, 403, { error: "FORBIDDEN", message: "downloads need a service or admin token" });
       const { artifact, stream, size } = await deps.services.artifacts.open(principal.productId, download[1]);
       res.writeHead(200, { "content-type": artifact.contentType, "content-length": size, "x-sha256": artifact.sha256 });
       stream.pipe(res);
@@ -55,7 +61,8 @@ export async function handlePlainRoute(req: IncomingMessage, res: ServerResponse
       if (!res.headersSent) res.setHeader("connection", "close");
       return send(res, 413, { error: "PAYLOAD_TOO_LARGE", message: error.message });
     }
-    if (error instanceof FencedError) return send(res, 409, { error: "CONFLICT", reason: "FENCED", message: error.message });
+    if (error instanceof FencedError)
+      return send(res, 409, { error: "CONFLICT", reason: "FENCED", message: error.message });
     if (error instanceof NotFoundError) return send(res, 404, { error: "NOT_FOUND", message: error.message });
     if (error instanceof DomainError) return send(res, 400, { error: "BAD_REQUEST", message: error.message });
     deps.logger.error({ err: error }, "artifact route failed");

@@ -1,4 +1,4 @@
-export { startMongo, mongoOptionsFromEnv, redactUrl } from './launcher.js';
-export { databaseNameFor } from './names.js';
-export { freePort, isProcessAlive, MongoStartError } from './process.js';
-export type { MongoBackend, MongoHandle, MongoLauncherLogger, StartMongoOptions } from './types.js';
+export { startMongo, mongoOptionsFromEnv, redactUrl } from "./launcher.js";
+export { databaseNameFor } from "./names.js";
+export { freePort, isProcessAlive, MongoStartError } from "./process.js";
+export type { MongoBackend, MongoHandle, MongoLauncherLogger, StartMongoOptions } from "./types.js";

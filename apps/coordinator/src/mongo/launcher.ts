@@ -1,7 +1,7 @@
-import { probeMongod, startMongod } from './mongod.js';
-import { defaultStandInCacheDir } from './stand-in-build.js';
-import { startStandIn } from './stand-in.js';
-import type { MongoHandle, MongoLauncherLogger, StartMongoOptions } from './types.js';
+import { probeMongod, startMongod } from "./mongod.js";
+import { defaultStandInCacheDir } from "./stand-in-build.js";
+import { startStandIn } from "./stand-in.js";
+import type { MongoHandle, MongoLauncherLogger, StartMongoOptions } from "./types.js";
 
 const silentLogger: MongoLauncherLogger = { info() {}, warn() {}, debug() {} };
 
@@ -14,7 +14,7 @@ const silentLogger: MongoLauncherLogger = { info() {}, warn() {}, debug() {} };
 export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoHandle> {
   const logger = opts.logger ?? silentLogger;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
-  const choice = opts.backend ?? 'auto';
+  const choice = opts.backend ?? "auto";
 
   if (opts.url) {
     const handle = externalHandle(opts.url);
@@ -22,8 +22,8 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoHan
     return handle;
   }
 
-  if (choice !== 'stand-in') {
-    const binary = opts.mongodBinary ?? 'mongod';
+  if (choice !== "stand-in") {
+    const binary = opts.mongodBinary ?? "mongod";
     const version = await probeMongod(binary);
     if (version) {
       const handle = await startMongod({ binary, readyTimeoutMs, logger });
@@ -31,17 +31,17 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoHan
       return handle;
     }
     // An explicit binary that does not run is a configuration error, not a cue to fall back.
-    if (opts.mongodBinary !== undefined || choice === 'mongod') {
+    if (opts.mongodBinary !== undefined || choice === "mongod") {
       throw new Error(`mongod not usable: \`${binary} --version\` failed`);
     }
-    logger.debug({ binary }, 'no mongod found; using the Java stand-in');
+    logger.debug({ binary }, "no mongod found; using the Java stand-in");
   }
 
   const heapMb = opts.heapMb ?? 256;
   if (!Number.isInteger(heapMb) || heapMb < 16) throw new RangeError(`heapMb must be an integer >= 16, got ${heapMb}`);
   const handle = await startStandIn({
     cacheDir: opts.cacheDir ?? defaultStandInCacheDir,
-    javaBinary: opts.javaBinary ?? 'java',
+    javaBinary: opts.javaBinary ?? "java",
     heapMb,
     readyTimeoutMs,
     logger,
@@ -70,7 +70,7 @@ function externalHandle(url: string): MongoHandle {
   const stop = async (): Promise<void> => {};
   return {
     url,
-    backend: 'external',
+    backend: "external",
     pid: undefined,
     describe: () => `external ${redactUrl(url)}`,
     stop,
@@ -80,5 +80,5 @@ function externalHandle(url: string): MongoHandle {
 
 /** Hides the password of `mongodb://user:pass@host` for logs. */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }

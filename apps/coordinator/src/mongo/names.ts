@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from "node:crypto";
 
 // MongoDB limits database names to 63 bytes and forbids /\. "$*<>:|? and NUL.
 const maxLabelLength = 40;
@@ -11,9 +11,9 @@ const maxLabelLength = 40;
 export function databaseNameFor(label: string): string {
   const cleaned =
     label
-      .replace(/[^A-Za-z0-9_-]+/g, '_')
-      .replace(/^_+|_+$/g, '')
-      .slice(0, maxLabelLength) || 'db';
-  const suffix = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+      .replace(/[^A-Za-z0-9_-]+/g, "_")
+      .replace(/^_+|_+$/g, "")
+      .slice(0, maxLabelLength) || "db";
+  const suffix = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
   return `gf_${cleaned}_${suffix}`;
 }

@@ -1,17 +1,17 @@
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { Readable } from 'node:stream';
+import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import type { Readable } from "node:stream";
 
 /** Keeps the last `limit` characters written to a stream, for error messages. */
 export class OutputTail {
-  #text = '';
+  #text = "";
 
   constructor(private readonly limit = 8192) {}
 
   attach(stream: Readable | null): this {
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
+    stream?.setEncoding("utf8");
+    stream?.on("data", (chunk: string) => {
       this.#text = (this.#text + chunk).slice(-this.limit);
     });
     return this;
@@ -24,7 +24,7 @@ export class OutputTail {
 
 /** Thrown when a server process does not come up; carries its output tail. */
 export class MongoStartError extends Error {
-  override readonly name = 'MongoStartError';
+  override readonly name = "MongoStartError";
 
   constructor(
     message: string,
@@ -46,17 +46,17 @@ export function waitForLine(
   const stdout = child.stdout;
   if (!stdout) return Promise.reject(new Error(`${what}: stdout is not piped`));
   return new Promise((resolve, reject) => {
-    let buffered = '';
+    let buffered = "";
     const cleanup = (): void => {
       clearTimeout(timer);
-      stdout.off('data', onData);
-      child.off('exit', onExit);
-      child.off('error', onError);
+      stdout.off("data", onData);
+      child.off("exit", onExit);
+      child.off("error", onError);
     };
     const onData = (chunk: string): void => {
       buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
       const hit = lines.find((line) => line.startsWith(prefix));
       if (hit !== undefined) {
         cleanup();
@@ -65,7 +65,9 @@ export function waitForLine(
     };
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       cleanup();
-      reject(new MongoStartError(`${what} exited before it was ready (code ${code}, signal ${signal})`, output.toString()));
+      reject(
+        new MongoStartError(`${what} exited before it was ready (code ${code}, signal ${signal})`, output.toString()),
+      );
     };
     const onError = (err: Error): void => {
       cleanup();
@@ -75,10 +77,10 @@ export function waitForLine(
       cleanup();
       reject(new MongoStartError(`${what} was not ready within ${timeoutMs} ms`, output.toString()));
     }, timeoutMs);
-    stdout.setEncoding('utf8');
-    stdout.on('data', onData);
-    child.once('exit', onExit);
-    child.once('error', onError);
+    stdout.setEncoding("utf8");
+    stdout.on("data", onData);
+    child.once("exit", onExit);
+    child.once("error", onError);
   });
 }
 
@@ -87,23 +89,23 @@ export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boo
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      child.off('exit', onExit);
+      child.off("exit", onExit);
       resolve(false);
     }, timeoutMs);
     const onExit = (): void => {
       clearTimeout(timer);
       resolve(true);
     };
-    child.once('exit', onExit);
+    child.once("exit", onExit);
   });
 }
 
 /** Asks politely (SIGTERM), then SIGKILLs after `graceMs`; resolves once the child is gone. */
 export async function terminate(child: ChildProcess, graceMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
+  child.kill("SIGTERM");
   if (await waitForExit(child, graceMs)) return;
-  child.kill('SIGKILL');
+  child.kill("SIGKILL");
   await waitForExit(child, graceMs);
 }
 
@@ -119,7 +121,7 @@ let exitListenerInstalled = false;
 export function onProcessExit(cleanup: () => void): () => void {
   if (!exitListenerInstalled) {
     exitListenerInstalled = true;
-    process.once('exit', () => {
+    process.once("exit", () => {
       for (const fn of exitCleanups) {
         try {
           fn();
@@ -153,11 +155,11 @@ export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolve(port) : reject(new Error('could not get a free port'))));
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error("could not get a free port"))));
     });
   });
 }
@@ -170,16 +172,16 @@ export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
   try {
     // /proc/<pid>/stat: "pid (comm) S ..."; comm may contain spaces or ')'.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
   } catch {
     // On Linux a missing /proc entry means it exited in between; elsewhere
     // there is no procfs and signal 0 succeeding is all we know.
-    return process.platform !== 'linux';
+    return process.platform !== "linux";
   }
 }

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
-import { ensureStandInBuilt } from './stand-in-build.js';
-import { OutputTail, onProcessExit, terminate, unrefChild, waitForLine } from './process.js';
-import type { MongoHandle, MongoLauncherLogger } from './types.js';
+import { spawn } from "node:child_process";
+import { ensureStandInBuilt } from "./stand-in-build.js";
+import { OutputTail, onProcessExit, terminate, unrefChild, waitForLine } from "./process.js";
+import type { MongoHandle, MongoLauncherLogger } from "./types.js";
 
 /** The line `gigafactory.StandIn` prints once it accepts connections. */
-const readyPrefix = 'GF_STANDIN_READY ';
+const readyPrefix = "GF_STANDIN_READY ";
 
 export interface StartStandInOptions {
   cacheDir: string;
@@ -21,17 +21,17 @@ export interface StartStandInOptions {
 export function standInJvmFlags(heapMb: number): string[] {
   return [
     `-Xmx${heapMb}m`,
-    '-Xss512k',
+    "-Xss512k",
     // One GC thread, no concurrent phases: the heap is small and pauses do not matter.
-    '-XX:+UseSerialGC',
+    "-XX:+UseSerialGC",
     // C1 only: compiles quickly; peak throughput is irrelevant for tests.
-    '-XX:TieredStopAtLevel=1',
-    '-XX:CICompilerCount=1',
+    "-XX:TieredStopAtLevel=1",
+    "-XX:CICompilerCount=1",
     // No /tmp/hsperfdata_* file per JVM.
-    '-XX:-UsePerfData',
+    "-XX:-UsePerfData",
     // Keep stdout to our ready line; a stale CDS archive would otherwise warn there.
-    '-Xlog:disable',
-    '-Xlog:all=error:stderr',
+    "-Xlog:disable",
+    "-Xlog:all=error:stderr",
   ];
 }
 
@@ -47,16 +47,16 @@ export async function startStandIn(opts: StartStandInOptions): Promise<MongoHand
   const cds = build.cdsArchive ? [`-XX:SharedArchiveFile=${build.cdsArchive}`] : [];
   // stdin stays a pipe held by us: when this process dies, even by SIGKILL,
   // the JVM reads EOF and exits.
-  const child = spawn(opts.javaBinary, [...flags, ...cds, '-jar', build.jar], {
+  const child = spawn(opts.javaBinary, [...flags, ...cds, "-jar", build.jar], {
     cwd: build.dir,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ["pipe", "pipe", "pipe"],
     // own process group: a terminal Ctrl-C must not kill the database before its owner has shut down
     detached: true,
   });
   const output = new OutputTail().attach(child.stderr);
   // EPIPE when the JVM is already gone; its 'exit' event is what we act on.
-  child.stdin?.on('error', () => {});
-  const unregister = onProcessExit(() => child.kill('SIGKILL'));
+  child.stdin?.on("error", () => {});
+  const unregister = onProcessExit(() => child.kill("SIGKILL"));
 
   let url: string;
   try {
@@ -67,7 +67,7 @@ export async function startStandIn(opts: StartStandInOptions): Promise<MongoHand
       output,
     });
   } catch (err) {
-    child.kill('SIGKILL');
+    child.kill("SIGKILL");
     unregister();
     throw err;
   }
@@ -78,11 +78,11 @@ export async function startStandIn(opts: StartStandInOptions): Promise<MongoHand
   const pid = child.pid;
   let stopping: Promise<void> | undefined;
   // Without a listener, a failed kill() would crash this process.
-  child.on('error', (err) => opts.logger.warn({ err: err.message, pid }, 'MongoDB stand-in process error'));
-  child.once('exit', (code, signal) => {
+  child.on("error", (err) => opts.logger.warn({ err: err.message, pid }, "MongoDB stand-in process error"));
+  child.once("exit", (code, signal) => {
     if (stopping) return;
     unregister();
-    opts.logger.warn({ code, signal, pid, stderr: output.toString() }, 'MongoDB stand-in exited unexpectedly');
+    opts.logger.warn({ code, signal, pid, stderr: output.toString() }, "MongoDB stand-in exited unexpectedly");
   });
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -98,7 +98,7 @@ export async function startStandIn(opts: StartStandInOptions): Promise<MongoHand
   };
   return {
     url,
-    backend: 'stand-in',
+    backend: "stand-in",
     pid,
     describe: () => `stand-in ${url} (in-memory mongo-java-server, pid ${pid})`,
     stop,

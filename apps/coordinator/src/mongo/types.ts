@@ -1,5 +1,5 @@
 /** Which kind of MongoDB a {@link MongoHandle} points at. */
-export type MongoBackend = 'external' | 'mongod' | 'stand-in';
+export type MongoBackend = "external" | "mongod" | "stand-in";
 
 /**
  * The subset of a pino logger the launcher uses, so the app's root logger (or
@@ -38,7 +38,7 @@ export interface StartMongoOptions {
    * `mongod` first, then the Java stand-in.
    * @default 'auto'
    */
-  backend?: 'auto' | 'mongod' | 'stand-in' | undefined;
+  backend?: "auto" | "mongod" | "stand-in" | undefined;
   /**
    * Path to a `mongod` binary (the app's `GF_MONGOD_BINARY`). When unset,
    * `mongod` is looked up on `PATH`.

@@ -50,7 +50,10 @@ export async function spawnCoordinator(opts: SpawnCoordinatorOptions): Promise<S
   });
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`coordinator not ready in time:\n${output.join("\n")}`)), opts.readyTimeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`coordinator not ready in time:\n${output.join("\n")}`)),
+      opts.readyTimeoutMs ?? 30_000,
+    );
     const onLine = (line: string) => {
       output.push(line);
       if (output.length > 2_000) output.shift();

@@ -1,6 +1,14 @@
 import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server";
-import { ConflictError, type DomainError, FencedError, ForbiddenError, InvalidInputError, NotFoundError, PreconditionError } from "../errors.js";
+import {
+  ConflictError,
+  type DomainError,
+  FencedError,
+  ForbiddenError,
+  InvalidInputError,
+  NotFoundError,
+  PreconditionError,
+} from "../errors.js";
 
 /** The one mapping from domain errors to tRPC codes. */
 export function toTRPCError(error: DomainError): TRPCError {
@@ -14,7 +22,12 @@ export function toTRPCError(error: DomainError): TRPCError {
 }
 
 type Issue = { path: string; message: string };
-type RawIssue = { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message?: string; code?: string; keys?: unknown };
+type RawIssue = {
+  path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>;
+  message?: string;
+  code?: string;
+  keys?: unknown;
+};
 
 /** Zod (or any Standard Schema) issues as `field: message` pairs. */
 export function issuesOf(error: unknown): Issue[] | undefined {
@@ -25,7 +38,10 @@ export function issuesOf(error: unknown): Issue[] | undefined {
     const message = issue.message ?? "invalid";
     // zod reports unknown keys on the object; name each key as the field, so callers see which
     if (issue.code === "unrecognized_keys" && Array.isArray(issue.keys) && issue.keys.length) {
-      return issue.keys.map((key) => ({ path: [...path, String(key)].join("."), message: `unknown key "${String(key)}"` }));
+      return issue.keys.map((key) => ({
+        path: [...path, String(key)].join("."),
+        message: `unknown key "${String(key)}"`,
+      }));
     }
     return [{ path: path.join("."), message }];
   });

@@ -13,7 +13,9 @@ const t = initTRPC.context<Context>().create({
     return {
       ...shape,
       // name the fields in the message too, for clients that only print the message
-      message: issues ? issues.map((issue) => `${issue.path || "(input)"}: ${issue.message}`).join("; ") : shape.message,
+      message: issues
+        ? issues.map((issue) => `${issue.path || "(input)"}: ${issue.message}`).join("; ")
+        : shape.message,
       data: {
         ...shape.data,
         ...(issues ? { issues } : {}),
@@ -33,10 +35,12 @@ const mapErrors = t.middleware(async ({ next, ctx, path, type }) => {
   if (!result.ok) {
     const cause = result.error.cause;
     if (cause instanceof DomainError) throw toTRPCError(cause);
-    if (result.error.code === "INTERNAL_SERVER_ERROR") ctx.logger.error({ err: result.error, path, type }, "procedure failed");
+    if (result.error.code === "INTERNAL_SERVER_ERROR")
+      ctx.logger.error({ err: result.error, path, type }, "procedure failed");
   }
   // a subscription's generator runs after this middleware has returned: map what it throws too
-  if (result.ok && type === "subscription" && isAsyncIterable(result.data)) return { ...result, data: mapIterationErrors(result.data) };
+  if (result.ok && type === "subscription" && isAsyncIterable(result.data))
+    return { ...result, data: mapIterationErrors(result.data) };
   return result;
 });
 
@@ -61,7 +65,11 @@ export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
 
 function withRoles(roles: readonly Role[]) {
   return authedProcedure.use(({ ctx, next }) => {
-    if (!roles.includes(ctx.principal.role)) throw new TRPCError({ code: "FORBIDDEN", message: `this procedure needs role ${roles.join(" or ")}; the token has ${ctx.principal.role}` });
+    if (!roles.includes(ctx.principal.role))
+      throw new TRPCError({
+        code: "FORBIDDEN",
+        message: `this procedure needs role ${roles.join(" or ")}; the token has ${ctx.principal.role}`,
+      });
     return next();
   });
 }
@@ -74,7 +82,8 @@ export const adminProcedure = withRoles(["admin"]);
 /** The product a call acts on: always the token's, unless an admin names another. */
 export function productFor(principal: { role: Role; productId: string }, requested?: string): string {
   if (requested && requested !== principal.productId) {
-    if (principal.role !== "admin") throw new TRPCError({ code: "FORBIDDEN", message: "only admins may name another product" });
+    if (principal.role !== "admin")
+      throw new TRPCError({ code: "FORBIDDEN", message: "only admins may name another product" });
     return requested;
   }
   return principal.productId;

@@ -1,4 +1,12 @@
-import { type CreateTRPCClient, TRPCClientError, createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from "@trpc/client";
+import {
+  type CreateTRPCClient,
+  TRPCClientError,
+  createTRPCClient,
+  createWSClient,
+  httpBatchLink,
+  splitLink,
+  wsLink,
+} from "@trpc/client";
 import superjson from "superjson";
 import WebSocket from "ws";
 import type { AppRouter } from "../../src/trpc/router.js";

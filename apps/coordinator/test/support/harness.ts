@@ -28,7 +28,11 @@ export class Harness {
   static async start(label: string, opts: HarnessOptions = {}): Promise<Harness> {
     const testDb = await openTestDb(label);
     try {
-      const coordinator = await spawnCoordinator({ mongoUrl: inject("mongoUrl"), dbName: testDb.dbName, env: opts.env ?? {} });
+      const coordinator = await spawnCoordinator({
+        mongoUrl: inject("mongoUrl"),
+        dbName: testDb.dbName,
+        env: opts.env ?? {},
+      });
       return new Harness(coordinator, testDb);
     } catch (error) {
       await testDb.close();
@@ -63,7 +67,12 @@ export class Harness {
 
   /** A second coordinator process on the same database (same data dir, so same admin token). */
   async second(env: Record<string, string> = {}): Promise<SpawnedCoordinator> {
-    const other = await spawnCoordinator({ mongoUrl: inject("mongoUrl"), dbName: this.testDb.dbName, dataDir: this.coordinator.dataDir, env });
+    const other = await spawnCoordinator({
+      mongoUrl: inject("mongoUrl"),
+      dbName: this.testDb.dbName,
+      dataDir: this.coordinator.dataDir,
+      env,
+    });
     this.extra.push(other);
     return other;
   }
@@ -113,8 +122,15 @@ export function fenceOf(claimed: ClaimedJob, factoryId: string): { jobId: string
 }
 
 /** Claims until one job comes back (e.g. once a backoff has passed); bounded. */
-export async function claimOne(client: TestClient, factoryId: string, opts: { tries?: number } = {}): Promise<ClaimedJob> {
-  const claimed = await poll(async () => (await client.trpc.factory.claim.mutate({ factoryId })).jobs[0], { tries: opts.tries ?? 200, what: `a claim by ${factoryId}` });
+export async function claimOne(
+  client: TestClient,
+  factoryId: string,
+  opts: { tries?: number } = {},
+): Promise<ClaimedJob> {
+  const claimed = await poll(async () => (await client.trpc.factory.claim.mutate({ factoryId })).jobs[0], {
+    tries: opts.tries ?? 200,
+    what: `a claim by ${factoryId}`,
+  });
   return claimed;
 }
 
@@ -122,7 +138,10 @@ export async function claimOne(client: TestClient, factoryId: string, opts: { tr
  * Calls `probe` until it returns something other than undefined/null/false, at most `tries`
  * times `everyMs` apart; throws naming `what` when it never does. No time thresholds: a bound.
  */
-export async function poll<T>(probe: () => Promise<T | undefined | null | false>, opts: { tries?: number; everyMs?: number; what: string }): Promise<T> {
+export async function poll<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  opts: { tries?: number; everyMs?: number; what: string },
+): Promise<T> {
   const tries = opts.tries ?? 200;
   for (let i = 0; i < tries; i++) {
     const value = await probe();

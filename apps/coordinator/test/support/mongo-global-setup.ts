@@ -1,12 +1,12 @@
-import type { TestProject } from 'vitest/node';
-import { mongoOptionsFromEnv, startMongo } from '../../src/mongo/index.js';
+import type { TestProject } from "vitest/node";
+import { mongoOptionsFromEnv, startMongo } from "../../src/mongo/index.js";
 
-declare module 'vitest' {
+declare module "vitest" {
   export interface ProvidedContext {
     /** The MongoDB every test file of this run shares (one database per file). */
     mongoUrl: string;
     /** Which backend that is: `external` (GF_MONGO_URL), `mongod` or `stand-in`. */
-    mongoBackend: 'external' | 'mongod' | 'stand-in';
+    mongoBackend: "external" | "mongod" | "stand-in";
   }
 }
 
@@ -18,7 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const mongo = await startMongo(mongoOptionsFromEnv());
   // Test support, not library code: say once which database the run uses.
   console.info(`[gigafactory] MongoDB for tests: ${mongo.describe()}`);
-  project.provide('mongoUrl', mongo.url);
-  project.provide('mongoBackend', mongo.backend);
+  project.provide("mongoUrl", mongo.url);
+  project.provide("mongoBackend", mongo.backend);
   return () => mongo.stop();
 }

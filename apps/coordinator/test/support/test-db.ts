@@ -1,6 +1,6 @@
-import { type Db, MongoClient } from 'mongodb';
-import { inject } from 'vitest';
-import { databaseNameFor } from '../../src/mongo/index.js';
+import { type Db, MongoClient } from "mongodb";
+import { inject } from "vitest";
+import { databaseNameFor } from "../../src/mongo/index.js";
 
 /** A client on the run's shared MongoDB, scoped to a database of its own. */
 export interface TestDb {
@@ -19,7 +19,7 @@ export interface TestDb {
  * a label naming the file; close it in `afterAll`.
  */
 export async function openTestDb(label: string): Promise<TestDb> {
-  const url = inject('mongoUrl');
+  const url = inject("mongoUrl");
   const dbName = databaseNameFor(label);
   const client = new MongoClient(url);
   await client.connect();

@@ -55,24 +55,39 @@ describe("parseAiderOutput", () => {
 
   it("leaves cost out when aider has no prices for the model", () => {
     const parsed = parseAiderOutput(text(...announce, "Tokens: 900 sent, 120 received.", "Applied edit to a.py"));
-    expect(parsed.insights).toEqual({ model: "anthropic/claude-sonnet-4-20250514", tokensIn: 900, tokensOut: 120, turns: 1, toolCalls: 1 });
+    expect(parsed.insights).toEqual({
+      model: "anthropic/claude-sonnet-4-20250514",
+      tokensIn: 900,
+      tokensOut: 120,
+      turns: 1,
+      toolCalls: 1,
+    });
   });
 
   it("reads the older 'Model:' announcement", () => {
-    expect(parseAiderOutput(text("Model: gpt-4o with diff edit format", "Tokens: 1k sent, 10 received.")).insights.model).toBe("gpt-4o");
+    expect(
+      parseAiderOutput(text("Model: gpt-4o with diff edit format", "Tokens: 1k sent, 10 received.")).insights.model,
+    ).toBe("gpt-4o");
   });
 
   it("does not count lines that only look like usage, and logs them", () => {
-    const parsed = parseAiderOutput(text(...announce, "Tokens: lots sent, some received.", "Cost: $?? message", "Tokens: 1k sent, 10 received."));
+    const parsed = parseAiderOutput(
+      text(...announce, "Tokens: lots sent, some received.", "Cost: $?? message", "Tokens: 1k sent, 10 received."),
+    );
     expect(parsed.insights).toMatchObject({ tokensIn: 1000, tokensOut: 10, turns: 1 });
     expect(parsed.insights).not.toHaveProperty("costUsd");
-    expect(parsed.events.filter((e) => e.type === "log").map((e) => e.data.line)).toContain("Tokens: lots sent, some received.");
+    expect(parsed.events.filter((e) => e.type === "log").map((e) => e.data.line)).toContain(
+      "Tokens: lots sent, some received.",
+    );
   });
 
   it("is a failure when no Tokens line was printed (truncated, or the model was never reached)", () => {
     const parsed = parseAiderOutput(text(...announce), "litellm.AuthenticationError: invalid x-api-key\n");
     expect(parsed.error).toMatch(/no token usage/);
     expect(parsed.insights).toEqual({ model: "anthropic/claude-sonnet-4-20250514", turns: 0, toolCalls: 0 });
-    expect(parsed.events.at(-1)?.data).toEqual({ stream: "stderr", line: "litellm.AuthenticationError: invalid x-api-key" });
+    expect(parsed.events.at(-1)?.data).toEqual({
+      stream: "stderr",
+      line: "litellm.AuthenticationError: invalid x-api-key",
+    });
   });
 });

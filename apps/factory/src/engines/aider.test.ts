@@ -1,7 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { Insights, NewEvent } from "@gigafactory/schema";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { context, type CtxOptions, drain, fakeBinary, groupGone, processRunning, recorded, type Scratch, scratch } from "../../test/fixtures/engines/support.js";
+import {
+  context,
+  type CtxOptions,
+  drain,
+  fakeBinary,
+  groupGone,
+  processRunning,
+  recorded,
+  type Scratch,
+  scratch,
+} from "../../test/fixtures/engines/support.js";
 import { aiderEngine } from "./aider.js";
 
 let tmp: Scratch;
@@ -12,7 +22,12 @@ afterEach(() => tmp.remove());
 
 /** Runs the real adapter against the fake `aider` in FAKE_MODE `mode`. */
 function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
-  const env = { FAKE_MODE: mode, FAKE_ARGV_FILE: tmp.file("argv.json"), FAKE_PID_FILE: tmp.file("grandchild.pid"), ...opts.env };
+  const env = {
+    FAKE_MODE: mode,
+    FAKE_ARGV_FILE: tmp.file("argv.json"),
+    FAKE_PID_FILE: tmp.file("grandchild.pid"),
+    ...opts.env,
+  };
   return aiderEngine.run(context({ workdir: tmp.dir, binary: fakeBinary("aider"), ...opts, env }));
 }
 
@@ -22,7 +37,9 @@ describe("aider engine (against a fake aider)", () => {
     expect(result.outcome).toBe("success");
     const { argv } = recorded(tmp.file("argv.json"));
     expect(argv.slice(0, 2)).toEqual(["--message", "Fix the test"]);
-    expect(argv).toEqual(expect.arrayContaining(["--yes-always", "--no-pretty", "--no-stream", "--no-auto-commits", "--no-check-update"]));
+    expect(argv).toEqual(
+      expect.arrayContaining(["--yes-always", "--no-pretty", "--no-stream", "--no-auto-commits", "--no-check-update"]),
+    );
     expect(argv.join(" ")).toContain("--model sonnet");
   });
 
@@ -53,7 +70,10 @@ describe("aider engine (against a fake aider)", () => {
       toolCalls: 2,
       durationMs: result.insights.durationMs,
     });
-    expect(events.filter((e) => e.type === "tool_use").map((e) => e.data.input)).toEqual([{ file: "src/sum.ts" }, { file: "src/sum.test.ts" }]);
+    expect(events.filter((e) => e.type === "tool_use").map((e) => e.data.input)).toEqual([
+      { file: "src/sum.ts" },
+      { file: "src/sum.test.ts" },
+    ]);
     expect(Insights.safeParse(result.insights).success).toBe(true);
     for (const event of events) expect(NewEvent.safeParse(event).success).toBe(true);
   });
@@ -73,7 +93,9 @@ describe("aider engine (against a fake aider)", () => {
   it("fails on a non-zero exit", async () => {
     const { events, result } = await drain(runFake("error"));
     expect(result).toMatchObject({ outcome: "failure", exit: { code: 1 } });
-    expect(events.map((e) => e.data.line)).toContain("litellm.AuthenticationError: AnthropicException - invalid x-api-key");
+    expect(events.map((e) => e.data.line)).toContain(
+      "litellm.AuthenticationError: AnthropicException - invalid x-api-key",
+    );
   });
 
   it("times out and kills the group, including a grandchild that ignores SIGTERM", async () => {

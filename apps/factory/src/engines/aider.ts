@@ -30,7 +30,12 @@ export function aiderArgs(ctx: EngineContext, messageFile?: string): string[] {
   const profile = ctx.profile ?? {};
   const prompt = withPersona(ctx.job.bodyMd, profile.persona);
   const message = messageFile === undefined ? ["--message", prompt] : ["--message-file", messageFile];
-  return [...message, ...UNATTENDED, ...(profile.model ? ["--model", profile.model] : []), ...(profile.engineArgs ?? [])];
+  return [
+    ...message,
+    ...UNATTENDED,
+    ...(profile.model ? ["--model", profile.model] : []),
+    ...(profile.engineArgs ?? []),
+  ];
 }
 
 export const aiderEngine: Engine = {

@@ -2,16 +2,38 @@ import { NewEvent } from "@gigafactory/schema";
 import { describe, expect, it } from "vitest";
 import { parseClaudeCodeOutput } from "./claude-code.parse.js";
 
-const jsonl = (...lines: unknown[]) => `${lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n")}\n`;
+const jsonl = (...lines: unknown[]) =>
+  `${lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n")}\n`;
 
-const init = { type: "system", subtype: "init", session_id: "s-1", model: "claude-opus-4-1-20250805", tools: ["Bash", "Read"], permissionMode: "bypassPermissions" };
+const init = {
+  type: "system",
+  subtype: "init",
+  session_id: "s-1",
+  model: "claude-opus-4-1-20250805",
+  tools: ["Bash", "Read"],
+  permissionMode: "bypassPermissions",
+};
 const usageA = { input_tokens: 3, cache_creation_input_tokens: 2000, cache_read_input_tokens: 5000, output_tokens: 40 };
 const usageB = { input_tokens: 5, cache_creation_input_tokens: 100, cache_read_input_tokens: 7000, output_tokens: 300 };
-const assistant = (id: string, content: unknown[], usage: unknown) => ({ type: "assistant", message: { id, role: "assistant", model: "claude-opus-4-1-20250805", content, usage }, session_id: "s-1" });
+const assistant = (id: string, content: unknown[], usage: unknown) => ({
+  type: "assistant",
+  message: { id, role: "assistant", model: "claude-opus-4-1-20250805", content, usage },
+  session_id: "s-1",
+});
 const textA = assistant("msg_A", [{ type: "text", text: "Let me list the files." }], usageA);
 const toolA = assistant("msg_A", [{ type: "tool_use", id: "toolu_1", name: "Bash", input: { command: "ls" } }], usageA);
-const resultA = { type: "user", message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "a.ts\nb.ts", is_error: false }] } };
-const toolB = assistant("msg_B", [{ type: "tool_use", id: "toolu_2", name: "Read", input: { file_path: "a.ts" } }], usageB);
+const resultA = {
+  type: "user",
+  message: {
+    role: "user",
+    content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "a.ts\nb.ts", is_error: false }],
+  },
+};
+const toolB = assistant(
+  "msg_B",
+  [{ type: "tool_use", id: "toolu_2", name: "Read", input: { file_path: "a.ts" } }],
+  usageB,
+);
 const final = {
   type: "result",
   subtype: "success",
@@ -54,8 +76,15 @@ describe("parseClaudeCodeOutput", () => {
   });
 
   it("keeps going past lines that are not JSON, are cut off, or have an unknown type", () => {
-    const garbage = ["plain text", '{"type":"assistant","message":{"id":"msg_X"', JSON.stringify({ type: "stream_event", event: {} }), JSON.stringify({ type: "assistant" })];
-    const parsed = parseClaudeCodeOutput(jsonl(init, garbage[0], textA, garbage[1], garbage[2], toolA, garbage[3], final));
+    const garbage = [
+      "plain text",
+      '{"type":"assistant","message":{"id":"msg_X"',
+      JSON.stringify({ type: "stream_event", event: {} }),
+      JSON.stringify({ type: "assistant" }),
+    ];
+    const parsed = parseClaudeCodeOutput(
+      jsonl(init, garbage[0], textA, garbage[1], garbage[2], toolA, garbage[3], final),
+    );
     expect(parsed.error).toBeUndefined();
     expect(parsed.insights.toolCalls).toBe(1);
     expect(parsed.insights.tokensOut).toBe(340);
@@ -77,7 +106,14 @@ describe("parseClaudeCodeOutput", () => {
   });
 
   it("reports an error result as a failure naming its subtype", () => {
-    const maxTurns = { ...final, subtype: "error_max_turns", is_error: true, result: undefined, total_cost_usd: 0.5, num_turns: 10 };
+    const maxTurns = {
+      ...final,
+      subtype: "error_max_turns",
+      is_error: true,
+      result: undefined,
+      total_cost_usd: 0.5,
+      num_turns: 10,
+    };
     const parsed = parseClaudeCodeOutput(jsonl(init, textA, maxTurns));
     expect(parsed.error).toBe("claude reported error_max_turns");
     expect(parsed.insights.costUsd).toBe(0.5);
@@ -86,7 +122,9 @@ describe("parseClaudeCodeOutput", () => {
 
   it("treats an is_error success (a failed API call) as a failure carrying its message", () => {
     const apiError = { ...final, is_error: true, result: "API Error: 529 Overloaded" };
-    expect(parseClaudeCodeOutput(jsonl(init, apiError)).error).toBe("claude reported success: API Error: 529 Overloaded");
+    expect(parseClaudeCodeOutput(jsonl(init, apiError)).error).toBe(
+      "claude reported success: API Error: 529 Overloaded",
+    );
   });
 
   it("logs stderr lines as stderr", () => {
@@ -95,7 +133,13 @@ describe("parseClaudeCodeOutput", () => {
   });
 
   it("keeps every event within the event size limit, even for huge tool output", () => {
-    const huge = { ...resultA, message: { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "x".repeat(500_000) }] } };
+    const huge = {
+      ...resultA,
+      message: {
+        role: "user",
+        content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "x".repeat(500_000) }],
+      },
+    };
     const { events } = parseClaudeCodeOutput(jsonl(init, toolA, huge, final));
     for (const event of events) expect(NewEvent.safeParse(event).success).toBe(true);
     expect(String(events[2]?.data.output)).toMatch(/more characters\]$/);

@@ -14,7 +14,14 @@ import type { Insights } from "@gigafactory/schema";
 import { z } from "zod";
 import type { EngineEvent } from "./engine.js";
 import { logEvent, messageEvent, toolCallEvent, toolResultEvent } from "./events.js";
-import { count, jsonObject, type OutputParser, type ParsedOutput, parseText, withoutUndefined } from "./output-parser.js";
+import {
+  count,
+  jsonObject,
+  type OutputParser,
+  type ParsedOutput,
+  parseText,
+  withoutUndefined,
+} from "./output-parser.js";
 
 const Usage = z.object({
   input_tokens: z.number().optional(),
@@ -28,7 +35,12 @@ const Block = z.discriminatedUnion("type", [
   z.object({ type: z.literal("text"), text: z.string() }),
   z.object({ type: z.literal("thinking"), thinking: z.string() }),
   z.object({ type: z.literal("tool_use"), id: z.string().optional(), name: z.string(), input: z.unknown() }),
-  z.object({ type: z.literal("tool_result"), tool_use_id: z.string().optional(), content: z.unknown(), is_error: z.boolean().optional() }),
+  z.object({
+    type: z.literal("tool_result"),
+    tool_use_id: z.string().optional(),
+    content: z.unknown(),
+    is_error: z.boolean().optional(),
+  }),
 ]);
 
 const Line = z.discriminatedUnion("type", [
@@ -93,7 +105,9 @@ export function createClaudeCodeParser(): OutputParser {
         case "user": {
           const content = typeof line.message.content === "string" ? [] : line.message.content;
           return blocks(content).flatMap((block) =>
-            block.type === "tool_result" ? [toolResultEvent({ id: block.tool_use_id, isError: block.is_error ?? false, output: block.content })] : [],
+            block.type === "tool_result"
+              ? [toolResultEvent({ id: block.tool_use_id, isError: block.is_error ?? false, output: block.content })]
+              : [],
           );
         }
         case "result":

@@ -1,7 +1,17 @@
 import { readFileSync } from "node:fs";
 import { Insights, NewEvent } from "@gigafactory/schema";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { context, type CtxOptions, drain, fakeBinary, groupGone, processRunning, recorded, type Scratch, scratch } from "../../test/fixtures/engines/support.js";
+import {
+  context,
+  type CtxOptions,
+  drain,
+  fakeBinary,
+  groupGone,
+  processRunning,
+  recorded,
+  type Scratch,
+  scratch,
+} from "../../test/fixtures/engines/support.js";
 import { claudeCodeEngine } from "./claude-code.js";
 import { isGroupAlive } from "./process.js";
 
@@ -13,7 +23,12 @@ afterEach(() => tmp.remove());
 
 /** Runs the real adapter against the fake `claude` in FAKE_MODE `mode`. */
 function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
-  const env = { FAKE_MODE: mode, FAKE_ARGV_FILE: tmp.file("argv.json"), FAKE_PID_FILE: tmp.file("grandchild.pid"), ...opts.env };
+  const env = {
+    FAKE_MODE: mode,
+    FAKE_ARGV_FILE: tmp.file("argv.json"),
+    FAKE_PID_FILE: tmp.file("grandchild.pid"),
+    ...opts.env,
+  };
   return claudeCodeEngine.run(context({ workdir: tmp.dir, binary: fakeBinary("claude"), ...opts, env }));
 }
 
@@ -30,13 +45,27 @@ const FAKE_INSIGHTS = {
 
 describe("claude-code engine (against a fake claude)", () => {
   it("invokes claude non-interactively with stream-json and the profile's settings", async () => {
-    const profile = { model: "claude-opus-4-1", maxTurns: 30, persona: "You are a careful reviewer.", env: { GF_PROFILE_VAR: "set" } };
+    const profile = {
+      model: "claude-opus-4-1",
+      maxTurns: 30,
+      persona: "You are a careful reviewer.",
+      env: { GF_PROFILE_VAR: "set" },
+    };
     const { result } = await drain(runFake("success", { profile, bodyMd: "Fix the failing test" }));
     expect(result.outcome).toBe("success");
     const call = recorded(tmp.file("argv.json"));
     expect(call.argv.slice(0, 2)).toEqual(["-p", "Fix the failing test"]);
     expect(call.argv.join(" ")).toContain("--output-format stream-json --verbose");
-    expect(call.argv).toEqual(expect.arrayContaining(["--model", "claude-opus-4-1", "--max-turns", "30", "--append-system-prompt", "You are a careful reviewer."]));
+    expect(call.argv).toEqual(
+      expect.arrayContaining([
+        "--model",
+        "claude-opus-4-1",
+        "--max-turns",
+        "30",
+        "--append-system-prompt",
+        "You are a careful reviewer.",
+      ]),
+    );
     expect(call.argv.join(" ")).toContain("--permission-mode bypassPermissions");
     expect(call).toMatchObject({ cwd: tmp.dir, stdin: "", env: { GF_PROFILE_VAR: "set" } });
   });
@@ -69,14 +98,22 @@ describe("claude-code engine (against a fake claude)", () => {
     expect(result.insights).toEqual({ ...FAKE_INSIGHTS, durationMs: result.insights.durationMs });
     expect(Insights.safeParse(result.insights).success).toBe(true);
     for (const event of events) expect(NewEvent.safeParse(event).success).toBe(true);
-    expect(events.filter((e) => e.type === "message").map((e) => e.data.text)).toEqual(["I'll look at the failing test first.", "Fixed the off-by-one in sum()."]);
+    expect(events.filter((e) => e.type === "message").map((e) => e.data.text)).toEqual([
+      "I'll look at the failing test first.",
+      "Fixed the off-by-one in sum().",
+    ]);
     expect(events.filter((e) => e.type === "tool_use").map((e) => [e.data.phase, e.data.id])).toEqual([
       ["call", "toolu_01"],
       ["result", "toolu_01"],
       ["call", "toolu_02"],
       ["result", "toolu_02"],
     ]);
-    expect(events).toContainEqual(expect.objectContaining({ type: "log", data: { stream: "stderr", line: "(node:1) ExperimentalWarning: fake warning" } }));
+    expect(events).toContainEqual(
+      expect.objectContaining({
+        type: "log",
+        data: { stream: "stderr", line: "(node:1) ExperimentalWarning: fake warning" },
+      }),
+    );
   });
 
   it("logs malformed and unknown lines and still succeeds with the same insights", async () => {
@@ -93,13 +130,24 @@ describe("claude-code engine (against a fake claude)", () => {
     const { result } = await drain(runFake("truncated"));
     expect(result.outcome).toBe("failure");
     expect(result.reason).toMatch(/without a final result line/);
-    expect(result.insights).toMatchObject({ model: FAKE_INSIGHTS.model, tokensIn: 3404, tokensCached: 11000, tokensOut: 120, turns: 1, toolCalls: 1 });
+    expect(result.insights).toMatchObject({
+      model: FAKE_INSIGHTS.model,
+      tokensIn: 3404,
+      tokensCached: 11000,
+      tokensOut: 120,
+      turns: 1,
+      toolCalls: 1,
+    });
     expect(result.insights).not.toHaveProperty("costUsd");
   });
 
   it("fails an error result and says which", async () => {
     const { result } = await drain(runFake("error"));
-    expect(result).toMatchObject({ outcome: "failure", exit: { code: 1 }, reason: "exited with code 1: claude reported error_max_turns" });
+    expect(result).toMatchObject({
+      outcome: "failure",
+      exit: { code: 1 },
+      reason: "exited with code 1: claude reported error_max_turns",
+    });
     expect(result.insights).toMatchObject({ costUsd: 0.01, turns: 2 });
   });
 
@@ -131,7 +179,9 @@ describe("claude-code engine (against a fake claude)", () => {
   });
 
   it("fails, without throwing, when the binary is missing", async () => {
-    const { events, result } = await drain(claudeCodeEngine.run(context({ workdir: tmp.dir, binary: tmp.file("no-claude-here") })));
+    const { events, result } = await drain(
+      claudeCodeEngine.run(context({ workdir: tmp.dir, binary: tmp.file("no-claude-here") })),
+    );
     expect(events).toEqual([]);
     expect(result.outcome).toBe("failure");
     expect(result.reason).toMatch(/^could not start .*no-claude-here: .*ENOENT/);

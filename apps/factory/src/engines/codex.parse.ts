@@ -17,7 +17,14 @@ import { z } from "zod";
 import type { EngineEvent } from "./engine.js";
 import { estimateCodexCost } from "./codex.prices.js";
 import { logEvent, messageEvent, toolCallEvent } from "./events.js";
-import { count, jsonObject, type OutputParser, type ParsedOutput, parseText, withoutUndefined } from "./output-parser.js";
+import {
+  count,
+  jsonObject,
+  type OutputParser,
+  type ParsedOutput,
+  parseText,
+  withoutUndefined,
+} from "./output-parser.js";
 
 const Usage = z.object({
   input_tokens: z.number().default(0),
@@ -37,8 +44,20 @@ const Item = z.discriminatedUnion("type", [
     exit_code: z.number().nullable().optional(),
     status: z.string().optional(),
   }),
-  z.object({ type: z.literal("file_change"), id: z.string().optional(), changes: z.array(z.unknown()), status: z.string().optional() }),
-  z.object({ type: z.literal("mcp_tool_call"), id: z.string().optional(), server: z.string(), tool: z.string(), arguments: z.unknown(), status: z.string().optional() }),
+  z.object({
+    type: z.literal("file_change"),
+    id: z.string().optional(),
+    changes: z.array(z.unknown()),
+    status: z.string().optional(),
+  }),
+  z.object({
+    type: z.literal("mcp_tool_call"),
+    id: z.string().optional(),
+    server: z.string(),
+    tool: z.string(),
+    arguments: z.unknown(),
+    status: z.string().optional(),
+  }),
   z.object({ type: z.literal("web_search"), id: z.string().optional(), query: z.string() }),
   z.object({ type: z.literal("error"), message: z.string() }),
 ]);
@@ -59,7 +78,9 @@ const LegacyMsg = z.discriminatedUnion("type", [
   z.object({ type: z.literal("exec_command_begin"), call_id: z.string().optional(), command: z.array(z.string()) }),
   z.object({ type: z.literal("patch_apply_begin"), call_id: z.string().optional(), changes: z.unknown() }),
   z.object({ type: z.literal("mcp_tool_call_begin"), call_id: z.string().optional() }),
-  z.object({ type: z.literal("token_count"), info: z.object({ total_token_usage: Usage }).nullable().optional() }).passthrough(),
+  z
+    .object({ type: z.literal("token_count"), info: z.object({ total_token_usage: Usage }).nullable().optional() })
+    .passthrough(),
   z.object({ type: z.literal("task_complete") }),
   z.object({ type: z.literal("error"), message: z.string() }),
 ]);
@@ -91,14 +112,30 @@ export function createCodexParser(opts: CodexParserOptions = {}): OutputParser {
       case "command_execution":
         toolCalls++;
         return [
-          toolCallEvent({ id: item.id, name: "command_execution", input: { command: item.command }, exitCode: item.exit_code, status: item.status, output: item.aggregated_output }),
+          toolCallEvent({
+            id: item.id,
+            name: "command_execution",
+            input: { command: item.command },
+            exitCode: item.exit_code,
+            status: item.status,
+            output: item.aggregated_output,
+          }),
         ];
       case "file_change":
         toolCalls++;
-        return [toolCallEvent({ id: item.id, name: "file_change", input: { changes: item.changes }, status: item.status })];
+        return [
+          toolCallEvent({ id: item.id, name: "file_change", input: { changes: item.changes }, status: item.status }),
+        ];
       case "mcp_tool_call":
         toolCalls++;
-        return [toolCallEvent({ id: item.id, name: `mcp:${item.server}/${item.tool}`, input: item.arguments, status: item.status })];
+        return [
+          toolCallEvent({
+            id: item.id,
+            name: `mcp:${item.server}/${item.tool}`,
+            input: item.arguments,
+            status: item.status,
+          }),
+        ];
       case "web_search":
         toolCalls++;
         return [toolCallEvent({ id: item.id, name: "web_search", input: { query: item.query } })];

@@ -36,6 +36,7 @@ export function estimateCodexCost(model: string | undefined, tokens: TokenCounts
   if (model === undefined) return undefined;
   const price = PRICES[model.replace(/^openai\//, "")];
   if (price === undefined) return undefined;
-  const usd = (tokens.input * price.input + tokens.cachedInput * price.cachedInput + tokens.output * price.output) / 1_000_000;
+  const usd =
+    (tokens.input * price.input + tokens.cachedInput * price.cachedInput + tokens.output * price.output) / 1_000_000;
   return Math.round(usd * 1e6) / 1e6;
 }

@@ -1,6 +1,15 @@
 import { Insights, NewEvent } from "@gigafactory/schema";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { context, type CtxOptions, drain, fakeBinary, groupGone, recorded, type Scratch, scratch } from "../../test/fixtures/engines/support.js";
+import {
+  context,
+  type CtxOptions,
+  drain,
+  fakeBinary,
+  groupGone,
+  recorded,
+  type Scratch,
+  scratch,
+} from "../../test/fixtures/engines/support.js";
 import { codexEngine } from "./codex.js";
 
 let tmp: Scratch;
@@ -17,10 +26,20 @@ function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
 
 describe("codex engine (against a fake codex)", () => {
   it("invokes codex exec with JSONL output, full-auto and the profile's model; persona ahead of the prompt", async () => {
-    const { result } = await drain(runFake("success", { profile: { model: "gpt-5-codex", persona: "Be terse." }, bodyMd: "Fix the test" }));
+    const { result } = await drain(
+      runFake("success", { profile: { model: "gpt-5-codex", persona: "Be terse." }, bodyMd: "Fix the test" }),
+    );
     expect(result.outcome).toBe("success");
     const { argv, cwd } = recorded(tmp.file("argv.json"));
-    expect(argv).toEqual(["exec", "--json", "--skip-git-repo-check", "--full-auto", "--model", "gpt-5-codex", "Be terse.\n\n---\n\nFix the test"]);
+    expect(argv).toEqual([
+      "exec",
+      "--json",
+      "--skip-git-repo-check",
+      "--full-auto",
+      "--model",
+      "gpt-5-codex",
+      "Be terse.\n\n---\n\nFix the test",
+    ]);
     expect(cwd).toBe(tmp.dir);
   });
 
@@ -73,13 +92,24 @@ describe("codex engine (against a fake codex)", () => {
 
   it("fails a failed turn with codex's message", async () => {
     const { result } = await drain(runFake("error"));
-    expect(result).toMatchObject({ outcome: "failure", reason: "exited with code 1: codex turn failed: unexpected status 401 Unauthorized" });
+    expect(result).toMatchObject({
+      outcome: "failure",
+      reason: "exited with code 1: codex turn failed: unexpected status 401 Unauthorized",
+    });
   });
 
   it("understands the older JSON stream", async () => {
     const { result } = await drain(runFake("legacy"));
     expect(result.outcome).toBe("success");
-    expect(result.insights).toMatchObject({ model: "gpt-5-codex", tokensIn: 1000, tokensCached: 200, tokensOut: 300, estimated: true, toolCalls: 1, turns: 1 });
+    expect(result.insights).toMatchObject({
+      model: "gpt-5-codex",
+      tokensIn: 1000,
+      tokensCached: 200,
+      tokensOut: 300,
+      estimated: true,
+      toolCalls: 1,
+      turns: 1,
+    });
   });
 
   it("is cancelled by its signal and leaves no process behind", async () => {

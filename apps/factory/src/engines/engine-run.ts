@@ -63,7 +63,12 @@ export function startEngineRun(opts: StartRunOptions): EngineRun {
   return { pid: proc.pid, result, [Symbol.asyncIterator]: () => queue };
 }
 
-function judge(exit: GroupExit, parsed: ParsedOutput, file: string, timeoutMs: number): { outcome: EngineOutcome; reason?: string } {
+function judge(
+  exit: GroupExit,
+  parsed: ParsedOutput,
+  file: string,
+  timeoutMs: number,
+): { outcome: EngineOutcome; reason?: string } {
   switch (exit.reason) {
     case "timeout":
       return { outcome: "timeout", reason: `timed out after ${timeoutMs} ms` };

@@ -16,6 +16,10 @@ describe("event builders", () => {
   });
 
   it("leave out fields that are undefined", () => {
-    expect(toolCallEvent({ name: "edit", input: { file: "a.ts" } }).data).toEqual({ phase: "call", name: "edit", input: { file: "a.ts" } });
+    expect(toolCallEvent({ name: "edit", input: { file: "a.ts" } }).data).toEqual({
+      phase: "call",
+      name: "edit",
+      input: { file: "a.ts" },
+    });
   });
 });

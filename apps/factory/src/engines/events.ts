@@ -34,7 +34,12 @@ export interface ToolCall {
 }
 
 export function toolCallEvent({ input, output, ...rest }: ToolCall): EngineEvent {
-  return event("tool_use", { phase: "call", ...rest, input: clipJson(input), output: output === undefined ? undefined : clip(output) });
+  return event("tool_use", {
+    phase: "call",
+    ...rest,
+    input: clipJson(input),
+    output: output === undefined ? undefined : clip(output),
+  });
 }
 
 export function toolResultEvent(result: { id?: string; isError: boolean; output: unknown }): EngineEvent {

@@ -8,7 +8,15 @@ export { estimateCodexCost } from "./codex.prices.js";
 export type { Engine, EngineContext, EngineEvent, EngineOutcome, EngineResult, EngineRun } from "./engine.js";
 export { failedRun, type StartRunOptions, startEngineRun } from "./engine-run.js";
 export type { OutputParser, ParsedOutput } from "./output-parser.js";
-export { type GroupExit, type GroupProcess, isGroupAlive, killGroup, type OutputLine, type SpawnGroupOptions, spawnGroup } from "./process.js";
+export {
+  type GroupExit,
+  type GroupProcess,
+  isGroupAlive,
+  killGroup,
+  type OutputLine,
+  type SpawnGroupOptions,
+  spawnGroup,
+} from "./process.js";
 export type { Invocation } from "./prompt.js";
 export { builtInEngines, detectAvailableEngines, engineFor } from "./registry.js";
 export { createShellParser, shellEngine } from "./shell.js";

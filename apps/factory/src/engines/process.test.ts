@@ -50,7 +50,14 @@ describe("spawnGroup", () => {
   });
 
   it("reports a program that cannot be started", async () => {
-    const proc = spawnGroup({ file: "no-such-program-gf", args: [], cwd: tmp.dir, env: { PATH: "/nonexistent" }, killGraceMs: 100, onLine: () => {} });
+    const proc = spawnGroup({
+      file: "no-such-program-gf",
+      args: [],
+      cwd: tmp.dir,
+      env: { PATH: "/nonexistent" },
+      killGraceMs: 100,
+      onLine: () => {},
+    });
     const exit = await proc.exit;
     expect(proc.pid).toBeUndefined();
     expect(exit.reason).toBe("spawn_error");

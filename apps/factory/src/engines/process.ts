@@ -74,16 +74,27 @@ export function spawnGroup(opts: SpawnGroupOptions): GroupProcess {
   const stdin = opts.input === undefined ? "ignore" : inputFile(opts.input);
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn(opts.file, [...opts.args], { cwd: opts.cwd, env: opts.env, detached: true, stdio: [stdin, "pipe", "pipe"] });
+    child = spawn(opts.file, [...opts.args], {
+      cwd: opts.cwd,
+      env: opts.env,
+      detached: true,
+      stdio: [stdin, "pipe", "pipe"],
+    });
   } catch (err) {
     // Most spawn failures arrive as an `error` event; bad arguments throw right here.
     const error = err instanceof Error ? err.message : String(err);
-    return { pid: undefined, exit: Promise.resolve({ code: null, signal: null, reason: "spawn_error", error, durationMs: elapsed() }) };
+    return {
+      pid: undefined,
+      exit: Promise.resolve({ code: null, signal: null, reason: "spawn_error", error, durationMs: elapsed() }),
+    };
   } finally {
     if (typeof stdin === "number") closeSync(stdin);
   }
   const pid = child.pid;
-  const drained = Promise.all([readLines(child.stdout, "stdout", opts.onLine), readLines(child.stderr, "stderr", opts.onLine)]);
+  const drained = Promise.all([
+    readLines(child.stdout, "stdout", opts.onLine),
+    readLines(child.stderr, "stderr", opts.onLine),
+  ]);
 
   const exit = new Promise<GroupExit>((resolve) => {
     let reason: StopReason = "exited";

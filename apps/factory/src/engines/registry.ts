@@ -23,7 +23,10 @@ export function engineFor(id: string): Engine | undefined {
  * The engines this host can run: those whose binary is an executable file in one of the
  * `PATH` directories. `shell` is always included (bash is a requirement of the factory).
  */
-export async function detectAvailableEngines(path: string | undefined, engines: readonly Engine[] = BUILT_IN): Promise<Engine[]> {
+export async function detectAvailableEngines(
+  path: string | undefined,
+  engines: readonly Engine[] = BUILT_IN,
+): Promise<Engine[]> {
   const dirs = (path ?? "").split(delimiter).filter((dir) => dir !== "" && isAbsolute(dir));
   const found = await Promise.all(
     engines.map(async (engine) => engine.id === shellEngine.id || (await onPath(engine.binaryName, dirs))),

@@ -11,11 +11,18 @@ beforeEach(() => {
 });
 afterEach(() => tmp.remove());
 
-const lines = (events: EngineEvent[], stream: string) => events.filter((e) => e.type === "log" && e.data.stream === stream).map((e) => e.data.line);
+const lines = (events: EngineEvent[], stream: string) =>
+  events.filter((e) => e.type === "log" && e.data.stream === stream).map((e) => e.data.line);
 
 describe("shell engine", () => {
   it("runs job.command in the workdir and yields each output line as a log event", async () => {
-    const run = shellEngine.run(context({ workdir: tmp.dir, command: "pwd; echo to-err >&2; echo $GF_PROFILE_VAR", profile: { env: { GF_PROFILE_VAR: "from-profile" } } }));
+    const run = shellEngine.run(
+      context({
+        workdir: tmp.dir,
+        command: "pwd; echo to-err >&2; echo $GF_PROFILE_VAR",
+        profile: { env: { GF_PROFILE_VAR: "from-profile" } },
+      }),
+    );
     const { events, result } = await drain(run);
     expect(result).toMatchObject({ outcome: "success", exit: { code: 0, signal: null }, pid: run.pid });
     expect(lines(events, "stdout")).toEqual([tmp.dir, "from-profile"]);
@@ -25,7 +32,9 @@ describe("shell engine", () => {
   });
 
   it("runs a multi-line body as a script, leaving nothing behind in the workdir", async () => {
-    const body = ["set -x 2>/dev/null || true", "for i in 1 2 3; do", '  echo "line $i"', "done", "echo done"].join("\n");
+    const body = ["set -x 2>/dev/null || true", "for i in 1 2 3; do", '  echo "line $i"', "done", "echo done"].join(
+      "\n",
+    );
     const { events, result } = await drain(shellEngine.run(context({ workdir: tmp.dir, bodyMd: body })));
     expect(result.outcome).toBe("success");
     expect(lines(events, "stdout")).toEqual(["line 1", "line 2", "line 3", "done"]);
@@ -33,7 +42,9 @@ describe("shell engine", () => {
   });
 
   it("stops a script body at the first failing command (-e) and fails", async () => {
-    const { events, result } = await drain(shellEngine.run(context({ workdir: tmp.dir, bodyMd: "echo before\nfalse\necho after\n" })));
+    const { events, result } = await drain(
+      shellEngine.run(context({ workdir: tmp.dir, bodyMd: "echo before\nfalse\necho after\n" })),
+    );
     expect(result).toMatchObject({ outcome: "failure", exit: { code: 1 }, reason: "exited with code 1" });
     expect(lines(events, "stdout")).toEqual(["before"]);
   });
@@ -41,7 +52,9 @@ describe("shell engine", () => {
   it("fails a script body on a failing pipeline stage and on an unset variable", async () => {
     const pipe = await drain(shellEngine.run(context({ workdir: tmp.dir, bodyMd: "false | cat\necho unreachable" })));
     expect(pipe.result.outcome).toBe("failure");
-    const unset = await drain(shellEngine.run(context({ workdir: tmp.dir, bodyMd: 'echo "$NOT_SET_ANYWHERE"\necho unreachable' })));
+    const unset = await drain(
+      shellEngine.run(context({ workdir: tmp.dir, bodyMd: 'echo "$NOT_SET_ANYWHERE"\necho unreachable' })),
+    );
     expect(unset.result.outcome).toBe("failure");
     expect(lines(unset.events, "stdout")).toEqual([]);
   });
@@ -62,7 +75,9 @@ describe("shell engine", () => {
 
   it("is cancelled by its signal", async () => {
     const controller = new AbortController();
-    const run = shellEngine.run(context({ workdir: tmp.dir, command: "echo started; sleep 1000", signal: controller.signal }));
+    const run = shellEngine.run(
+      context({ workdir: tmp.dir, command: "echo started; sleep 1000", signal: controller.signal }),
+    );
     const { result } = await drain(run, () => controller.abort());
     expect(result.outcome).toBe("cancelled");
     expect(await groupGone(run.pid ?? -1)).toBe(true);

@@ -36,6 +36,12 @@ export const shellEngine: Engine = {
     } catch (err) {
       return failedRun(`could not write the job script: ${err instanceof Error ? err.message : String(err)}`);
     }
-    return startEngineRun({ ctx, file, args: [...extra, "-euo", "pipefail", script.path], parser, cleanup: script.remove });
+    return startEngineRun({
+      ctx,
+      file,
+      args: [...extra, "-euo", "pipefail", script.path],
+      parser,
+      cleanup: script.remove,
+    });
   },
 };

@@ -14,7 +14,12 @@ export class EngineLog {
 
   keep(event: NewEvent): void {
     if (this.bytes > MAX_LOG_BYTES) return;
-    const text = typeof event.data.line === "string" ? event.data.line : typeof event.data.text === "string" ? event.data.text : JSON.stringify(event.data);
+    const text =
+      typeof event.data.line === "string"
+        ? event.data.line
+        : typeof event.data.text === "string"
+          ? event.data.text
+          : JSON.stringify(event.data);
     const line = `[${event.type}] ${text}`;
     this.bytes += line.length + 1;
     this.lines.push(line);
@@ -52,12 +57,20 @@ export async function uploadArtifacts(opts: UploadArtifactsOptions): Promise<voi
   for (const { name, contentType, body } of artifacts) {
     try {
       const text = await body();
-      if (text) await opts.write(() => uploadArtifact(opts.client, { ...opts.meta, name, contentType }, Buffer.from(text)));
+      if (text)
+        await opts.write(() => uploadArtifact(opts.client, { ...opts.meta, name, contentType }, Buffer.from(text)));
     } catch (error) {
       if (error instanceof FencedSignal || error instanceof StoppedSignal) throw error;
       const message = error instanceof Error ? error.message : String(error);
       opts.logger.warn({ err: error, artifact: name }, "artifact not stored");
-      opts.push({ type: "log", data: { stream: "stderr", source: "factory", line: `gigafactory: artifact ${name} was not stored: ${message.slice(0, 500)}` } });
+      opts.push({
+        type: "log",
+        data: {
+          stream: "stderr",
+          source: "factory",
+          line: `gigafactory: artifact ${name} was not stored: ${message.slice(0, 500)}`,
+        },
+      });
     }
   }
 }

@@ -5,7 +5,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FencedSignal, fencedWrite, HttpStatusError, isTransient, uploadArtifact } from "./fenced-client.js";
 
 /** A local HTTP server that answers every request with `status` and `body`, counting requests. */
-async function answering(status: number, body: unknown): Promise<{ url: string; requests: () => number; server: Server }> {
+async function answering(
+  status: number,
+  body: unknown,
+): Promise<{ url: string; requests: () => number; server: Server }> {
   let requests = 0;
   const server = createServer((req, res) => {
     requests++;
@@ -29,7 +32,14 @@ async function upload(status: number, body: unknown, tries: number): Promise<{ e
   const target = await answering(status, body);
   servers.push(target.server);
   const client = { url: target.url, authHeader: () => ({ authorization: "Bearer test" }) };
-  const meta = { jobId: "job_1", epoch: 1, factoryId: "f1", runId: "run_1", name: "engine.log", contentType: "text/plain" };
+  const meta = {
+    jobId: "job_1",
+    epoch: 1,
+    factoryId: "f1",
+    runId: "run_1",
+    name: "engine.log",
+    contentType: "text/plain",
+  };
   const error = await fencedWrite("job_1", () => uploadArtifact(client, meta, Buffer.from("log\n")), { tries }).then(
     () => undefined,
     (caught: unknown) => caught,
@@ -65,8 +75,14 @@ describe("isTransient", () => {
     expect(isTransient(new TypeError("fetch failed"))).toBe(true);
     expect(isTransient(new HttpStatusError(502, "bad gateway"))).toBe(true);
     expect(isTransient(new HttpStatusError(413, "too large"))).toBe(false);
-    expect(isTransient(TRPCClientError.from({ error: { code: -32600, message: "bad", data: { code: "BAD_REQUEST" } } }))).toBe(false);
-    expect(isTransient(TRPCClientError.from({ error: { code: -32603, message: "oops", data: { code: "INTERNAL_SERVER_ERROR" } } }))).toBe(true);
+    expect(
+      isTransient(TRPCClientError.from({ error: { code: -32600, message: "bad", data: { code: "BAD_REQUEST" } } })),
+    ).toBe(false);
+    expect(
+      isTransient(
+        TRPCClientError.from({ error: { code: -32603, message: "oops", data: { code: "INTERNAL_SERVER_ERROR" } } }),
+      ),
+    ).toBe(true);
   });
 
   it("does not retry a request that ran out its own time", () => {

@@ -4,9 +4,15 @@ import { TRPCClientError } from "@trpc/client";
 type FactoryProcedures = GigafactoryClient["trpc"]["factory"];
 type RunnerProcedure = "renew" | "appendEvents" | "advance" | "checkpoint" | "complete" | "release";
 /** A procedure as a plain function of its input, so that a test can stand in for the coordinator. */
-type Mutation<K extends RunnerProcedure> = { mutate(input: Parameters<FactoryProcedures[K]["mutate"]>[0]): Promise<Awaited<ReturnType<FactoryProcedures[K]["mutate"]>>> };
+type Mutation<K extends RunnerProcedure> = {
+  mutate(
+    input: Parameters<FactoryProcedures[K]["mutate"]>[0],
+  ): Promise<Awaited<ReturnType<FactoryProcedures[K]["mutate"]>>>;
+};
 /** The part of the SDK client a job runner uses. */
-export type RunnerClient = Pick<GigafactoryClient, "url" | "authHeader"> & { trpc: { factory: { [K in RunnerProcedure]: Mutation<K> } } };
+export type RunnerClient = Pick<GigafactoryClient, "url" | "authHeader"> & {
+  trpc: { factory: { [K in RunnerProcedure]: Mutation<K> } };
+};
 
 export class FencedSignal extends Error {
   constructor(readonly jobId: string) {
@@ -48,7 +54,11 @@ export function isTransient(error: unknown): boolean {
  * Runs one write the factory makes about a job. `FENCED` becomes {@link FencedSignal} at once;
  * transient failures are retried a few times with backoff before they are thrown.
  */
-export async function fencedWrite<T>(jobId: string, write: () => Promise<T>, opts: { tries?: number; signal?: AbortSignal } = {}): Promise<T> {
+export async function fencedWrite<T>(
+  jobId: string,
+  write: () => Promise<T>,
+  opts: { tries?: number; signal?: AbortSignal } = {},
+): Promise<T> {
   const tries = opts.tries ?? 5;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -69,8 +79,18 @@ const UPLOAD_TIMEOUT_MS = 5 * 60_000;
  * Uploads artifact bytes over the plain HTTP route. 409 with reason FENCED is a fence; any other
  * error status is an {@link HttpStatusError} (retried by {@link fencedWrite} only when 5xx).
  */
-export async function uploadArtifact(client: Pick<GigafactoryClient, "url" | "authHeader">, meta: { jobId: string; epoch: number; factoryId: string; runId: string; name: string; contentType: string }, body: Buffer): Promise<void> {
-  const query = new URLSearchParams({ jobId: meta.jobId, epoch: String(meta.epoch), factoryId: meta.factoryId, runId: meta.runId, name: meta.name });
+export async function uploadArtifact(
+  client: Pick<GigafactoryClient, "url" | "authHeader">,
+  meta: { jobId: string; epoch: number; factoryId: string; runId: string; name: string; contentType: string },
+  body: Buffer,
+): Promise<void> {
+  const query = new URLSearchParams({
+    jobId: meta.jobId,
+    epoch: String(meta.epoch),
+    factoryId: meta.factoryId,
+    runId: meta.runId,
+    name: meta.name,
+  });
   const response = await fetch(`${client.url}/artifacts?${query}`, {
     method: "PUT",
     headers: { ...client.authHeader(), "content-type": meta.contentType },
@@ -80,7 +100,10 @@ export async function uploadArtifact(client: Pick<GigafactoryClient, "url" | "au
   if (response.ok) return;
   const text = await response.text().catch(() => "");
   if (response.status === 409 && reasonOf(text) === "FENCED") throw new FencedSignal(meta.jobId);
-  throw new HttpStatusError(response.status, `artifact upload ${meta.name} failed: ${response.status} ${text.slice(0, 500)}`);
+  throw new HttpStatusError(
+    response.status,
+    `artifact upload ${meta.name} failed: ${response.status} ${text.slice(0, 500)}`,
+  );
 }
 
 function reasonOf(body: string): unknown {

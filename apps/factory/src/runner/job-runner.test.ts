@@ -24,7 +24,10 @@ class FakeCoordinator {
     const procedure = <T>(name: string, answer: T) => ({
       mutate: async (input: unknown): Promise<T> => {
         this.calls.push({ name, input, fenced: this.fenced });
-        if (this.fenced) throw TRPCClientError.from({ error: { code: -32009, message: "fenced", data: { code: "CONFLICT", reason: "FENCED" } } });
+        if (this.fenced)
+          throw TRPCClientError.from({
+            error: { code: -32009, message: "fenced", data: { code: "CONFLICT", reason: "FENCED" } },
+          });
         return answer;
       },
     });
@@ -84,11 +87,23 @@ function jobFixture(overrides: Partial<Job>): Job {
   };
 }
 
-function startRunner(opts: { engine: Engine; job?: Partial<Job>; leaseTtlMs?: number; killGraceMs?: number; watchdogSlackMs?: number }) {
+function startRunner(opts: {
+  engine: Engine;
+  job?: Partial<Job>;
+  leaseTtlMs?: number;
+  killGraceMs?: number;
+  watchdogSlackMs?: number;
+}) {
   const coordinator = new FakeCoordinator();
   const workDir = scratch.dir("runner-work").path;
   const runner = new JobRunner(
-    { job: jobFixture(opts.job ?? {}), runId: "run_unit", epoch: 1, leaseExpiresAt: new Date(), leaseTtlMs: opts.leaseTtlMs ?? 30_000 },
+    {
+      job: jobFixture(opts.job ?? {}),
+      runId: "run_unit",
+      epoch: 1,
+      leaseExpiresAt: new Date(),
+      leaseTtlMs: opts.leaseTtlMs ?? 30_000,
+    },
     {
       client: coordinator.client,
       factoryId: "factory-unit",
@@ -108,7 +123,11 @@ function startRunner(opts: { engine: Engine; job?: Partial<Job>; leaseTtlMs?: nu
 }
 
 /** An engine that runs `command` with the shell engine but hands the runner `events` in place of its output. */
-function shellWith(command: string, events: EngineRun[typeof Symbol.asyncIterator], onPid: (pid: number | undefined) => void): Engine {
+function shellWith(
+  command: string,
+  events: EngineRun[typeof Symbol.asyncIterator],
+  onPid: (pid: number | undefined) => void,
+): Engine {
   return {
     ...shellEngine,
     run(ctx) {
@@ -122,16 +141,22 @@ function shellWith(command: string, events: EngineRun[typeof Symbol.asyncIterato
 describe("JobRunner", () => {
   it("an exception while the engine runs kills the engine's process group, and the attempt fails naming it", async () => {
     let pgid: number | undefined;
-    const engine = shellWith("sleep 1000", () => ({ next: () => Promise.reject(new Error("the parser blew up")) }), (pid) => {
-      pgid = pid;
-      if (pid !== undefined) scratch.defer(() => killGroupQuietly(pid));
-    });
+    const engine = shellWith(
+      "sleep 1000",
+      () => ({ next: () => Promise.reject(new Error("the parser blew up")) }),
+      (pid) => {
+        pgid = pid;
+        if (pid !== undefined) scratch.defer(() => killGroupQuietly(pid));
+      },
+    );
     const { coordinator, settled } = startRunner({ engine });
     await waitFor("the attempt to end", settled, { timeoutMs: 20_000 });
     if (pgid === undefined) throw new Error("the engine did not start");
     await waitGroupGone(pgid);
     const completions = coordinator.calls.filter((call) => call.name === "complete");
-    expect(completions.map((call) => call.input)).toEqual([expect.objectContaining({ result: "failure", reason: expect.stringContaining("the parser blew up") })]);
+    expect(completions.map((call) => call.input)).toEqual([
+      expect.objectContaining({ result: "failure", reason: expect.stringContaining("the parser blew up") }),
+    ]);
   });
 
   it("a fence after a drain wins: no WIP commit moves the job branch, and nothing more is sent", async () => {
@@ -140,13 +165,20 @@ describe("JobRunner", () => {
     const base = await git(repo.path, "rev-parse", "main");
     // ignores the drain's TERM (and the grace is long) so the engine ends only when the test says so
     const command = `trap '' TERM; echo $$ > ${tmp.file("pid")}; while [ ! -f ${tmp.file("go")} ]; do sleep 0.05; done; echo late > work.txt`;
-    const { runner, coordinator } = startRunner({ engine: shellEngine, job: { repo: repo.path, command }, killGraceMs: 60_000, leaseTtlMs: 300 });
+    const { runner, coordinator } = startRunner({
+      engine: shellEngine,
+      job: { repo: repo.path, command },
+      killGraceMs: 60_000,
+      leaseTtlMs: 300,
+    });
     const [pid] = await waitForPids(tmp.file("pid"), 1);
     if (pid !== undefined) scratch.defer(() => killGroupQuietly(pid));
 
     const released = runner.release();
     coordinator.fenced = true;
-    await waitFor("a renewal answered FENCED", () => coordinator.calls.some((call) => call.name === "renew" && call.fenced));
+    await waitFor("a renewal answered FENCED", () =>
+      coordinator.calls.some((call) => call.name === "renew" && call.fenced),
+    );
     writeFileSync(tmp.file("go"), "");
     await released;
 
@@ -162,16 +194,27 @@ describe("JobRunner", () => {
       ...shellEngine,
       run(ctx) {
         signal = ctx.signal;
-        return { pid: undefined, result: new Promise(() => undefined), [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined) }) };
+        return {
+          pid: undefined,
+          result: new Promise(() => undefined),
+          [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => undefined) }),
+        };
       },
     };
-    const { coordinator, settled } = startRunner({ engine: hung, job: { timeoutMs: 200 }, watchdogSlackMs: 200, leaseTtlMs: 300 });
+    const { coordinator, settled } = startRunner({
+      engine: hung,
+      job: { timeoutMs: 200 },
+      watchdogSlackMs: 200,
+      leaseTtlMs: 300,
+    });
     await waitFor("the runner to give the attempt up", settled, { timeoutMs: 10_000 });
     expect(signal?.aborted).toBe(true);
     const renewals = coordinator.count("renew");
     // several renewal periods later: still no renewal, so the lease lapses and the reaper takes the job back
     await sleep(500);
     expect(coordinator.count("renew")).toBe(renewals);
-    expect(coordinator.calls.map((call) => call.name).filter((name) => name !== "renew" && name !== "appendEvents")).toEqual([]);
+    expect(
+      coordinator.calls.map((call) => call.name).filter((name) => name !== "renew" && name !== "appendEvents"),
+    ).toEqual([]);
   });
 });

@@ -1,4 +1,14 @@
-import type { ActiveStage, Checkpoint, ClaimedJob, CompletionResult, Insights, Job, NewEvent, ProfileSnapshot, VerifyResult } from "@gigafactory/schema";
+import type {
+  ActiveStage,
+  Checkpoint,
+  ClaimedJob,
+  CompletionResult,
+  Insights,
+  Job,
+  NewEvent,
+  ProfileSnapshot,
+  VerifyResult,
+} from "@gigafactory/schema";
 import { ProfileSnapshot as ProfileSnapshotSchema } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
@@ -43,7 +53,11 @@ export class JobRunner implements PhaseHost {
   private readonly batcher: EventBatcher;
   private workspace: Workspace | undefined;
   readonly group = new RunningGroup((pgid) => {
-    this.workspace?.recordGroup(pgid).catch((error: unknown) => this.logger.warn({ err: error, pgid }, "could not note the process group in the workspace record"));
+    this.workspace
+      ?.recordGroup(pgid)
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, pgid }, "could not note the process group in the workspace record"),
+      );
   });
   private readonly engineLog = new EngineLog();
   private readonly logger: Logger;
@@ -56,13 +70,21 @@ export class JobRunner implements PhaseHost {
     this.jobId = claimed.job._id;
     this.epoch = claimed.epoch;
     this.logger = deps.logger.child({ jobId: this.jobId, epoch: this.epoch });
-    this.batcher = new EventBatcher({ send: (events) => this.write(() => deps.client.trpc.factory.appendEvents.mutate({ ...this.fence(), events })).then(() => undefined) });
+    this.batcher = new EventBatcher({
+      send: (events) =>
+        this.write(() => deps.client.trpc.factory.appendEvents.mutate({ ...this.fence(), events })).then(
+          () => undefined,
+        ),
+    });
     this.lease = new LeaseKeeper({
       leaseTtlMs: claimed.leaseTtlMs,
       watchdogMs: attemptLimitMs(claimed.job, deps.watchdogSlackMs ?? WATCHDOG_SLACK_MS),
       renew: () => this.renew(),
       onOverrun: (limitMs) => {
-        this.logger.error({ limitMs }, "attempt overran its watchdog: stopped renewing, the lease will lapse and the reaper requeues the job");
+        this.logger.error(
+          { limitMs },
+          "attempt overran its watchdog: stopped renewing, the lease will lapse and the reaper requeues the job",
+        );
         this.stop("watchdog");
       },
     });
@@ -145,7 +167,8 @@ export class JobRunner implements PhaseHost {
       const answer = await this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()));
       if (answer.cancelRequested) this.stop("cancel");
     } catch (error) {
-      if (!(error instanceof FencedSignal || error instanceof StoppedSignal)) this.logger.warn({ err: error }, "lease renewal failed");
+      if (!(error instanceof FencedSignal || error instanceof StoppedSignal))
+        this.logger.warn({ err: error }, "lease renewal failed");
     }
   }
 
@@ -162,15 +185,29 @@ export class JobRunner implements PhaseHost {
       const result = engine ? await this.runEngine(engine, profile) : undefined;
       if (await this.endsHere()) return;
 
-      const checkpoint = await this.commitWip(`gf: WIP checkpoint ${job._id} (attempt ${job.attempt}, epoch ${this.epoch})`);
-      if (checkpoint && workspace.shareable) await this.write(() => this.deps.client.trpc.factory.checkpoint.mutate({ ...this.fence(), checkpoint }));
-      const insights: Insights = { ...result?.insights, ...(await workspace.diffStats()), durationMs: Date.now() - started };
+      const checkpoint = await this.commitWip(
+        `gf: WIP checkpoint ${job._id} (attempt ${job.attempt}, epoch ${this.epoch})`,
+      );
+      if (checkpoint && workspace.shareable)
+        await this.write(() => this.deps.client.trpc.factory.checkpoint.mutate({ ...this.fence(), checkpoint }));
+      const insights: Insights = {
+        ...result?.insights,
+        ...(await workspace.diffStats()),
+        durationMs: Date.now() - started,
+      };
 
-      if (!result) return await this.complete("failure", insights, { reason: `engine ${job.engine} is not offered by this factory` });
-      if (this.stopReason === "cancel" || result.outcome === "cancelled") return await this.complete("cancelled", insights, { exit: result.exit, reason: "cancelled" });
+      if (!result)
+        return await this.complete("failure", insights, {
+          reason: `engine ${job.engine} is not offered by this factory`,
+        });
+      if (this.stopReason === "cancel" || result.outcome === "cancelled")
+        return await this.complete("cancelled", insights, { exit: result.exit, reason: "cancelled" });
       if (result.outcome !== "success") {
         await this.uploadArtifacts();
-        return await this.complete(result.outcome, insights, { exit: result.exit, reason: result.reason ?? `engine exited with ${result.exit.code ?? result.exit.signal}` });
+        return await this.complete(result.outcome, insights, {
+          exit: result.exit,
+          reason: result.reason ?? `engine exited with ${result.exit.code ?? result.exit.signal}`,
+        });
       }
       if (job.review.mode === "engine" && !(await reviewPhase(this, { exit: result.exit, insights, profile }))) return;
       const verifyResult = job.verify.length ? await verifyPhase(this, workspace.path) : undefined;
@@ -179,7 +216,11 @@ export class JobRunner implements PhaseHost {
       insights.durationMs = Date.now() - started;
       if (verifyResult && !verifyResult.passed) {
         const failed = verifyResult.steps.at(-1);
-        return await this.complete("failure", insights, { exit: result.exit, verifyResult, reason: `verify gate failed: ${failed?.command} exited ${failed?.exitCode}` });
+        return await this.complete("failure", insights, {
+          exit: result.exit,
+          verifyResult,
+          reason: `verify gate failed: ${failed?.command} exited ${failed?.exitCode}`,
+        });
       }
       await this.complete("success", insights, { exit: result.exit, ...(verifyResult ? { verifyResult } : {}) });
     } finally {
@@ -193,9 +234,20 @@ export class JobRunner implements PhaseHost {
   }
 
   /** Runs an engine (the job's, or the reviewer) in the workspace, streaming its events. */
-  async runEngine(engine: Engine, profile: ProfileSnapshot | undefined, job: EngineContext["job"] = this.claimed.job): Promise<EngineResult> {
+  async runEngine(
+    engine: Engine,
+    profile: ProfileSnapshot | undefined,
+    job: EngineContext["job"] = this.claimed.job,
+  ): Promise<EngineResult> {
     const workspace = this.mustHaveWorkspace();
-    const run = engine.run({ job, ...(profile ? { profile } : {}), workdir: workspace.path, env: this.deps.env, signal: this.abort.signal, killGraceMs: this.deps.killGraceMs });
+    const run = engine.run({
+      job,
+      ...(profile ? { profile } : {}),
+      workdir: workspace.path,
+      env: this.deps.env,
+      signal: this.abort.signal,
+      killGraceMs: this.deps.killGraceMs,
+    });
     this.logger.info({ engine: engine.id, pid: run.pid }, "engine started");
     this.group.started(run.pid, run.result);
     for await (const event of run) {
@@ -241,18 +293,31 @@ export class JobRunner implements PhaseHost {
     await this.write(() => this.deps.client.trpc.factory.advance.mutate({ ...this.fence(), to }));
   }
 
-  async complete(result: CompletionResult, insights: Insights, extra: { exit?: EngineResult["exit"]; verifyResult?: VerifyResult; reason?: string }): Promise<void> {
+  async complete(
+    result: CompletionResult,
+    insights: Insights,
+    extra: { exit?: EngineResult["exit"]; verifyResult?: VerifyResult; reason?: string },
+  ): Promise<void> {
     // events pushed since the last phase (e.g. an artifact that was not stored) go first; a batch
     // that failed must not keep the completion (or the report of that failure) from being sent
     await this.batcher.flush().catch(() => undefined);
-    const answer = await this.write(() => this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }));
+    const answer = await this.write(() =>
+      this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }),
+    );
     this.logger.info({ result, stage: answer.stage }, "job attempt completed");
   }
 
   private async drainRelease(): Promise<void> {
     let checkpoint: Checkpoint | undefined;
-    if (this.mustHaveWorkspace().shareable) checkpoint = await this.commitWip(`gf: WIP checkpoint ${this.jobId} (drained, epoch ${this.epoch})`);
-    await this.write(() => this.deps.client.trpc.factory.release.mutate({ ...this.fence(), reason: "factory draining", ...(checkpoint ? { checkpoint } : {}) }));
+    if (this.mustHaveWorkspace().shareable)
+      checkpoint = await this.commitWip(`gf: WIP checkpoint ${this.jobId} (drained, epoch ${this.epoch})`);
+    await this.write(() =>
+      this.deps.client.trpc.factory.release.mutate({
+        ...this.fence(),
+        reason: "factory draining",
+        ...(checkpoint ? { checkpoint } : {}),
+      }),
+    );
     this.logger.info({ checkpoint: checkpoint?.wipCommit }, "released the job for another factory");
   }
 
@@ -260,7 +325,15 @@ export class JobRunner implements PhaseHost {
   async uploadArtifacts(): Promise<void> {
     const workspace = this.mustHaveWorkspace();
     const meta = { ...this.fence(), runId: this.claimed.runId };
-    await uploadArtifacts({ client: this.deps.client, meta, log: this.engineLog, diff: () => workspace.diff(), write: (fn) => this.write(fn), logger: this.logger, push: (event) => this.batcher.push(event) });
+    await uploadArtifacts({
+      client: this.deps.client,
+      meta,
+      log: this.engineLog,
+      diff: () => workspace.diff(),
+      write: (fn) => this.write(fn),
+      logger: this.logger,
+      push: (event) => this.batcher.push(event),
+    });
   }
 
   private mustHaveWorkspace(): Workspace {

@@ -14,7 +14,12 @@ describe("attemptLimitMs", () => {
 describe("LeaseKeeper", () => {
   it("a watchdog past setTimeout's limit (a week-long job with gates) does not fire at once", async () => {
     let overruns = 0;
-    const keeper = new LeaseKeeper({ leaseTtlMs: 30_000, renew: async () => undefined, watchdogMs: 7 * 24 * 3_600_000 * 5, onOverrun: () => overruns++ });
+    const keeper = new LeaseKeeper({
+      leaseTtlMs: 30_000,
+      renew: async () => undefined,
+      watchdogMs: 7 * 24 * 3_600_000 * 5,
+      onOverrun: () => overruns++,
+    });
     keeper.start();
     try {
       await sleep(50);

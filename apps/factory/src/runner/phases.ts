@@ -1,4 +1,13 @@
-import type { ActiveStage, CompletionResult, ExitInfo, Insights, Job, NewEvent, ProfileSnapshot, VerifyResult } from "@gigafactory/schema";
+import type {
+  ActiveStage,
+  CompletionResult,
+  ExitInfo,
+  Insights,
+  Job,
+  NewEvent,
+  ProfileSnapshot,
+  VerifyResult,
+} from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import { reviewJob } from "./review.js";
 import type { RunningGroup } from "./running-group.js";
@@ -18,11 +27,18 @@ export interface PhaseHost {
   readonly group: RunningGroup;
   commitWip(message: string): Promise<unknown>;
   uploadArtifacts(): Promise<void>;
-  complete(result: CompletionResult, insights: Insights, extra: { exit?: ExitInfo; verifyResult?: VerifyResult; reason?: string }): Promise<void>;
+  complete(
+    result: CompletionResult,
+    insights: Insights,
+    extra: { exit?: ExitInfo; verifyResult?: VerifyResult; reason?: string },
+  ): Promise<void>;
 }
 
 /** `review` with a reviewer engine in the same workspace. True when the attempt goes on to the gates. */
-export async function reviewPhase(host: PhaseHost, opts: { exit: ExitInfo; insights: Insights; profile: ProfileSnapshot | undefined }): Promise<boolean> {
+export async function reviewPhase(
+  host: PhaseHost,
+  opts: { exit: ExitInfo; insights: Insights; profile: ProfileSnapshot | undefined },
+): Promise<boolean> {
   const { job } = host;
   const reviewer = host.deps.engines.get(job.review.engine ?? job.engine);
   await host.advance("review");
@@ -30,7 +46,9 @@ export async function reviewPhase(host: PhaseHost, opts: { exit: ExitInfo; insig
   if (await host.endsHere()) return false;
   if (review?.outcome !== "success") {
     await host.uploadArtifacts();
-    const reason = review ? `review failed: ${review.reason ?? review.outcome}` : `review engine ${job.review.engine} is not offered by this factory`;
+    const reason = review
+      ? `review failed: ${review.reason ?? review.outcome}`
+      : `review engine ${job.review.engine} is not offered by this factory`;
     await host.complete("failure", opts.insights, { exit: opts.exit, reason });
     return false;
   }
@@ -53,6 +71,9 @@ export async function verifyPhase(host: PhaseHost, cwd: string): Promise<VerifyR
     onGroup: (pgid) => (pgid === undefined ? host.group.ended() : host.group.started(pgid)),
   });
   if (await host.endsHere()) return "ended";
-  host.push({ type: "verify", data: { passed: verifyResult.passed, steps: verifyResult.steps.map(({ tail, ...step }) => step) } });
+  host.push({
+    type: "verify",
+    data: { passed: verifyResult.passed, steps: verifyResult.steps.map(({ tail, ...step }) => step) },
+  });
   return verifyResult;
 }

@@ -17,7 +17,8 @@ describe("nextStopReason", () => {
   });
 
   it("keeps a silencing reason, and the first of cancel and drain", () => {
-    for (const silent of ["fenced", "kill", "watchdog"] as const) for (const later of ALL) expect(nextStopReason(silent, later)).toBe(silent);
+    for (const silent of ["fenced", "kill", "watchdog"] as const)
+      for (const later of ALL) expect(nextStopReason(silent, later)).toBe(silent);
     expect(nextStopReason("cancel", "drain")).toBe("cancel");
     expect(nextStopReason("drain", "cancel")).toBe("drain");
   });

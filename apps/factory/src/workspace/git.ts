@@ -4,22 +4,43 @@ import { execa } from "execa";
 const GIT_TIMEOUT_MS = 120_000;
 
 /** Runs git with a fixed identity (checkpoint commits must work on hosts with no git config). */
-export async function git(cwd: string, args: string[], opts: { allowFail?: boolean } = {}): Promise<{ stdout: string; exitCode: number }> {
-  const result = await execa("git", ["-c", "user.name=Gigafactory", "-c", "user.email=factory@gigafactory.invalid", "-c", "commit.gpgsign=false", ...args], {
-    cwd,
-    reject: false,
-    stripFinalNewline: true,
-    timeout: GIT_TIMEOUT_MS,
-  });
+export async function git(
+  cwd: string,
+  args: string[],
+  opts: { allowFail?: boolean } = {},
+): Promise<{ stdout: string; exitCode: number }> {
+  const result = await execa(
+    "git",
+    [
+      "-c",
+      "user.name=Gigafactory",
+      "-c",
+      "user.email=factory@gigafactory.invalid",
+      "-c",
+      "commit.gpgsign=false",
+      ...args,
+    ],
+    {
+      cwd,
+      reject: false,
+      stripFinalNewline: true,
+      timeout: GIT_TIMEOUT_MS,
+    },
+  );
   const exitCode = result.exitCode ?? 1;
   // A git that could not start (e.g. a job's repo path that does not exist) has no stderr; execa says why.
   const why = String(result.stderr).trim() || result.shortMessage || "";
-  if (exitCode !== 0 && !opts.allowFail) throw new Error(`git ${args.join(" ")} in ${cwd} failed (${exitCode}): ${why}`);
+  if (exitCode !== 0 && !opts.allowFail)
+    throw new Error(`git ${args.join(" ")} in ${cwd} failed (${exitCode}): ${why}`);
   return { stdout: String(result.stdout), exitCode };
 }
 
 /** Files changed and lines added/deleted between two commits (`git diff --numstat`). */
-export async function diffStats(cwd: string, from: string, to: string): Promise<{ filesChanged: number; linesAdded: number; linesDeleted: number }> {
+export async function diffStats(
+  cwd: string,
+  from: string,
+  to: string,
+): Promise<{ filesChanged: number; linesAdded: number; linesDeleted: number }> {
   const { stdout } = await git(cwd, ["diff", "--numstat", from, to]);
   let filesChanged = 0;
   let linesAdded = 0;

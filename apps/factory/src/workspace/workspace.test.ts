@@ -115,20 +115,40 @@ describe("cleanupLeftovers", () => {
   it.skipIf(!hasProc)("kills a recorded process group whose leader is still the one recorded", async () => {
     const { work, jobs, record } = leftovers("same-group");
     const pgid = sleeper();
-    record("job_orphan-e1", JSON.stringify({ jobId: "job_orphan", path: join(jobs, "job_orphan-e1"), groups: [groupIdentity(pgid)] }));
+    record(
+      "job_orphan-e1",
+      JSON.stringify({ jobId: "job_orphan", path: join(jobs, "job_orphan-e1"), groups: [groupIdentity(pgid)] }),
+    );
     await cleanupLeftovers(work, logger);
     await waitGroupGone(pgid);
   });
 
-  it.skipIf(!hasProc)("leaves alone a group whose id now belongs to another process (other start time, or other boot)", async () => {
-    const { work, jobs, record } = leftovers("reused-id");
-    const pgid = sleeper();
-    const identity = groupIdentity(pgid);
-    expect(identity.startTime).toMatch(/^\d+$/);
-    const earlier = String(Number(identity.startTime) - 1);
-    record("job_old-e1", JSON.stringify({ jobId: "job_old", path: join(jobs, "job_old-e1"), groups: [{ ...identity, startTime: earlier }] }));
-    record("job_older-e1", JSON.stringify({ jobId: "job_older", path: join(jobs, "job_older-e1"), groups: [{ ...identity, bootId: "another-boot" }] }));
-    expect(await cleanupLeftovers(work, logger)).toBe(2);
-    expect(groupExists(pgid)).toBe(true);
-  });
+  it.skipIf(!hasProc)(
+    "leaves alone a group whose id now belongs to another process (other start time, or other boot)",
+    async () => {
+      const { work, jobs, record } = leftovers("reused-id");
+      const pgid = sleeper();
+      const identity = groupIdentity(pgid);
+      expect(identity.startTime).toMatch(/^\d+$/);
+      const earlier = String(Number(identity.startTime) - 1);
+      record(
+        "job_old-e1",
+        JSON.stringify({
+          jobId: "job_old",
+          path: join(jobs, "job_old-e1"),
+          groups: [{ ...identity, startTime: earlier }],
+        }),
+      );
+      record(
+        "job_older-e1",
+        JSON.stringify({
+          jobId: "job_older",
+          path: join(jobs, "job_older-e1"),
+          groups: [{ ...identity, bootId: "another-boot" }],
+        }),
+      );
+      expect(await cleanupLeftovers(work, logger)).toBe(2);
+      expect(groupExists(pgid)).toBe(true);
+    },
+  );
 });

@@ -60,7 +60,10 @@ export class Workspace {
     this.branchAt = startCommit;
   }
 
-  static async prepare(job: Pick<Job, "_id" | "repo" | "baseRef" | "checkpoint">, opts: { workDir: string; epoch: number }): Promise<Workspace> {
+  static async prepare(
+    job: Pick<Job, "_id" | "repo" | "baseRef" | "checkpoint">,
+    opts: { workDir: string; epoch: number },
+  ): Promise<Workspace> {
     const path = join(opts.workDir, "jobs", `${job._id}-e${opts.epoch}`);
     const recordFile = join(opts.workDir, "jobs", `${job._id}-e${opts.epoch}.json`);
     const branch = `gf/${job._id}`;
@@ -180,9 +183,11 @@ export async function cleanupLeftovers(workDir: string, logger: Logger): Promise
     const file = join(dir, name);
     try {
       const record = JSON.parse(await readFile(file, "utf8")) as WorkspaceRecord;
-      if (typeof record.path !== "string" || !resolve(record.path).startsWith(`${resolve(dir)}${sep}`)) throw new Error(`record names no workspace under ${dir}`);
+      if (typeof record.path !== "string" || !resolve(record.path).startsWith(`${resolve(dir)}${sep}`))
+        throw new Error(`record names no workspace under ${dir}`);
       // an engine orphaned by a crash of this daemon must not go on working (and spending) for a lease it lost
-      for (const group of record.groups ?? []) if (isGroupAlive(group.pgid) && isSameGroup(group)) await killGroup(group.pgid, 2_000);
+      for (const group of record.groups ?? [])
+        if (isGroupAlive(group.pgid) && isSameGroup(group)) await killGroup(group.pgid, 2_000);
       await removeWorkspace(record);
       removed++;
     } catch (error) {
@@ -192,6 +197,7 @@ export async function cleanupLeftovers(workDir: string, logger: Logger): Promise
     }
   }
   // directories with no record (crash between mkdir and record) go too
-  for (const name of await readdir(dir).catch(() => [] as string[])) await rm(join(dir, name), { recursive: true, force: true });
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    await rm(join(dir, name), { recursive: true, force: true });
   return removed;
 }

@@ -41,8 +41,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   });
   const admin = createGigafactoryClient({ url: coordinator.url, token: coordinator.adminToken });
   try {
-    const { token: serviceToken } = await admin.trpc.admin.createToken.mutate({ role: "service", name: "factory tests" });
-    const { token: factoryToken } = await admin.trpc.admin.createToken.mutate({ role: "factory", name: "factory tests" });
+    const { token: serviceToken } = await admin.trpc.admin.createToken.mutate({
+      role: "service",
+      name: "factory tests",
+    });
+    const { token: factoryToken } = await admin.trpc.admin.createToken.mutate({
+      role: "factory",
+      name: "factory tests",
+    });
     const service = createGigafactoryClient({ url: coordinator.url, token: serviceToken });
     let closing: Promise<void> | undefined;
     return {
@@ -52,8 +58,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       serviceToken,
       factoryToken,
       async download(artifactId) {
-        const response = await fetch(`${coordinator.url}/artifacts/${encodeURIComponent(artifactId)}/content`, { headers: service.authHeader() });
-        return { status: response.status, body: Buffer.from(await response.arrayBuffer()), sha256Header: response.headers.get("x-sha256") };
+        const response = await fetch(`${coordinator.url}/artifacts/${encodeURIComponent(artifactId)}/content`, {
+          headers: service.authHeader(),
+        });
+        return {
+          status: response.status,
+          body: Buffer.from(await response.arrayBuffer()),
+          sha256Header: response.headers.get("x-sha256"),
+        };
       },
       close() {
         closing ??= (async () => {
@@ -75,6 +87,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
  * tick, so httpBatchLink sends `/jobs.get,artifacts.list`), the real procedure answers.
  */
 export async function listArtifacts(client: GigafactoryClient, jobId: string): Promise<Artifact[]> {
-  const [, artifacts] = await Promise.all([client.trpc.jobs.get.query({ jobId }), client.trpc.artifacts.list.query({ jobId })]);
+  const [, artifacts] = await Promise.all([
+    client.trpc.jobs.get.query({ jobId }),
+    client.trpc.artifacts.list.query({ jobId }),
+  ]);
   return artifacts;
 }

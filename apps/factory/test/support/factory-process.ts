@@ -42,7 +42,11 @@ export interface FactoryProcess {
   /** Resolves with the exit code (null when killed by a signal) once the process is gone. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Waits for a log line whose parsed JSON satisfies `match`; returns it. */
-  waitForLog(what: string, match: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    what: string,
+    match: (entry: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Sends `signal` (default SIGTERM) and waits for the exit; SIGKILL after `timeoutMs`. Idempotent. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The last lines of output, for failure messages. */
@@ -53,7 +57,12 @@ const running = new Set<FactoryProcess>();
 
 /** The environment a factory process gets: PATH with the fake engines first, GF_* settings, nothing else of ours. */
 function factoryEnv(cluster: Cluster, opts: FactoryOptions, workDir: string): Record<string, string> {
-  const base = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith("GF_") && !entry[0].startsWith("VITEST")));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] =>
+        entry[1] !== undefined && !entry[0].startsWith("GF_") && !entry[0].startsWith("VITEST"),
+    ),
+  );
   return {
     ...base,
     PATH: `${FAKES_DIR}:${process.env.PATH ?? "/usr/bin:/bin"}`,
@@ -76,7 +85,10 @@ function factoryEnv(cluster: Cluster, opts: FactoryOptions, workDir: string): Re
 export async function startFactory(cluster: Cluster, opts: FactoryOptions): Promise<FactoryProcess> {
   const ownsWorkDir = opts.workDir === undefined;
   const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), `gf-factory-${opts.factoryId}-`));
-  const child = spawn(process.execPath, [MAIN], { env: factoryEnv(cluster, opts, workDir), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [MAIN], {
+    env: factoryEnv(cluster, opts, workDir),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   if (child.pid === undefined) throw new Error("factory process did not start");
   const pid = child.pid;
   const output: string[] = [];
@@ -99,7 +111,8 @@ export async function startFactory(cluster: Cluster, opts: FactoryOptions): Prom
       return undefined;
     }
   };
-  const tail = (lines = 40) => `--- factory ${opts.factoryId} (pid ${pid}) output ---\n${output.slice(-lines).join("\n")}`;
+  const tail = (lines = 40) =>
+    `--- factory ${opts.factoryId} (pid ${pid}) output ---\n${output.slice(-lines).join("\n")}`;
 
   let stopping: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
   const factory: FactoryProcess = {
@@ -148,7 +161,10 @@ export async function startFactory(cluster: Cluster, opts: FactoryOptions): Prom
 
   try {
     await Promise.race([
-      waitFor("GF_FACTORY_READY", () => output.some((line) => line.includes('"msg":"GF_FACTORY_READY"')), { timeoutMs: opts.readyTimeoutMs ?? 30_000, describe: () => tail() }),
+      waitFor("GF_FACTORY_READY", () => output.some((line) => line.includes('"msg":"GF_FACTORY_READY"')), {
+        timeoutMs: opts.readyTimeoutMs ?? 30_000,
+        describe: () => tail(),
+      }),
       exited.then(({ code, signal }) => {
         throw new Error(`factory ${opts.factoryId} exited (${code ?? signal}) before it was ready\n${tail()}`);
       }),

@@ -54,10 +54,14 @@ export function readPids(file: string): number[] {
 
 /** Waits until `file` holds at least `count` pids and returns them. */
 export function waitForPids(file: string, count: number, timeoutMs = 30_000): Promise<number[]> {
-  return waitFor(`${count} pid(s) in ${file}`, () => {
-    const pids = readPids(file);
-    return pids.length >= count ? pids : undefined;
-  }, { timeoutMs });
+  return waitFor(
+    `${count} pid(s) in ${file}`,
+    () => {
+      const pids = readPids(file);
+      return pids.length >= count ? pids : undefined;
+    },
+    { timeoutMs },
+  );
 }
 
 /** Test hygiene: kill a process group that a test left running on purpose (ignores ESRCH). */

@@ -16,7 +16,11 @@ export function tempDir(label: string): TempDir {
 
 /** Runs git with a fixed identity; returns trimmed stdout, throws on a non-zero exit. */
 export async function git(cwd: string, ...args: string[]): Promise<string> {
-  const result = await execa("git", ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false", ...args], { cwd });
+  const result = await execa(
+    "git",
+    ["-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false", ...args],
+    { cwd },
+  );
   return String(result.stdout).trim();
 }
 

@@ -16,7 +16,11 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * Polls `probe` until it returns something other than `undefined`/`false`, and returns that.
  * Bounded: throws with `what` (and `describe()`) when it does not happen in time.
  */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, opts: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+  opts: WaitOptions = {},
+): Promise<T> {
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let lastError: unknown;
   for (;;) {
@@ -28,7 +32,9 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
     }
     if (Date.now() > deadline) {
       const extra = opts.describe ? `\n${await opts.describe()}` : "";
-      const cause = lastError ? `\nlast error: ${lastError instanceof Error ? lastError.message : String(lastError)}` : "";
+      const cause = lastError
+        ? `\nlast error: ${lastError instanceof Error ? lastError.message : String(lastError)}`
+        : "";
       throw new Error(`timed out waiting for ${what}${cause}${extra}`);
     }
     await sleep(opts.intervalMs ?? 50);
@@ -59,7 +65,9 @@ export async function describeJob(client: GigafactoryClient, jobId: string): Pro
     const job = await client.trpc.jobs.get.query({ jobId });
     const runs = await runsOf(client, jobId);
     const events = await allEvents(client, jobId);
-    const lines = events.map((event) => `  #${event.seq} e${event.epoch} ${event.type} ${JSON.stringify(event.data).slice(0, 200)}`);
+    const lines = events.map(
+      (event) => `  #${event.seq} e${event.epoch} ${event.type} ${JSON.stringify(event.data).slice(0, 200)}`,
+    );
     return [
       `job ${jobId}: stage=${job.stage} attempt=${job.attempt} lease=${JSON.stringify(job.lease)} lastResult=${job.lastResult ?? "-"} reason=${job.reason ?? "-"}`,
       `runs: ${JSON.stringify(runs.map((run) => ({ attempt: run.attempt, epoch: run.epoch, factoryId: run.factoryId, result: run.result, reason: run.reason })))}`,
@@ -72,24 +80,43 @@ export async function describeJob(client: GigafactoryClient, jobId: string): Pro
 }
 
 /** Waits until the job satisfies `done` (e.g. reaches a stage) and returns it. */
-export function waitForJob(client: GigafactoryClient, jobId: string, what: string, done: (job: Job) => boolean, opts: WaitOptions = {}): Promise<Job> {
+export function waitForJob(
+  client: GigafactoryClient,
+  jobId: string,
+  what: string,
+  done: (job: Job) => boolean,
+  opts: WaitOptions = {},
+): Promise<Job> {
   return waitFor(
     `job ${jobId}: ${what}`,
     async () => {
       const job = await client.trpc.jobs.get.query({ jobId });
       return done(job) ? job : undefined;
     },
-    { ...opts, describe: async () => `${await describeJob(client, jobId)}${opts.describe ? `\n${await opts.describe()}` : ""}` },
+    {
+      ...opts,
+      describe: async () => `${await describeJob(client, jobId)}${opts.describe ? `\n${await opts.describe()}` : ""}`,
+    },
   );
 }
 
-export function waitForStage(client: GigafactoryClient, jobId: string, stages: Stage | Stage[], opts: WaitOptions = {}): Promise<Job> {
+export function waitForStage(
+  client: GigafactoryClient,
+  jobId: string,
+  stages: Stage | Stage[],
+  opts: WaitOptions = {},
+): Promise<Job> {
   const wanted = Array.isArray(stages) ? stages : [stages];
   return waitForJob(client, jobId, `stage ${wanted.join("|")}`, (job) => wanted.includes(job.stage), opts);
 }
 
 /** Waits until the job's `index`-th run (in claim order, from 0) has a result. */
-export function waitForRunResult(client: GigafactoryClient, jobId: string, index: number, opts: WaitOptions = {}): Promise<Run> {
+export function waitForRunResult(
+  client: GigafactoryClient,
+  jobId: string,
+  index: number,
+  opts: WaitOptions = {},
+): Promise<Run> {
   return waitFor(
     `job ${jobId}: run #${index + 1} has a result`,
     async () => {
@@ -102,11 +129,18 @@ export function waitForRunResult(client: GigafactoryClient, jobId: string, index
 }
 
 /** Waits for a final stage and checks it is `expected`; a wrong outcome fails with the job's story. */
-export async function waitForOutcome(client: GigafactoryClient, jobId: string, expected: Stage, opts: WaitOptions = {}): Promise<Job> {
+export async function waitForOutcome(
+  client: GigafactoryClient,
+  jobId: string,
+  expected: Stage,
+  opts: WaitOptions = {},
+): Promise<Job> {
   const job = await waitForStage(client, jobId, ["shipped", "failed", "cancelled"], opts);
   if (job.stage !== expected) {
     const extra = opts.describe ? `\n${await opts.describe()}` : "";
-    throw new Error(`job ${jobId} ended ${job.stage}, expected ${expected}\n${await describeJob(client, jobId)}${extra}`);
+    throw new Error(
+      `job ${jobId} ended ${job.stage}, expected ${expected}\n${await describeJob(client, jobId)}${extra}`,
+    );
   }
   return job;
 }

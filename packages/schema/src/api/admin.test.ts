@@ -10,7 +10,10 @@ function rejectedAt(schema: z.ZodType, value: unknown): PropertyKey[][] {
 
 describe("admin inputs", () => {
   it("TokenCreateInput takes a role and optionally a product", () => {
-    expect(TokenCreateInput.parse({ role: "factory", name: "build-01" })).toEqual({ role: "factory", name: "build-01" });
+    expect(TokenCreateInput.parse({ role: "factory", name: "build-01" })).toEqual({
+      role: "factory",
+      name: "build-01",
+    });
     expect(rejectedAt(TokenCreateInput, { role: "root" })).toEqual([["role"]]);
     expect(rejectedAt(TokenCreateInput, { role: "service", productId: "a b" })).toEqual([["productId"]]);
   });
@@ -27,12 +30,17 @@ describe("admin inputs", () => {
 
 describe("profile inputs", () => {
   it("ProfilePublishInput takes a name and a snapshot", () => {
-    const input = { name: "backend-engineer", snapshot: { persona: "careful", engine: "claude-code", env: { CI: "1" } } };
+    const input = {
+      name: "backend-engineer",
+      snapshot: { persona: "careful", engine: "claude-code", env: { CI: "1" } },
+    };
     expect(ProfilePublishInput.parse(input)).toEqual(input);
   });
 
   it("ProfilePublishInput refuses a bad env name at its key and a version (versions are assigned)", () => {
-    expect(rejectedAt(ProfilePublishInput, { name: "p", snapshot: { env: { "bad-name": "1" } } })).toEqual([["snapshot", "env", "bad-name"]]);
+    expect(rejectedAt(ProfilePublishInput, { name: "p", snapshot: { env: { "bad-name": "1" } } })).toEqual([
+      ["snapshot", "env", "bad-name"],
+    ]);
     expect(rejectedAt(ProfilePublishInput, { name: "p", snapshot: {}, version: 2 })).toEqual([[]]);
   });
 

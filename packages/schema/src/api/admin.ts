@@ -53,7 +53,12 @@ export const TokenInfo = z.object({
   revokedAt: z.date().optional(),
 });
 export type TokenInfo = z.infer<typeof TokenInfo>;
-export const TokenRevokeInput = z.object({ tokenId: z.string().regex(/^[0-9a-f]{64}$/, "must be a token id (sha-256 hex)"), productId: ProductId.optional() }).strict();
+export const TokenRevokeInput = z
+  .object({
+    tokenId: z.string().regex(/^[0-9a-f]{64}$/, "must be a token id (sha-256 hex)"),
+    productId: ProductId.optional(),
+  })
+  .strict();
 
 export const ProfilePublishInput = z.object({ name: Name, snapshot: ProfileSnapshot }).strict();
 export type ProfilePublishInput = z.infer<typeof ProfilePublishInput>;

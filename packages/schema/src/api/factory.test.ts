@@ -70,7 +70,9 @@ describe("fenced inputs", () => {
   it("CheckpointInput checks the commit hash", () => {
     const checkpoint = { wipBranch: "gf/wip/job-1", wipBase: "main", wipCommit: "abcdef1" };
     expect(CheckpointInput.parse({ ...fence, checkpoint }).checkpoint).toEqual(checkpoint);
-    expect(rejectedAt(CheckpointInput, { ...fence, checkpoint: { ...checkpoint, wipCommit: "HEAD" } })).toEqual([["checkpoint", "wipCommit"]]);
+    expect(rejectedAt(CheckpointInput, { ...fence, checkpoint: { ...checkpoint, wipCommit: "HEAD" } })).toEqual([
+      ["checkpoint", "wipCommit"],
+    ]);
   });
 });
 
@@ -102,7 +104,9 @@ describe("AppendEventsInput", () => {
   });
 
   it("refuses a lifecycle event type from a factory", () => {
-    expect(rejectedAt(AppendEventsInput, { ...fence, events: [{ type: "shipped", data: {} }] })).toEqual([["events", 0, "type"]]);
+    expect(rejectedAt(AppendEventsInput, { ...fence, events: [{ type: "shipped", data: {} }] })).toEqual([
+      ["events", 0, "type"],
+    ]);
   });
 });
 
@@ -128,7 +132,9 @@ describe("CompleteInput", () => {
   });
 
   it("refuses negative insights at their path", () => {
-    expect(rejectedAt(CompleteInput, { ...fence, result: "success", insights: { tokensOut: -3 } })).toEqual([["insights", "tokensOut"]]);
+    expect(rejectedAt(CompleteInput, { ...fence, result: "success", insights: { tokensOut: -3 } })).toEqual([
+      ["insights", "tokensOut"],
+    ]);
   });
 });
 
@@ -149,12 +155,18 @@ describe("other factory inputs", () => {
   });
 
   it("ArtifactPutMeta defaults the content type and refuses a path as a name", () => {
-    expect(ArtifactPutMeta.parse({ ...fence, runId: "run-1", name: "diff.patch" }).contentType).toBe("application/octet-stream");
+    expect(ArtifactPutMeta.parse({ ...fence, runId: "run-1", name: "diff.patch" }).contentType).toBe(
+      "application/octet-stream",
+    );
     expect(rejectedAt(ArtifactPutMeta, { ...fence, runId: "run-1", name: "../x" })).toEqual([["name"]]);
   });
 
   it("FactoryMessage tells the messages apart", () => {
-    expect(FactoryMessage.parse({ type: "cancel", jobId: "job-1", epoch: 2 })).toEqual({ type: "cancel", jobId: "job-1", epoch: 2 });
+    expect(FactoryMessage.parse({ type: "cancel", jobId: "job-1", epoch: 2 })).toEqual({
+      type: "cancel",
+      jobId: "job-1",
+      epoch: 2,
+    });
     expect(FactoryMessage.parse({ type: "drain" })).toEqual({ type: "drain" });
     expect(rejectedAt(FactoryMessage, { type: "cancel", jobId: "job-1" })).toEqual([["epoch"]]);
     expect(rejectedAt(FactoryMessage, { type: "explode" })).toEqual([["type"]]);

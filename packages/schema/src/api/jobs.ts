@@ -52,7 +52,11 @@ export const JobRef = z.object({ jobId: JobId }).strict();
 export type JobRef = z.infer<typeof JobRef>;
 
 /** Opaque pagination cursor (base64url); the coordinator rejects one it did not make. */
-export const Cursor = z.string().min(1).max(512).regex(/^[A-Za-z0-9_-]+$/, "malformed cursor");
+export const Cursor = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9_-]+$/, "malformed cursor");
 
 export const JobListInput = z
   .object({

@@ -27,7 +27,10 @@ const SDK_DIR = fileURLToPath(new URL("../../", import.meta.url));
  * sibling in this pnpm workspace (`apps/<name>`). Throws a usage-level error saying how to
  * install or build it.
  */
-export async function resolveApp(name: AppName, opts: { cwd: string; env: Readonly<Record<string, string | undefined>> }): Promise<ResolvedApp> {
+export async function resolveApp(
+  name: AppName,
+  opts: { cwd: string; env: Readonly<Record<string, string | undefined>> },
+): Promise<ResolvedApp> {
   const app = APPS[name];
   const override = opts.env[app.env]?.trim();
   if (override) {
@@ -35,7 +38,10 @@ export async function resolveApp(name: AppName, opts: { cwd: string; env: Readon
     if (!(await exists(main))) throw new CliError(`${app.env}=${override}: no such file`, EXIT.notFound);
     return { name, packageDir: undefined, main };
   }
-  const packageDir = (await fromImportResolve(app.pkg)) ?? (await fromNodeModules(app.pkg, [SDK_DIR, opts.cwd])) ?? (await fromWorkspace(name, app.pkg));
+  const packageDir =
+    (await fromImportResolve(app.pkg)) ??
+    (await fromNodeModules(app.pkg, [SDK_DIR, opts.cwd])) ??
+    (await fromWorkspace(name, app.pkg));
   if (!packageDir) {
     throw new CliError(
       `${app.pkg} is not installed: \`gf ${name === "coordinator" ? "coordinator" : "factory"}\` and \`gf up\` run the Gigafactory apps, which the SDK does not bring along.\n` +
@@ -43,11 +49,16 @@ export async function resolveApp(name: AppName, opts: { cwd: string; env: Readon
       EXIT.notFound,
     );
   }
-  const manifest = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as { bin?: Record<string, string> | string };
+  const manifest = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8")) as {
+    bin?: Record<string, string> | string;
+  };
   const bin = typeof manifest.bin === "string" ? manifest.bin : (manifest.bin?.[app.bin] ?? "dist/main.js");
   const main = join(packageDir, bin);
   if (!(await exists(main))) {
-    throw new CliError(`${app.pkg} is installed at ${packageDir} but not built: ${main} is missing (pnpm --filter ${app.pkg} build)`, EXIT.notFound);
+    throw new CliError(
+      `${app.pkg} is installed at ${packageDir} but not built: ${main} is missing (pnpm --filter ${app.pkg} build)`,
+      EXIT.notFound,
+    );
   }
   return { name, packageDir, main };
 }
@@ -124,9 +135,16 @@ async function exists(path: string): Promise<boolean> {
  */
 export async function appExport(app: ResolvedApp, subpath: string, fallback: string): Promise<string> {
   if (app.packageDir) {
-    const manifest = JSON.parse(await readFile(join(app.packageDir, "package.json"), "utf8")) as { exports?: Record<string, unknown> };
+    const manifest = JSON.parse(await readFile(join(app.packageDir, "package.json"), "utf8")) as {
+      exports?: Record<string, unknown>;
+    };
     const entry = manifest.exports?.[subpath];
-    const target = typeof entry === "string" ? entry : typeof entry === "object" && entry !== null ? (entry as Record<string, unknown>).default : undefined;
+    const target =
+      typeof entry === "string"
+        ? entry
+        : typeof entry === "object" && entry !== null
+          ? (entry as Record<string, unknown>).default
+          : undefined;
     if (typeof target === "string") return join(app.packageDir, target);
   }
   return join(dirname(app.main), fallback);

@@ -57,7 +57,11 @@ export class CliContext {
   where(): string | undefined {
     if (!this.connected) return undefined;
     const { client, source } = this.connected;
-    return source === "flags" ? client.url : source === "env" ? `${client.url} from GF_URL` : `${client.url} from ${source}`;
+    return source === "flags"
+      ? client.url
+      : source === "env"
+        ? `${client.url} from GF_URL`
+        : `${client.url} from ${source}`;
   }
 
   /**

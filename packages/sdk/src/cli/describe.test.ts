@@ -17,11 +17,19 @@ describe("events", () => {
 
   it("describes events in one line", () => {
     expect(describeEvent(event("log", { stream: "stdout", line: "hello" }))).toBe("hello");
-    expect(describeEvent(event("claimed", { factoryId: "local-1", attempt: 2 }))).toBe("claimed by local-1 (attempt 2)");
-    expect(describeEvent(event("requeued", { attempt: 1, result: "failure", retryInMs: 5_000, reason: "exit 3" }))).toBe("attempt 1 ended failure: exit 3; back to inbox, retry in 5.0s");
+    expect(describeEvent(event("claimed", { factoryId: "local-1", attempt: 2 }))).toBe(
+      "claimed by local-1 (attempt 2)",
+    );
+    expect(
+      describeEvent(event("requeued", { attempt: 1, result: "failure", retryInMs: 5_000, reason: "exit 3" })),
+    ).toBe("attempt 1 ended failure: exit 3; back to inbox, retry in 5.0s");
     expect(describeEvent(event("approval_requested"))).toBe("waiting for approval: gf approve job_1 (or gf reject)");
-    expect(describeEvent(event("verify", { passed: false, steps: [{ command: "pnpm test", exitCode: 1 }] }))).toBe("verify failed: pnpm test exited 1");
+    expect(describeEvent(event("verify", { passed: false, steps: [{ command: "pnpm test", exitCode: 1 }] }))).toBe(
+      "verify failed: pnpm test exited 1",
+    );
     expect(describeEvent(event("verify", { passed: true, steps: [{}, {}] }))).toBe("verify passed (2 gates)");
-    expect(describeEvent(event("insights", { tokensIn: 1200, tokensOut: 300, costUsd: 0.0123, turns: 4 }))).toBe("insights 1200 in / 300 out tokens, $0.0123, 4 turns");
+    expect(describeEvent(event("insights", { tokensIn: 1200, tokensOut: 300, costUsd: 0.0123, turns: 4 }))).toBe(
+      "insights 1200 in / 300 out tokens, $0.0123, 4 turns",
+    );
   });
 });

@@ -25,7 +25,8 @@ export function attemptOf(job: Pick<Job, "attempt" | "maxAttempts">): string {
   return `${job.attempt}/${job.maxAttempts}`;
 }
 
-const str = (value: unknown): string | undefined => (typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined);
+const str = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
 
 /** The stage a job is in right after this event, for lifecycle events that say. */
 export function stageAfter(event: Pick<JobEvent, "type" | "data">): Stage | undefined {
@@ -80,7 +81,9 @@ export function describeEvent(event: Pick<JobEvent, "type" | "data" | "jobId">):
     case "message":
       return `[${str(d.role) ?? "message"}] ${str(d.text) ?? ""}`;
     case "tool_use":
-      return d.phase === "result" ? `← ${str(d.name) ?? "tool"}${d.isError === true ? " (error)" : ""}` : `→ ${str(d.name) ?? "tool"} ${brief(d.input)}`;
+      return d.phase === "result"
+        ? `← ${str(d.name) ?? "tool"}${d.isError === true ? " (error)" : ""}`
+        : `→ ${str(d.name) ?? "tool"} ${brief(d.input)}`;
     case "created":
       return `created (${str(d.engine) ?? "?"}${Array.isArray(d.capabilities) && d.capabilities.length ? `, needs ${d.capabilities.join(", ")}` : ""})`;
     case "claimed":
@@ -129,12 +132,15 @@ export function describeInsights(insights: Record<string, unknown>): string {
   const n = (key: string) => (typeof insights[key] === "number" ? (insights[key] as number) : undefined);
   const parts: string[] = [];
   if (typeof insights.model === "string") parts.push(insights.model);
-  if (n("tokensIn") !== undefined || n("tokensOut") !== undefined) parts.push(`${formatCount(n("tokensIn"))} in / ${formatCount(n("tokensOut"))} out tokens`);
+  if (n("tokensIn") !== undefined || n("tokensOut") !== undefined)
+    parts.push(`${formatCount(n("tokensIn"))} in / ${formatCount(n("tokensOut"))} out tokens`);
   if (n("tokensCached")) parts.push(`${formatCount(n("tokensCached"))} cached`);
-  if (n("costUsd") !== undefined) parts.push(`${formatUsd(n("costUsd"))}${insights.estimated === true ? " (est.)" : ""}`);
+  if (n("costUsd") !== undefined)
+    parts.push(`${formatUsd(n("costUsd"))}${insights.estimated === true ? " (est.)" : ""}`);
   if (n("turns") !== undefined) parts.push(`${n("turns")} turns`);
   if (n("toolCalls") !== undefined) parts.push(`${n("toolCalls")} tool calls`);
-  if (n("filesChanged") !== undefined) parts.push(`${n("filesChanged")} files +${n("linesAdded") ?? 0}/-${n("linesDeleted") ?? 0}`);
+  if (n("filesChanged") !== undefined)
+    parts.push(`${n("filesChanged")} files +${n("linesAdded") ?? 0}/-${n("linesDeleted") ?? 0}`);
   if (n("durationMs") !== undefined) parts.push(formatMs(n("durationMs")));
   return parts.join(", ") || "-";
 }
@@ -144,7 +150,8 @@ function describeVerify(data: Record<string, unknown>): string {
   const steps = Array.isArray(data.steps) ? (data.steps as Array<Record<string, unknown>>) : [];
   if (data.passed === true) return `verify passed (${steps.length} gate${steps.length === 1 ? "" : "s"})`;
   const failed = steps.find((step) => step.exitCode !== 0);
-  if (data.passed === false && failed) return `verify failed: ${str(failed.command) ?? "?"} exited ${failed.exitCode === null ? "by a signal" : str(failed.exitCode)}`;
+  if (data.passed === false && failed)
+    return `verify failed: ${str(failed.command) ?? "?"} exited ${failed.exitCode === null ? "by a signal" : str(failed.exitCode)}`;
   return `verify ${brief(data)}`;
 }
 

@@ -8,7 +8,10 @@ const serverError = (code: string, message = "nope") =>
 
 describe("exit codes", () => {
   it("maps server error codes onto exit codes", () => {
-    expect(explainError(serverError("NOT_FOUND", "job x not found"))).toEqual({ exitCode: EXIT.notFound, message: "job x not found" });
+    expect(explainError(serverError("NOT_FOUND", "job x not found"))).toEqual({
+      exitCode: EXIT.notFound,
+      message: "job x not found",
+    });
     expect(explainError(serverError("BAD_REQUEST")).exitCode).toBe(EXIT.usage);
     expect(explainError(serverError("UNAUTHORIZED")).exitCode).toBe(EXIT.unreachable);
     expect(explainError(serverError("FORBIDDEN")).exitCode).toBe(EXIT.unreachable);
@@ -20,11 +23,16 @@ describe("exit codes", () => {
     const error = TRPCClientError.from(new TypeError("fetch failed", { cause: refused }));
     const { exitCode, message } = explainError(error, "http://127.0.0.1:9");
     expect(exitCode).toBe(EXIT.unreachable);
-    expect(message).toBe("cannot reach the coordinator (http://127.0.0.1:9): fetch failed: connect ECONNREFUSED 127.0.0.1:9 (ECONNREFUSED)");
+    expect(message).toBe(
+      "cannot reach the coordinator (http://127.0.0.1:9): fetch failed: connect ECONNREFUSED 127.0.0.1:9 (ECONNREFUSED)",
+    );
   });
 
   it("keeps a CliError's own code and treats a job file error as bad input", () => {
     expect(explainError(new CliError("x", EXIT.notFound)).exitCode).toBe(EXIT.notFound);
-    expect(explainError(new JobFileParseError([{ field: "timeout", line: 3, message: "bad" }]))).toEqual({ exitCode: EXIT.usage, message: "line 3: timeout: bad" });
+    expect(explainError(new JobFileParseError([{ field: "timeout", line: 3, message: "bad" }]))).toEqual({
+      exitCode: EXIT.usage,
+      message: "line 3: timeout: bad",
+    });
   });
 });

@@ -35,9 +35,15 @@ export function explainError(error: unknown, where?: string): { exitCode: ExitCo
   return { exitCode: EXIT.failed, message: String(error) };
 }
 
-function explainTRPCError(error: TRPCClientError<never>, where: string | undefined): { exitCode: ExitCode; message: string } {
+function explainTRPCError(
+  error: TRPCClientError<never>,
+  where: string | undefined,
+): { exitCode: ExitCode; message: string } {
   const data: unknown = error.data;
-  const code = typeof data === "object" && data !== null && "code" in data && typeof data.code === "string" ? data.code : undefined;
+  const code =
+    typeof data === "object" && data !== null && "code" in data && typeof data.code === "string"
+      ? data.code
+      : undefined;
   const at = where ? ` (${where})` : "";
   switch (code) {
     case undefined:

@@ -6,14 +6,16 @@ import type { GlobalOptions } from "./context.js";
 export function intOption(min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
+    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max)
+      throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`);
     return n;
   };
 }
 
 /** A duration such as `90s`, `30m`, `1h30m`; kept as the text the apps parse themselves. */
 export function durationOption(value: string): string {
-  if (parseDuration(value) === undefined) throw new InvalidArgumentError("must be a duration such as 90s, 30m, 4h or 1h30m");
+  if (parseDuration(value) === undefined)
+    throw new InvalidArgumentError("must be a duration such as 90s, 30m, 4h or 1h30m");
   return value;
 }
 

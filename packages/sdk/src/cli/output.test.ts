@@ -72,7 +72,14 @@ describe("Output.table", () => {
 
 describe("formatting", () => {
   it("formats durations, ages and cuts", () => {
-    expect([formatMs(850), formatMs(3_200), formatMs(300_000), formatMs(252_000), formatMs(3_780_000), formatMs(undefined)]).toEqual(["850ms", "3.2s", "5m", "4m12s", "1h3m", "-"]);
+    expect([
+      formatMs(850),
+      formatMs(3_200),
+      formatMs(300_000),
+      formatMs(252_000),
+      formatMs(3_780_000),
+      formatMs(undefined),
+    ]).toEqual(["850ms", "3.2s", "5m", "4m12s", "1h3m", "-"]);
     const now = new Date("2025-01-01T12:00:00Z");
     expect(formatAge(new Date("2025-01-01T11:59:30Z"), now)).toBe("30s ago");
     expect(formatAge(new Date("2025-01-01T10:00:00Z"), now)).toBe("2h ago");

@@ -67,7 +67,9 @@ export class Output {
       if (opts.empty) this.line(this.c.dim(opts.empty));
       return;
     }
-    const widths = columns.map((column, i) => Math.max(column.header.length, ...cells.map((row) => width(row[i] ?? ""))));
+    const widths = columns.map((column, i) =>
+      Math.max(column.header.length, ...cells.map((row) => width(row[i] ?? ""))),
+    );
     // the last column gives way when the terminal is narrow
     const fixed = widths.slice(0, -1).reduce((sum, w) => sum + w + 2, 0);
     const last = widths.length - 1;
@@ -81,7 +83,12 @@ export class Output {
           return style(padded, i);
         })
         .join("  ");
-    this.line(render(columns.map((column) => column.header), (text) => this.c.bold(text)));
+    this.line(
+      render(
+        columns.map((column) => column.header),
+        (text) => this.c.bold(text),
+      ),
+    );
     rows.forEach((row, r) => {
       this.line(render(cells[r] ?? [], (text, i) => columns[i]?.color?.(text, row) ?? text));
     });
@@ -91,7 +98,8 @@ export class Output {
   fields(pairs: ReadonlyArray<readonly [string, string | undefined]>, indent = "  "): void {
     const shown = pairs.filter((pair): pair is readonly [string, string] => pair[1] !== undefined && pair[1] !== "");
     const w = Math.max(0, ...shown.map(([key]) => key.length));
-    for (const [key, value] of shown) this.line(this.tty ? `${indent}${this.c.dim(key.padEnd(w))}  ${value}` : `${key}\t${value}`);
+    for (const [key, value] of shown)
+      this.line(this.tty ? `${indent}${this.c.dim(key.padEnd(w))}  ${value}` : `${key}\t${value}`);
   }
 
   /** A status line redrawn in place on a TTY; ignored when piped. */

@@ -13,7 +13,9 @@ import { EXIT } from "./errors.js";
 
 function version(): string {
   try {
-    const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    const manifest = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version?: string;
+    };
     return manifest.version ?? "0.0.0";
   } catch {
     return "0.0.0";

@@ -76,7 +76,10 @@ export async function readFleetFile(path: string): Promise<FleetFile> {
     throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
   }
   const parsed = FleetFile.safeParse(json);
-  if (!parsed.success) throw new Error(`${path} is not a fleet file: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+  if (!parsed.success)
+    throw new Error(
+      `${path} is not a fleet file: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+    );
   return parsed.data;
 }
 

@@ -14,7 +14,11 @@ export interface StreamEventsOptions {
  * Survives dropped connections: the WebSocket link resubscribes with the last seq it saw
  * (`lastEventId`), so no event is lost or repeated.
  */
-export async function* streamEvents(client: GigafactoryClient, jobId: string, opts: StreamEventsOptions = {}): AsyncGenerator<JobEvent, void, undefined> {
+export async function* streamEvents(
+  client: GigafactoryClient,
+  jobId: string,
+  opts: StreamEventsOptions = {},
+): AsyncGenerator<JobEvent, void, undefined> {
   let last = opts.afterSeq ?? 0;
   // our own controller, so that a consumer that stops early (break) also ends the subscription
   const controller = new AbortController();
@@ -22,7 +26,10 @@ export async function* streamEvents(client: GigafactoryClient, jobId: string, op
   if (opts.signal?.aborted) return;
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    const subscription = client.trpc.jobs.watch.subscribe({ jobId, lastEventId: last > 0 ? String(last) : null }, { signal: controller.signal });
+    const subscription = client.trpc.jobs.watch.subscribe(
+      { jobId, lastEventId: last > 0 ? String(last) : null },
+      { signal: controller.signal },
+    );
     for await (const { data: event } of subscription) {
       // a resubscription may overlap what was already delivered
       if (event.seq <= last) continue;

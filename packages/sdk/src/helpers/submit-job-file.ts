@@ -24,7 +24,11 @@ export interface SubmitJobFileResult {
  * A plain string is a path. Throws {@link JobFileParseError} naming each bad field and its
  * line before anything is sent; the coordinator is only asked once the file is valid.
  */
-export async function submitJobFile(client: GigafactoryClient, source: JobFileSource, opts: SubmitJobFileOptions = {}): Promise<SubmitJobFileResult> {
+export async function submitJobFile(
+  client: GigafactoryClient,
+  source: JobFileSource,
+  opts: SubmitJobFileOptions = {},
+): Promise<SubmitJobFileResult> {
   const { text, file } = await readSource(source);
   const parsed = parseJobFile(text, file === undefined ? {} : { file });
   if (!parsed.ok) throw new JobFileParseError(parsed.errors);

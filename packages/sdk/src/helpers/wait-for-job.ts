@@ -22,7 +22,10 @@ export async function waitForJob(client: GigafactoryClient, jobId: string, opts:
   let last = opts.afterSeq ?? 0;
   for (let rewatch = 0; ; rewatch++) {
     opts.signal?.throwIfAborted();
-    for await (const event of streamEvents(client, jobId, { afterSeq: last, ...(opts.signal ? { signal: opts.signal } : {}) })) {
+    for await (const event of streamEvents(client, jobId, {
+      afterSeq: last,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    })) {
       last = event.seq;
       rewatch = 0;
       opts.onEvent?.(event);

@@ -13,7 +13,13 @@ export interface JobFileError {
 
 /** `hello.md:3: timeout: invalid duration "4 hours" (use e.g. 90s, 30m, 4h, 1h30m)` */
 export function formatJobFileError(error: JobFileError): string {
-  const where = error.file ? (error.line ? `${error.file}:${error.line}` : error.file) : error.line ? `line ${error.line}` : undefined;
+  const where = error.file
+    ? error.line
+      ? `${error.file}:${error.line}`
+      : error.file
+    : error.line
+      ? `line ${error.line}`
+      : undefined;
   const what = error.field ? `${error.field}${formatSubPath(error.path?.slice(1) ?? [])}` : undefined;
   return [where, what, error.message].filter(Boolean).join(": ");
 }

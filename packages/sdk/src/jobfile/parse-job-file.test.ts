@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { JOB_LIMITS } from "@gigafactory/schema";
 import { describe, expect, it } from "vitest";
-import { type JobFileError, JobFileParseError, formatJobFileError, parseJobFile, parseJobFileOrThrow } from "./index.js";
+import {
+  type JobFileError,
+  JobFileParseError,
+  formatJobFileError,
+  parseJobFile,
+  parseJobFileOrThrow,
+} from "./index.js";
 
 const fixture = (name: string) => readFileSync(new URL(`../../test/fixtures/jobfiles/${name}`, import.meta.url));
 
@@ -32,16 +38,29 @@ describe("the predecessor's job files", () => {
   const cases = [
     {
       file: "phase2-slice1.md",
-      frontmatter: { engine: "devin", cwd: "/Users/sd9235/code/mygh/learning_ai_common_plat", yolo: true, lock: "common-plat", timeout: "4h" },
+      frontmatter: {
+        engine: "devin",
+        cwd: "/Users/sd9235/code/mygh/learning_ai_common_plat",
+        yolo: true,
+        lock: "common-plat",
+        timeout: "4h",
+      },
       timeoutMs: 14_400_000,
       title: "ROLE: Senior backend/distributed-systems engineer. Implement Phase 2 — Slice 1:",
       bodyEnd: "+ reaper + fencing (leaseEpoch) — the concurrency core.",
     },
     {
       file: "phase1-slice4.md",
-      frontmatter: { engine: "devin", cwd: "/Users/sd9235/code/mygh/learning_ai_devops_tools", yolo: true, lock: "devops-tools", timeout: "3h" },
+      frontmatter: {
+        engine: "devin",
+        cwd: "/Users/sd9235/code/mygh/learning_ai_devops_tools",
+        yolo: true,
+        lock: "devops-tools",
+        timeout: "3h",
+      },
       timeoutMs: 10_800_000,
-      title: "ROLE: Senior engineer. Implement Phase 1 — Slice 4: TRACKER ADAPTER (single host). This CLOSES Phase 1: a task in the tracker can become a job, and job outcomes echo back to the tracker — the task<->j",
+      title:
+        "ROLE: Senior engineer. Implement Phase 1 — Slice 4: TRACKER ADAPTER (single host). This CLOSES Phase 1: a task in the tracker can become a job, and job outcomes echo back to the tracker — the task<->j",
       bodyEnd: "Phase 2 Slice 1 (fleet data model + repositories in platform-service)",
     },
   ];
@@ -114,7 +133,9 @@ describe("broken YAML", () => {
   });
 
   it("reports an unclosed flow list on its key's line", () => {
-    const errors = errorsOf(["---", "engine: shell", "capabilities: [os:linux, gpu", "lock: main", "---", "echo hi"].join("\n"));
+    const errors = errorsOf(
+      ["---", "engine: shell", "capabilities: [os:linux, gpu", "lock: main", "---", "echo hi"].join("\n"),
+    );
     expect(errors[0]).toMatchObject({ field: "capabilities", line: 3 });
   });
 
@@ -155,7 +176,9 @@ describe("broken YAML", () => {
   });
 
   it("refuses frontmatter that is never closed", () => {
-    expect(errorsOf(["---", "engine: shell", "echo hi", ""].join("\n"))).toEqual([{ line: 1, message: expect.stringMatching(/never closed/) }]);
+    expect(errorsOf(["---", "engine: shell", "echo hi", ""].join("\n"))).toEqual([
+      { line: 1, message: expect.stringMatching(/never closed/) },
+    ]);
     expect(errorsOf("---")[0]?.line).toBe(1);
   });
 });
@@ -166,7 +189,12 @@ describe("invalid values", () => {
   it("names the field and line of a bad duration", () => {
     const errors = errorsOf(file("engine: shell", "timeout: 4 hours"), "hello.md");
     expect(errors).toEqual([
-      { field: "timeout", line: 3, message: 'invalid duration "4 hours" (use e.g. 90s, 30m, 4h, 1h30m)', file: "hello.md" },
+      {
+        field: "timeout",
+        line: 3,
+        message: 'invalid duration "4 hours" (use e.g. 90s, 30m, 4h, 1h30m)',
+        file: "hello.md",
+      },
     ]);
   });
 
@@ -188,7 +216,9 @@ describe("invalid values", () => {
 
   it("names priority given as a list", () => {
     const errors = errorsOf(file("engine: shell", "", "priority: [1, 2]"));
-    expect(errors).toEqual([{ field: "priority", line: 4, message: "must be a number or one of low, normal, high, urgent, not a list" }]);
+    expect(errors).toEqual([
+      { field: "priority", line: 4, message: "must be a number or one of low, normal, high, urgent, not a list" },
+    ]);
   });
 
   it("names max-attempts given as a word", () => {
@@ -210,12 +240,19 @@ describe("invalid values", () => {
 
   it("points at a bad list item's own line", () => {
     const errors = errorsOf(file("capabilities:", "  - os:linux", "  - has space"));
-    expect(errors).toEqual([{ field: "capabilities", path: ["capabilities", 1], line: 4, message: "must be a label like os:linux" }]);
-    expect(formatJobFileError(errors[0] as JobFileError)).toBe("line 4: capabilities[1]: must be a label like os:linux");
+    expect(errors).toEqual([
+      { field: "capabilities", path: ["capabilities", 1], line: 4, message: "must be a label like os:linux" },
+    ]);
+    expect(formatJobFileError(errors[0] as JobFileError)).toBe(
+      "line 4: capabilities[1]: must be a label like os:linux",
+    );
   });
 
   it("points at the key for a bad item in a comma-separated list", () => {
-    expect(errorsOf(file("engine: shell", "capabilities: os:linux, has space"))[0]).toMatchObject({ field: "capabilities", line: 3 });
+    expect(errorsOf(file("engine: shell", "capabilities: os:linux, has space"))[0]).toMatchObject({
+      field: "capabilities",
+      line: 3,
+    });
   });
 
   it("names a bad nested review mode", () => {
@@ -225,7 +262,9 @@ describe("invalid values", () => {
   });
 
   it("names a value that only the create input refuses: a zero timeout", () => {
-    expect(errorsOf(file("engine: shell", "timeout: 0s"))).toEqual([{ field: "timeout", line: 3, message: "must be more than 0 and at most 168h" }]);
+    expect(errorsOf(file("engine: shell", "timeout: 0s"))).toEqual([
+      { field: "timeout", line: 3, message: "must be more than 0 and at most 168h" },
+    ]);
   });
 
   it("names the parent key for a malformed parent job id", () => {
@@ -233,7 +272,11 @@ describe("invalid values", () => {
   });
 
   it("names the profile key for version 0", () => {
-    expect(errorsOf(file("engine: shell", "profile: reviewer@0"))[0]).toMatchObject({ field: "profile", path: ["profile", "version"], line: 3 });
+    expect(errorsOf(file("engine: shell", "profile: reviewer@0"))[0]).toMatchObject({
+      field: "profile",
+      path: ["profile", "version"],
+      line: 3,
+    });
   });
 
   it("names an empty value", () => {
@@ -257,7 +300,9 @@ describe("the body", () => {
   });
 
   it("must not be empty", () => {
-    expect(errorsOf("---\nengine: shell\n---\n")).toEqual([{ field: "body", line: 4, message: expect.stringMatching(/empty/) }]);
+    expect(errorsOf("---\nengine: shell\n---\n")).toEqual([
+      { field: "body", line: 4, message: expect.stringMatching(/empty/) },
+    ]);
     expect(errorsOf("---\nengine: shell\n---")).toMatchObject([{ field: "body" }]);
     expect(errorsOf("---\r\nengine: shell\r\n---\r\n \r\n\t\r\n")).toMatchObject([{ field: "body", line: 4 }]);
     expect(errorsOf("")).toMatchObject([{ field: "body", line: 1 }]);
@@ -269,7 +314,9 @@ describe("the body", () => {
 
   it("must fit the size limit", () => {
     const body = "x".repeat(JOB_LIMITS.bodyMdMaxBytes + 1);
-    expect(errorsOf(`---\nengine: shell\n---\n${body}`)).toEqual([{ field: "body", line: 4, message: `must be at most ${JOB_LIMITS.bodyMdMaxBytes} bytes` }]);
+    expect(errorsOf(`---\nengine: shell\n---\n${body}`)).toEqual([
+      { field: "body", line: 4, message: `must be at most ${JOB_LIMITS.bodyMdMaxBytes} bytes` },
+    ]);
   });
 });
 
@@ -290,7 +337,10 @@ describe("files without frontmatter", () => {
 
   it("may start with a byte-order mark, which is not part of the body", () => {
     expect(parsed("\uFEFFecho hi\n").input.bodyMd).toBe("echo hi\n");
-    expect(parsed("\uFEFF---\nengine: codex\n---\necho hi\n").input).toMatchObject({ engine: "codex", bodyMd: "echo hi\n" });
+    expect(parsed("\uFEFF---\nengine: codex\n---\necho hi\n").input).toMatchObject({
+      engine: "codex",
+      bodyMd: "echo hi\n",
+    });
   });
 });
 

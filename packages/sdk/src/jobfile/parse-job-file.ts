@@ -1,4 +1,11 @@
-import { type JobCreate, JobCreateInput, JobFileFrontmatter, formatDuration, JOB_LIMITS, jobFileToCreateInput } from "@gigafactory/schema";
+import {
+  type JobCreate,
+  JobCreateInput,
+  JobFileFrontmatter,
+  formatDuration,
+  JOB_LIMITS,
+  jobFileToCreateInput,
+} from "@gigafactory/schema";
 import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
 import { type JobFileError, JobFileParseError } from "./job-file-error.js";
@@ -37,7 +44,9 @@ export function parseJobFile(text: string, opts: ParseJobFileOptions = {}): Pars
 
   const split = splitFrontmatter(text);
   if (split.kind === "unclosed") {
-    return fail([{ line: 1, message: "the frontmatter opened by --- on line 1 is never closed (end it with a line of ---)" }]);
+    return fail([
+      { line: 1, message: "the frontmatter opened by --- on line 1 is never closed (end it with a line of ---)" },
+    ]);
   }
 
   let manifest: Record<string, unknown> = {};
@@ -54,12 +63,17 @@ export function parseJobFile(text: string, opts: ParseJobFileOptions = {}): Pars
   const front = JobFileFrontmatter.safeParse(manifest);
   if (!front.success) errors.push(...front.error.issues.map((issue) => frontmatterError(issue, manifest, locate)));
   if (split.body.trim() === "") {
-    errors.push({ field: "body", line: bodyLine, message: "is empty: write the job's instructions after the frontmatter" });
+    errors.push({
+      field: "body",
+      line: bodyLine,
+      message: "is empty: write the job's instructions after the frontmatter",
+    });
   }
   if (!front.success || errors.length > 0) return fail(errors);
 
   const input = JobCreateInput.safeParse(jobFileToCreateInput(front.data, split.body, manifest));
-  if (!input.success) return fail(input.error.issues.map((issue) => createInputError(issue, manifest, locate, bodyLine)));
+  if (!input.success)
+    return fail(input.error.issues.map((issue) => createInputError(issue, manifest, locate, bodyLine)));
   return { ok: true, input: input.data, frontmatter: manifest };
 }
 
@@ -70,7 +84,9 @@ export function parseJobFileOrThrow(text: string, opts: ParseJobFileOptions = {}
   return result.input;
 }
 
-type ReadFrontmatter = { ok: true; manifest: Record<string, unknown>; locate: Locate } | { ok: false; errors: JobFileError[] };
+type ReadFrontmatter =
+  | { ok: true; manifest: Record<string, unknown>; locate: Locate }
+  | { ok: false; errors: JobFileError[] };
 
 function readFrontmatter(yaml: string, firstLine: number): ReadFrontmatter {
   const lineCounter = new LineCounter();
@@ -82,7 +98,10 @@ function readFrontmatter(yaml: string, firstLine: number): ReadFrontmatter {
   if (contents !== null && !isMap(contents)) {
     const kind = isSeq(contents) ? "a list" : "a single value";
     const line = contents.range ? lineAt(contents.range[0]) : firstLine;
-    return { ok: false, errors: [{ line, message: `the frontmatter must be a mapping of keys to values (key: value), not ${kind}` }] };
+    return {
+      ok: false,
+      errors: [{ line, message: `the frontmatter must be a mapping of keys to values (key: value), not ${kind}` }],
+    };
   }
 
   let value: unknown;
@@ -90,13 +109,18 @@ function readFrontmatter(yaml: string, firstLine: number): ReadFrontmatter {
     value = doc.toJS();
   } catch (error) {
     // e.g. an alias bomb (too many alias expansions)
-    return { ok: false, errors: [{ line: firstLine, message: `the frontmatter cannot be read: ${(error as Error).message}` }] };
+    return {
+      ok: false,
+      errors: [{ line: firstLine, message: `the frontmatter cannot be read: ${(error as Error).message}` }],
+    };
   }
   const manifest = isRecord(value) ? value : {};
 
   const locate: Locate = (path) => {
     const [key] = path;
-    const pair = isMap(contents) ? contents.items.find((item) => isScalar(item.key) && String(item.key.value) === key) : undefined;
+    const pair = isMap(contents)
+      ? contents.items.find((item) => isScalar(item.key) && String(item.key.value) === key)
+      : undefined;
     if (!pair) return undefined;
     // a list item or nested key points at its own line when the YAML has that node
     for (let depth = path.length; depth > 1; depth -= 1) {
@@ -119,7 +143,10 @@ function yamlErrors(doc: Document, lineAt: (offset: number) => number): JobFileE
       const end = isNode(item.value) ? item.value.range?.[1] : isNode(item.key) ? item.key.range?.[1] : undefined;
       return start !== undefined && end !== undefined && start <= at && at <= end;
     });
-    const field = pair && isScalar(pair.key) && pair.key.value !== null && pair.key.value !== "" ? String(pair.key.value) : undefined;
+    const field =
+      pair && isScalar(pair.key) && pair.key.value !== null && pair.key.value !== ""
+        ? String(pair.key.value)
+        : undefined;
     // an unclosed quote or bracket is reported where the parser gave up (often the end
     // of the frontmatter); the line where that value starts is the one to fix
     const value = pair?.value;
@@ -161,7 +188,12 @@ const FRONTMATTER_KEY: Readonly<Record<string, string>> = {
   bodyMd: "body",
 };
 
-function createInputError(issue: Issue, manifest: Record<string, unknown>, locate: Locate, bodyLine: number): JobFileError {
+function createInputError(
+  issue: Issue,
+  manifest: Record<string, unknown>,
+  locate: Locate,
+  bodyLine: number,
+): JobFileError {
   const [key, ...rest] = issue.path.filter((part): part is PathPart => typeof part !== "symbol");
   if (key === undefined || key === "manifest") return { message: issue.message };
   let field = FRONTMATTER_KEY[key] ?? String(key);
@@ -186,7 +218,12 @@ function describeIssue(issue: Issue, value: unknown): string {
     const options = issue.errors.flatMap((branch) => {
       const [first] = branch;
       if (!first) return [];
-      const option = first.code === "invalid_type" ? describeType(first.expected) : first.code === "invalid_value" ? `one of ${first.values.join(", ")}` : first.message;
+      const option =
+        first.code === "invalid_type"
+          ? describeType(first.expected)
+          : first.code === "invalid_value"
+            ? `one of ${first.values.join(", ")}`
+            : first.message;
       return first.path.length > 0 ? [`a mapping with ${first.path.join(".")}: ${option}`] : [option];
     });
     return `must be ${[...new Set(options)].join(" or ")}, not ${describeValue(value)}`;
@@ -195,7 +232,12 @@ function describeIssue(issue: Issue, value: unknown): string {
 }
 
 function describeType(expected: string): string {
-  const names: Record<string, string> = { array: "a list", object: "a mapping", boolean: "true or false", int: "a whole number" };
+  const names: Record<string, string> = {
+    array: "a list",
+    object: "a mapping",
+    boolean: "true or false",
+    int: "a whole number",
+  };
   return names[expected] ?? `a ${expected}`;
 }
 

@@ -23,7 +23,8 @@ export function anyPaths(file: string, aliases: string[], opts: { maxDepth?: num
   if (!source) throw new Error(`${file} is not in the program`);
   const maxDepth = opts.maxDepth ?? 8;
   const found: string[] = [];
-  const fromLib = (type: ts.Type) => type.symbol?.declarations?.some((decl) => program.isSourceFileDefaultLibrary(decl.getSourceFile())) ?? false;
+  const fromLib = (type: ts.Type) =>
+    type.symbol?.declarations?.some((decl) => program.isSourceFileDefaultLibrary(decl.getSourceFile())) ?? false;
 
   const visit = (type: ts.Type, path: string, depth: number, onPath: Set<ts.Type>): void => {
     // `any` and the error type both carry the Any flag
@@ -31,14 +32,20 @@ export function anyPaths(file: string, aliases: string[], opts: { maxDepth?: num
       found.push(path);
       return;
     }
-    if (depth > maxDepth || onPath.has(type) || !(type.flags & (ts.TypeFlags.Object | ts.TypeFlags.UnionOrIntersection))) return;
+    if (
+      depth > maxDepth ||
+      onPath.has(type) ||
+      !(type.flags & (ts.TypeFlags.Object | ts.TypeFlags.UnionOrIntersection))
+    )
+      return;
     const inner = new Set(onPath).add(type);
     if (type.isUnionOrIntersection()) {
       for (const member of type.types) visit(member, path, depth, inner);
       return;
     }
     if (checker.isArrayType(type) || checker.isTupleType(type)) {
-      for (const element of checker.getTypeArguments(type as ts.TypeReference)) visit(element, `${path}[]`, depth + 1, inner);
+      for (const element of checker.getTypeArguments(type as ts.TypeReference))
+        visit(element, `${path}[]`, depth + 1, inner);
       return;
     }
     // Date, AsyncIterable<T>…: only their type arguments are ours, less the lib's own `any`
@@ -54,12 +61,15 @@ export function anyPaths(file: string, aliases: string[], opts: { maxDepth?: num
       });
       return;
     }
-    for (const prop of checker.getPropertiesOfType(type)) visit(checker.getTypeOfSymbol(prop), `${path}.${prop.name}`, depth + 1, inner);
+    for (const prop of checker.getPropertiesOfType(type))
+      visit(checker.getTypeOfSymbol(prop), `${path}.${prop.name}`, depth + 1, inner);
     for (const index of checker.getIndexInfosOfType(type)) visit(index.type, `${path}[key]`, depth + 1, inner);
   };
 
   for (const name of aliases) {
-    const alias = source.statements.find((node): node is ts.TypeAliasDeclaration => ts.isTypeAliasDeclaration(node) && node.name.text === name);
+    const alias = source.statements.find(
+      (node): node is ts.TypeAliasDeclaration => ts.isTypeAliasDeclaration(node) && node.name.text === name,
+    );
     if (!alias) throw new Error(`${file} has no type alias ${name}`);
     visit(checker.getTypeAtLocation(alias.name), name, 0, new Set());
   }

@@ -24,7 +24,11 @@ export interface TestFleet {
 const COORDINATOR_ENV = { GF_BACKOFF_BASE: "100ms", GF_HEARTBEAT_INTERVAL: "1s" } as const;
 
 export async function startTestFleet(opts: { mongoUrl: string; label: string }): Promise<TestFleet> {
-  const coordinator = await spawnCoordinator({ mongoUrl: opts.mongoUrl, dbName: databaseNameFor(opts.label), env: { ...COORDINATOR_ENV } });
+  const coordinator = await spawnCoordinator({
+    mongoUrl: opts.mongoUrl,
+    dbName: databaseNameFor(opts.label),
+    env: { ...COORDINATOR_ENV },
+  });
   const admin = createGigafactoryClient({ url: coordinator.url, token: coordinator.adminToken });
   const workDir = await mkdtemp(join(tmpdir(), "gf-sdk-factory-"));
   let factory: ChildProcess | undefined;
@@ -32,7 +36,14 @@ export async function startTestFleet(opts: { mongoUrl: string; label: string }):
     const { token: serviceToken } = await admin.trpc.admin.createToken.mutate({ role: "service", name: "sdk tests" });
     const { token: factoryToken } = await admin.trpc.admin.createToken.mutate({ role: "factory", name: "sdk tests" });
     const app = await resolveApp("factory", { cwd: process.cwd(), env: {} });
-    factory = await spawnFactory(app.main, { GF_URL: coordinator.url, GF_TOKEN: factoryToken, GF_FACTORY_ID: "test-1", GF_WORK_DIR: workDir, GF_ENGINES: "shell", GF_SEATS: "4" });
+    factory = await spawnFactory(app.main, {
+      GF_URL: coordinator.url,
+      GF_TOKEN: factoryToken,
+      GF_FACTORY_ID: "test-1",
+      GF_WORK_DIR: workDir,
+      GF_ENGINES: "shell",
+      GF_SEATS: "4",
+    });
     const service = createGigafactoryClient({ url: coordinator.url, token: serviceToken });
     const running = factory;
     let closing: Promise<void> | undefined;
@@ -64,7 +75,10 @@ export async function startTestFleet(opts: { mongoUrl: string; label: string }):
 }
 
 function spawnFactory(main: string, env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [main], { env: { ...process.env, GF_LOG_LEVEL: "warn", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, GF_LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const output: string[] = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`factory not ready in time:\n${output.join("\n")}`)), 60_000);
@@ -99,5 +113,14 @@ export function stopProcess(child: ChildProcess, graceMs = 20_000): Promise<void
 
 /** A job file for the shell engine. */
 export function shellJob(opts: { title: string; body: string; key?: string; extra?: string[] }): string {
-  return ["---", `title: ${opts.title}`, "engine: shell", ...(opts.key ? [`idempotency-key: ${opts.key}`] : []), ...(opts.extra ?? []), "---", opts.body, ""].join("\n");
+  return [
+    "---",
+    `title: ${opts.title}`,
+    "engine: shell",
+    ...(opts.key ? [`idempotency-key: ${opts.key}`] : []),
+    ...(opts.extra ?? []),
+    "---",
+    opts.body,
+    "",
+  ].join("\n");
 }

@@ -34,7 +34,11 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 /** Runs `node dist/cli/main.js ...args` to the end. */
 export function runGf(args: string[], opts: RunGfOptions = {}): Promise<GfResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GF_MAIN, ...args], { env: cleanEnv(opts.env), cwd: opts.cwd ?? REPO_ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [GF_MAIN, ...args], {
+      env: cleanEnv(opts.env),
+      cwd: opts.cwd ?? REPO_ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

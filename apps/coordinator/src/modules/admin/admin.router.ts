@@ -1,12 +1,39 @@
-import { DrainInput, InsightsInput, ProductScope, RequeueInput, TokenCreateInput, TokenRevokeInput } from "@gigafactory/schema";
+import {
+  DrainInput,
+  InsightsInput,
+  ProductScope,
+  RequeueInput,
+  TokenCreateInput,
+  TokenRevokeInput,
+} from "@gigafactory/schema";
 import { adminProcedure, productFor, router } from "../../trpc/trpc.js";
 
 export const adminRouter = router({
-  factories: adminProcedure.input(ProductScope).query(({ ctx, input }) => ctx.services.factories.list(productFor(ctx.principal, input.productId))),
-  drain: adminProcedure.input(DrainInput.extend(ProductScope.shape).strict()).mutation(({ ctx, input }) => ctx.services.factories.drain(productFor(ctx.principal, input.productId), input.factoryId)),
-  requeue: adminProcedure.input(RequeueInput.extend(ProductScope.shape).strict()).mutation(({ ctx, input }) => ctx.services.jobs.retry(productFor(ctx.principal, input.productId), input.jobId)),
-  insights: adminProcedure.input(InsightsInput).query(({ ctx, input }) => ctx.services.insights.compute(productFor(ctx.principal, input.productId), input.since)),
-  tokens: adminProcedure.input(ProductScope).query(({ ctx, input }) => ctx.services.tokens.list(productFor(ctx.principal, input.productId))),
-  revokeToken: adminProcedure.input(TokenRevokeInput).mutation(({ ctx, input }) => ctx.services.tokens.revoke(productFor(ctx.principal, input.productId), input.tokenId)),
-  createToken: adminProcedure.input(TokenCreateInput).mutation(({ ctx, input }) => ctx.services.tokens.create(input.role, productFor(ctx.principal, input.productId), input.name)),
+  factories: adminProcedure
+    .input(ProductScope)
+    .query(({ ctx, input }) => ctx.services.factories.list(productFor(ctx.principal, input.productId))),
+  drain: adminProcedure
+    .input(DrainInput.extend(ProductScope.shape).strict())
+    .mutation(({ ctx, input }) =>
+      ctx.services.factories.drain(productFor(ctx.principal, input.productId), input.factoryId),
+    ),
+  requeue: adminProcedure
+    .input(RequeueInput.extend(ProductScope.shape).strict())
+    .mutation(({ ctx, input }) => ctx.services.jobs.retry(productFor(ctx.principal, input.productId), input.jobId)),
+  insights: adminProcedure
+    .input(InsightsInput)
+    .query(({ ctx, input }) => ctx.services.insights.compute(productFor(ctx.principal, input.productId), input.since)),
+  tokens: adminProcedure
+    .input(ProductScope)
+    .query(({ ctx, input }) => ctx.services.tokens.list(productFor(ctx.principal, input.productId))),
+  revokeToken: adminProcedure
+    .input(TokenRevokeInput)
+    .mutation(({ ctx, input }) =>
+      ctx.services.tokens.revoke(productFor(ctx.principal, input.productId), input.tokenId),
+    ),
+  createToken: adminProcedure
+    .input(TokenCreateInput)
+    .mutation(({ ctx, input }) =>
+      ctx.services.tokens.create(input.role, productFor(ctx.principal, input.productId), input.name),
+    ),
 });

@@ -10,12 +10,17 @@ export class InsightsService {
   constructor(private readonly cols: Collections) {}
 
   async compute(productId: string, since?: Date): Promise<InsightsOutput> {
-    const stageRows = await this.cols.jobs.aggregate<{ _id: Stage; n: number }>([{ $match: { productId } }, { $group: { _id: "$stage", n: { $sum: 1 } } }]).toArray();
+    const stageRows = await this.cols.jobs
+      .aggregate<{ _id: Stage; n: number }>([{ $match: { productId } }, { $group: { _id: "$stage", n: { $sum: 1 } } }])
+      .toArray();
     const jobsByStage: Partial<Record<Stage, number>> = {};
     for (const row of stageRows) jobsByStage[row._id] = row.n;
 
     const runs = await this.cols.runs
-      .find({ productId, result: { $exists: true }, ...(since ? { endedAt: { $gte: since } } : {}) }, { projection: { result: 1, engine: 1, profileSnapshot: 1, insights: 1, startedAt: 1, endedAt: 1, jobId: 1 } })
+      .find(
+        { productId, result: { $exists: true }, ...(since ? { endedAt: { $gte: since } } : {}) },
+        { projection: { result: 1, engine: 1, profileSnapshot: 1, insights: 1, startedAt: 1, endedAt: 1, jobId: 1 } },
+      )
       .sort({ endedAt: -1 })
       .limit(MAX_RUNS)
       .toArray();
@@ -30,7 +35,8 @@ export class InsightsService {
       runsByResult[result] = (runsByResult[result] ?? 0) + 1;
       add(byEngine, run.engine, run);
       add(byProfile, profileOf.get(run.jobId) ?? "(none)", run);
-      const duration = run.insights.durationMs ?? (run.endedAt ? run.endedAt.getTime() - run.startedAt.getTime() : undefined);
+      const duration =
+        run.insights.durationMs ?? (run.endedAt ? run.endedAt.getTime() - run.startedAt.getTime() : undefined);
       if (duration !== undefined && run.result === "success") durations.push(duration);
     }
     const finished = runs.filter((run) => run.result !== "released").length;
@@ -47,7 +53,9 @@ export class InsightsService {
 
   private async profileNames(productId: string, runs: Pick<Run, "jobId">[]): Promise<Map<string, string>> {
     const ids = [...new Set(runs.map((run) => run.jobId))];
-    const jobs = await this.cols.jobs.find({ productId, _id: { $in: ids }, profile: { $exists: true } }, { projection: { profile: 1 } }).toArray();
+    const jobs = await this.cols.jobs
+      .find({ productId, _id: { $in: ids }, profile: { $exists: true } }, { projection: { profile: 1 } })
+      .toArray();
     return new Map(jobs.map((job) => [job._id, job.profile ? `${job.profile.name}@${job.profile.version}` : "(none)"]));
   }
 }

@@ -8,15 +8,14 @@ import { fenceFilter } from "../jobs/jobs.repository.js";
 import type { BlobStore } from "./blob-store.js";
 
 export class ArtifactsService {
-  constructor(
-    private readonly deps: { cols: Collections; blobs: BlobStore; events: EventLog; maxBytes: number },
-  ) {}
+  constructor(private readonly deps: { cols: Collections; blobs: BlobStore; events: EventLog; maxBytes: number }) {}
 
   /** A streamed upload under the job's fence: the fence is checked before and after the bytes arrive. */
   async put(productId: string, meta: ArtifactPutMeta, body: Readable): Promise<Artifact> {
     const input = ArtifactPutMeta.parse(meta);
     const fence = fenceFilter({ ...input, productId });
-    if (!(await this.deps.cols.jobs.findOne(fence, { projection: { _id: 1 } }))) throw new FencedError(input.jobId, input.epoch);
+    if (!(await this.deps.cols.jobs.findOne(fence, { projection: { _id: 1 } })))
+      throw new FencedError(input.jobId, input.epoch);
     const blob = await this.deps.blobs.put(body, this.deps.maxBytes);
     const artifact: Artifact = {
       _id: newId("art"),
@@ -29,7 +28,12 @@ export class ArtifactsService {
       createdAt: new Date(),
     };
     // the event is the fenced write: it succeeds only while the uploader still holds the job
-    const recorded = await this.deps.events.append(fence, [{ type: "artifact", data: { artifactId: artifact._id, name: artifact.name, size: artifact.size, sha256: artifact.sha256 } }]);
+    const recorded = await this.deps.events.append(fence, [
+      {
+        type: "artifact",
+        data: { artifactId: artifact._id, name: artifact.name, size: artifact.size, sha256: artifact.sha256 },
+      },
+    ]);
     if (!recorded) throw new FencedError(input.jobId, input.epoch);
     await this.deps.cols.artifacts.insertOne(artifact);
     return artifact;
@@ -37,7 +41,8 @@ export class ArtifactsService {
 
   async list(productId: string, jobId: string): Promise<Artifact[]> {
     // another product's job (or none) is NOT_FOUND, as everywhere else, rather than an empty list
-    if (!(await this.deps.cols.jobs.findOne({ _id: jobId, productId }, { projection: { _id: 1 } }))) throw new NotFoundError("job", jobId);
+    if (!(await this.deps.cols.jobs.findOne({ _id: jobId, productId }, { projection: { _id: 1 } })))
+      throw new NotFoundError("job", jobId);
     return this.deps.cols.artifacts.find({ productId, jobId }).sort({ createdAt: 1 }).toArray();
   }
 

@@ -7,7 +7,12 @@ import type { TokensService } from "./tokens.js";
  * First start: with no admin token in the database, make one and write it to `file`,
  * readable only by the owner. The token itself never goes to the log.
  */
-export async function bootstrapAdminToken(opts: { tokens: TokensService; file: string; productId: string; logger: Logger }): Promise<boolean> {
+export async function bootstrapAdminToken(opts: {
+  tokens: TokensService;
+  file: string;
+  productId: string;
+  logger: Logger;
+}): Promise<boolean> {
   if (await opts.tokens.hasAdmin()) return false;
   const { token } = await opts.tokens.create("admin", opts.productId, "bootstrap");
   await mkdir(dirname(opts.file), { recursive: true });

@@ -28,7 +28,11 @@ export class TokensService {
     private readonly cacheMs = 10_000,
   ) {}
 
-  async create(role: Role, productId: string, name?: string): Promise<{ token: string; role: Role; productId: string }> {
+  async create(
+    role: Role,
+    productId: string,
+    name?: string,
+  ): Promise<{ token: string; role: Role; productId: string }> {
     const token = `gf_${role}_${randomBytes(32).toString("base64url")}`;
     const doc: Token = { _id: hashToken(token), role, productId, createdAt: new Date(), ...(name ? { name } : {}) };
     await this.cols.tokens.insertOne(doc);
@@ -53,7 +57,11 @@ export class TokensService {
 
   /** Takes effect at once on this coordinator, within the cache time (`cacheMs`) on the others. */
   async revoke(productId: string, tokenId: string): Promise<TokenInfo> {
-    const doc = await this.cols.tokens.findOneAndUpdate({ _id: tokenId, productId }, { $set: { revokedAt: new Date() } }, { returnDocument: "after" });
+    const doc = await this.cols.tokens.findOneAndUpdate(
+      { _id: tokenId, productId },
+      { $set: { revokedAt: new Date() } },
+      { returnDocument: "after" },
+    );
     if (!doc) throw new NotFoundError("token", tokenId);
     this.cache.delete(tokenId);
     const { _id, ...rest } = doc;

@@ -21,7 +21,11 @@ export class EventLog {
    * after that update) carries the seq: a reader never sees the new stage without its event
    * being due, and `watch` waits for it.
    */
-  async record(job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">, type: EventType, data: Record<string, unknown> = {}): Promise<JobEvent> {
+  async record(
+    job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">,
+    type: EventType,
+    data: Record<string, unknown> = {},
+  ): Promise<JobEvent> {
     const event = await this.repository.insertAt(job, { type, data });
     this.notifier.publish([event]);
     return event;

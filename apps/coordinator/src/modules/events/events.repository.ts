@@ -11,7 +11,10 @@ export class EventsRepository {
    * coordinator-written lifecycle events) and inserts the events. Returns null when the filter
    * matched nothing, so a fenced write changes nothing.
    */
-  async append(filter: Filter<Job>, events: Array<Pick<NewEvent, "data"> & { type: EventType; at?: Date | undefined }>): Promise<JobEvent[] | null> {
+  async append(
+    filter: Filter<Job>,
+    events: Array<Pick<NewEvent, "data"> & { type: EventType; at?: Date | undefined }>,
+  ): Promise<JobEvent[] | null> {
     const job = await this.cols.jobs.findOneAndUpdate(
       filter,
       { $inc: { eventSeq: events.length } },
@@ -30,13 +33,27 @@ export class EventsRepository {
       data: event.data,
     }));
     // insertMany mutates its input with _id; keep the returned events plain
-    await this.cols.events.insertMany(docs.map((doc) => ({ ...doc })), { ordered: true });
+    await this.cols.events.insertMany(
+      docs.map((doc) => ({ ...doc })),
+      { ordered: true },
+    );
     return docs;
   }
 
   /** Inserts one event at the seq an earlier update reserved (`job.eventSeq`). */
-  async insertAt(job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">, event: { type: EventType; data: Record<string, unknown> }): Promise<JobEvent> {
-    const doc: JobEvent = { productId: job.productId, jobId: job._id, seq: job.eventSeq, epoch: job.lease.epoch, type: event.type, at: new Date(), data: event.data };
+  async insertAt(
+    job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">,
+    event: { type: EventType; data: Record<string, unknown> },
+  ): Promise<JobEvent> {
+    const doc: JobEvent = {
+      productId: job.productId,
+      jobId: job._id,
+      seq: job.eventSeq,
+      epoch: job.lease.epoch,
+      type: event.type,
+      at: new Date(),
+      data: event.data,
+    };
     await this.cols.events.insertOne({ ...doc });
     return doc;
   }

@@ -5,13 +5,22 @@ import type { Logger } from "../../logger.js";
 import type { EventsRepository } from "./events.repository.js";
 
 /** Lifecycle events after which some factory may have new work to claim. */
-const WORK_EVENTS = new Set(["created", "requeued", "released", "lost", "completed", "failed", "cancelled", "retried", "approved", "rejected"]);
+const WORK_EVENTS = new Set([
+  "created",
+  "requeued",
+  "released",
+  "lost",
+  "completed",
+  "failed",
+  "cancelled",
+  "retried",
+  "approved",
+  "rejected",
+]);
 
 const TAIL_BATCH = 2_000;
 
-export type Notice =
-  | { kind: "event"; event: JobEvent }
-  | { kind: "drain"; productId: string; factoryId: string };
+export type Notice = { kind: "event"; event: JobEvent } | { kind: "drain"; productId: string; factoryId: string };
 
 /**
  * Turns writes into wake-ups. Local writes are published at once; writes made through other
@@ -88,7 +97,11 @@ export class Notifier {
       const newest = docs.at(-1)?._id;
       // a full batch means a backlog: move on without the look-back so the tail always advances
       const lookBackSeconds = docs.length < TAIL_BATCH ? 2 : 0;
-      if (newest) this.tailFrom = docs.length < TAIL_BATCH ? ObjectId.createFromTime(Math.max(newest.getTimestamp().getTime() / 1000 - lookBackSeconds, 0)) : newest;
+      if (newest)
+        this.tailFrom =
+          docs.length < TAIL_BATCH
+            ? ObjectId.createFromTime(Math.max(newest.getTimestamp().getTime() / 1000 - lookBackSeconds, 0))
+            : newest;
       this.forgetOld();
     } catch (error) {
       this.opts.logger.warn({ err: error }, "notifier poll failed");

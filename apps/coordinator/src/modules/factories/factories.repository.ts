@@ -35,7 +35,13 @@ export class FactoriesRepository {
     );
   }
 
-  heartbeat(productId: string, factoryId: string, load: FactoryLoad, health: FactoryHealth, now: Date): Promise<Factory | null> {
+  heartbeat(
+    productId: string,
+    factoryId: string,
+    load: FactoryLoad,
+    health: FactoryHealth,
+    now: Date,
+  ): Promise<Factory | null> {
     return this.cols.factories.findOneAndUpdate(
       { _id: FactoriesRepository.key(productId, factoryId) },
       { $set: { load, health, lastHeartbeatAt: now } },
@@ -44,7 +50,11 @@ export class FactoriesRepository {
   }
 
   setState(productId: string, factoryId: string, state: FactoryState): Promise<Factory | null> {
-    return this.cols.factories.findOneAndUpdate({ _id: FactoriesRepository.key(productId, factoryId) }, { $set: { state } }, { returnDocument: "after" });
+    return this.cols.factories.findOneAndUpdate(
+      { _id: FactoriesRepository.key(productId, factoryId) },
+      { $set: { state } },
+      { returnDocument: "after" },
+    );
   }
 
   list(productId: string): Promise<Factory[]> {
@@ -53,7 +63,10 @@ export class FactoriesRepository {
 
   /** Factories whose heartbeat stopped are `gone`; they revive on their next heartbeat. */
   async markGone(before: Date): Promise<number> {
-    const result = await this.cols.factories.updateMany({ state: { $ne: "gone" }, lastHeartbeatAt: { $lt: before } }, { $set: { state: "gone" } });
+    const result = await this.cols.factories.updateMany(
+      { state: { $ne: "gone" }, lastHeartbeatAt: { $lt: before } },
+      { $set: { state: "gone" } },
+    );
     return result.modifiedCount;
   }
 }

@@ -25,13 +25,20 @@ export const factoryRouter = router({
     heartbeatMs: ctx.services.config.heartbeatMs,
   })),
   heartbeat: factoryProcedure.input(HeartbeatInput).mutation(async ({ ctx, input }) => {
-    const factory = await ctx.services.factories.heartbeat(ctx.principal.productId, input.factoryId, input.load, input.health);
+    const factory = await ctx.services.factories.heartbeat(
+      ctx.principal.productId,
+      input.factoryId,
+      input.load,
+      input.health,
+    );
     return { state: factory.state };
   }),
   claim: factoryProcedure.input(ClaimInput).mutation(async ({ ctx, input }) => ({
     jobs: await ctx.services.claims.claim(ctx.principal.productId, input.factoryId, input.max),
   })),
-  renew: factoryProcedure.input(RenewInput).mutation(({ ctx, input }) => ctx.services.leases.renew({ ...input, productId: ctx.principal.productId })),
+  renew: factoryProcedure
+    .input(RenewInput)
+    .mutation(({ ctx, input }) => ctx.services.leases.renew({ ...input, productId: ctx.principal.productId })),
   advance: factoryProcedure.input(AdvanceInput).mutation(async ({ ctx, input: { to, ...fence } }) => {
     const job = await ctx.services.leases.advance({ ...fence, productId: ctx.principal.productId }, to);
     return { stage: job.stage };
@@ -44,17 +51,29 @@ export const factoryRouter = router({
     await ctx.services.leases.checkpoint({ ...fence, productId: ctx.principal.productId }, checkpoint);
     return { ok: true as const };
   }),
-  complete: factoryProcedure.input(CompleteInput).mutation(async ({ ctx, input: { jobId, epoch, factoryId, ...completion } }) => {
-    const job = await ctx.services.leases.complete({ jobId, epoch, factoryId, productId: ctx.principal.productId }, completion);
-    return { stage: job.stage };
-  }),
+  complete: factoryProcedure
+    .input(CompleteInput)
+    .mutation(async ({ ctx, input: { jobId, epoch, factoryId, ...completion } }) => {
+      const job = await ctx.services.leases.complete(
+        { jobId, epoch, factoryId, productId: ctx.principal.productId },
+        completion,
+      );
+      return { stage: job.stage };
+    }),
   release: factoryProcedure.input(ReleaseInput).mutation(async ({ ctx, input: { checkpoint, reason, ...fence } }) => {
-    const job = await ctx.services.leases.release({ ...fence, productId: ctx.principal.productId }, { checkpoint, reason });
+    const job = await ctx.services.leases.release(
+      { ...fence, productId: ctx.principal.productId },
+      { checkpoint, reason },
+    );
     return { stage: job.stage };
   }),
 
   /** Work nudges, cancels for jobs this factory holds, and drain; subscribe first, then look. */
-  connect: factoryProcedure.input(ConnectInput).subscription(async function* ({ ctx, input, signal }): AsyncGenerator<FactoryMessage> {
+  connect: factoryProcedure.input(ConnectInput).subscription(async function* ({
+    ctx,
+    input,
+    signal,
+  }): AsyncGenerator<FactoryMessage> {
     const stop = signal ?? new AbortController().signal;
     const notices = ctx.services.notifier.product(ctx.principal.productId, stop);
     const factory = await ctx.services.factories.find(ctx.principal.productId, input.factoryId);
@@ -84,6 +103,7 @@ export const factoryRouter = router({
 /** A `created` event names its engine and capabilities; other work events are nudged as they are. */
 function couldRun(factory: { engines: string[]; capabilities: string[] }, data: Record<string, unknown>): boolean {
   if (typeof data.engine === "string" && !factory.engines.includes(data.engine)) return false;
-  if (Array.isArray(data.capabilities) && !data.capabilities.every((cap) => factory.capabilities.includes(String(cap)))) return false;
+  if (Array.isArray(data.capabilities) && !data.capabilities.every((cap) => factory.capabilities.includes(String(cap))))
+    return false;
   return true;
 }

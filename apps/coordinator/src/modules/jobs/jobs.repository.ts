@@ -1,4 +1,11 @@
-import { ACTIVE_STAGES, type Job, type Stage, canTransition, isActiveStage, stagesLeadingTo } from "@gigafactory/schema";
+import {
+  ACTIVE_STAGES,
+  type Job,
+  type Stage,
+  canTransition,
+  isActiveStage,
+  stagesLeadingTo,
+} from "@gigafactory/schema";
 import type { Filter, UpdateFilter } from "mongodb";
 import type { Collections } from "../../db/collections.js";
 
@@ -15,7 +22,12 @@ export function moving(from: Stage | readonly Stage[], to: Stage): Filter<Job> {
 }
 
 /** The fence every factory write carries: current holder, current epoch, an active stage. */
-export function fenceFilter(fence: { jobId: string; epoch: number; factoryId: string; productId: string }): Filter<Job> {
+export function fenceFilter(fence: {
+  jobId: string;
+  epoch: number;
+  factoryId: string;
+  productId: string;
+}): Filter<Job> {
   return {
     _id: fence.jobId,
     productId: fence.productId,
@@ -45,7 +57,9 @@ export class JobsRepository {
 
   /** Jobs of a product named by id or idempotency key. */
   findRefs(productId: string, refs: string[]): Promise<Job[]> {
-    return this.cols.jobs.find({ productId, $or: [{ _id: { $in: refs } }, { idempotencyKey: { $in: refs } }] }).toArray();
+    return this.cols.jobs
+      .find({ productId, $or: [{ _id: { $in: refs } }, { idempotencyKey: { $in: refs } }] })
+      .toArray();
   }
 
   insert(job: Job): Promise<unknown> {

@@ -22,15 +22,37 @@ const GAP_WAIT_MS = 5_000;
 const GAP_RECHECK_MS = 50;
 
 export const jobsRouter = router({
-  create: serviceProcedure.input(JobCreateInput).mutation(({ ctx, input }) => ctx.services.jobs.create(ctx.principal.productId, input)),
-  get: serviceProcedure.input(JobRef).query(({ ctx, input }) => ctx.services.jobs.get(ctx.principal.productId, input.jobId)),
-  list: serviceProcedure.input(JobListInput).query(({ ctx, input: { productId, ...query } }) => ctx.services.jobs.list(productFor(ctx.principal, productId), query)),
-  cancel: serviceProcedure.input(JobCancelInput).mutation(({ ctx, input }) => ctx.services.jobs.cancel(ctx.principal.productId, input.jobId, input.reason)),
-  retry: serviceProcedure.input(JobRetryInput).mutation(({ ctx, input }) => ctx.services.jobs.retry(ctx.principal.productId, input.jobId)),
-  approve: serviceProcedure.input(JobDecisionInput).mutation(({ ctx, input }) => ctx.services.jobs.approve(ctx.principal.productId, input.jobId, input.note)),
-  reject: serviceProcedure.input(JobDecisionInput).mutation(({ ctx, input }) => ctx.services.jobs.reject(ctx.principal.productId, input.jobId, input.note)),
-  runs: serviceProcedure.input(JobRef).query(({ ctx, input }) => ctx.services.jobs.runs(ctx.principal.productId, input.jobId)),
-  events: serviceProcedure.input(JobEventsInput).query(({ ctx, input }) => ctx.services.jobs.events(ctx.principal.productId, input.jobId, input.afterSeq, input.limit)),
+  create: serviceProcedure
+    .input(JobCreateInput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.create(ctx.principal.productId, input)),
+  get: serviceProcedure
+    .input(JobRef)
+    .query(({ ctx, input }) => ctx.services.jobs.get(ctx.principal.productId, input.jobId)),
+  list: serviceProcedure
+    .input(JobListInput)
+    .query(({ ctx, input: { productId, ...query } }) =>
+      ctx.services.jobs.list(productFor(ctx.principal, productId), query),
+    ),
+  cancel: serviceProcedure
+    .input(JobCancelInput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.cancel(ctx.principal.productId, input.jobId, input.reason)),
+  retry: serviceProcedure
+    .input(JobRetryInput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.retry(ctx.principal.productId, input.jobId)),
+  approve: serviceProcedure
+    .input(JobDecisionInput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.approve(ctx.principal.productId, input.jobId, input.note)),
+  reject: serviceProcedure
+    .input(JobDecisionInput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.reject(ctx.principal.productId, input.jobId, input.note)),
+  runs: serviceProcedure
+    .input(JobRef)
+    .query(({ ctx, input }) => ctx.services.jobs.runs(ctx.principal.productId, input.jobId)),
+  events: serviceProcedure
+    .input(JobEventsInput)
+    .query(({ ctx, input }) =>
+      ctx.services.jobs.events(ctx.principal.productId, input.jobId, input.afterSeq, input.limit),
+    ),
 
   /**
    * One job's events, resumable: subscribe, backfill after the last id seen, then stream.
@@ -86,7 +108,13 @@ export const jobsRouter = router({
         if (notice.kind !== "event") continue;
         const { event } = notice;
         const stage = typeof event.data.stage === "string" ? event.data.stage : undefined;
-        const item = { jobId: event.jobId, seq: event.seq, type: event.type, at: event.at, ...(stage ? { stage } : {}) } as FeedItem;
+        const item = {
+          jobId: event.jobId,
+          seq: event.seq,
+          type: event.type,
+          at: event.at,
+          ...(stage ? { stage } : {}),
+        } as FeedItem;
         yield tracked(`${event.jobId}:${event.seq}`, item);
       }
     }

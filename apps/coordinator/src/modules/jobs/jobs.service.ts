@@ -42,14 +42,25 @@ export class JobsService {
     const idempotencyKey = input.idempotencyKey ?? newId("key");
     const existing = await jobs.findByKey(productId, idempotencyKey);
     // a creator that died before settling its deps is finished by the next identical create
-    if (existing) return { job: existing.stage === "inbox" && existing.pendingDeps.length ? await this.settleDeps(existing) : existing, created: false };
+    if (existing)
+      return {
+        job: existing.stage === "inbox" && existing.pendingDeps.length ? await this.settleDeps(existing) : existing,
+        created: false,
+      };
 
-    const profile = input.profile ? await this.deps.profiles.find(productId, input.profile.name, input.profile.version) : undefined;
-    if (input.profile && !profile) throw new InvalidInputError("profile", `profile ${input.profile.name}${input.profile.version ? `@${input.profile.version}` : ""} is not published`);
+    const profile = input.profile
+      ? await this.deps.profiles.find(productId, input.profile.name, input.profile.version)
+      : undefined;
+    if (input.profile && !profile)
+      throw new InvalidInputError(
+        "profile",
+        `profile ${input.profile.name}${input.profile.version ? `@${input.profile.version}` : ""} is not published`,
+      );
     const deps = await this.resolveDeps(productId, input.deps);
     if (input.parentId) {
       const parent = await jobs.find(productId, input.parentId);
-      if (parent?.kind !== "composite") throw new InvalidInputError("parentId", `${input.parentId} is not a composite job of this product`);
+      if (parent?.kind !== "composite")
+        throw new InvalidInputError("parentId", `${input.parentId} is not a composite job of this product`);
     }
 
     const now = new Date();
@@ -102,7 +113,11 @@ export class JobsService {
       if (!winner) throw error;
       return { job: winner, created: false };
     }
-    await this.deps.events.record(job, "created", { title: job.title, engine: job.engine, capabilities: job.capabilities });
+    await this.deps.events.record(job, "created", {
+      title: job.title,
+      engine: job.engine,
+      capabilities: job.capabilities,
+    });
     const settled = await this.settleDeps(job);
     return { job: settled, created: true };
   }
@@ -116,7 +131,10 @@ export class JobsService {
     const pending = OutcomesService.pendingFor(job.depsMode, deps);
     if (pending.length === job.pendingDeps.length) return job;
     // only ever remove entries: a $set from this read could put back a dep that shipped meanwhile
-    return (await this.deps.jobs.update({ _id: job._id, stage: "inbox" }, { $pull: { pendingDeps: { $nin: pending } } })) ?? job;
+    return (
+      (await this.deps.jobs.update({ _id: job._id, stage: "inbox" }, { $pull: { pendingDeps: { $nin: pending } } })) ??
+      job
+    );
   }
 
   private async resolveDeps(productId: string, refs: string[]): Promise<Job[]> {
@@ -154,7 +172,10 @@ export class JobsService {
     if (job.stage === "inbox" || (job.stage === "review" && job.awaitingApproval)) {
       const moved = await this.deps.jobs.update(
         { _id: jobId, productId, "lease.holder": null, ...moving(job.stage, "cancelled") },
-        { $set: { stage: "cancelled", reason, awaitingApproval: false, endedAt: now, updatedAt: now }, $inc: RESERVE_EVENT },
+        {
+          $set: { stage: "cancelled", reason, awaitingApproval: false, endedAt: now, updatedAt: now },
+          $inc: RESERVE_EVENT,
+        },
       );
       if (moved) {
         await this.deps.events.record(moved, "cancelled", { reason });
@@ -167,7 +188,11 @@ export class JobsService {
       { $set: { cancelRequested: true, reason, updatedAt: now }, $inc: RESERVE_EVENT },
     );
     if (running) {
-      await this.deps.events.record(running, "cancel_requested", { reason, factoryId: running.lease.holder, epoch: running.lease.epoch });
+      await this.deps.events.record(running, "cancel_requested", {
+        reason,
+        factoryId: running.lease.holder,
+        epoch: running.lease.epoch,
+      });
       return running;
     }
     throw new PreconditionError(`job ${jobId} is ${job.stage} and cannot be cancelled`, { stage: job.stage });
@@ -176,13 +201,26 @@ export class JobsService {
   /** failed/cancelled → inbox with a fresh attempt count; earlier attempts stay in `runs`. */
   async retry(productId: string, jobId: string): Promise<Job> {
     const job = await this.get(productId, jobId);
-    if (job.stage !== "failed" && job.stage !== "cancelled") throw new PreconditionError(`job ${jobId} is ${job.stage}; only failed or cancelled jobs can be retried`, { stage: job.stage });
+    if (job.stage !== "failed" && job.stage !== "cancelled")
+      throw new PreconditionError(`job ${jobId} is ${job.stage}; only failed or cancelled jobs can be retried`, {
+        stage: job.stage,
+      });
     const deps = await this.deps.jobs.findRefs(productId, job.deps);
     const now = new Date();
     const moved = await this.deps.jobs.update(
       { _id: jobId, productId, ...moving(job.stage, "inbox") },
       {
-        $set: { stage: "inbox", attempt: 0, cancelRequested: false, awaitingApproval: false, pendingDeps: OutcomesService.pendingFor(job.depsMode, deps), notBefore: now, queuedAt: now, updatedAt: now, ...LEASE_CLEARED },
+        $set: {
+          stage: "inbox",
+          attempt: 0,
+          cancelRequested: false,
+          awaitingApproval: false,
+          pendingDeps: OutcomesService.pendingFor(job.depsMode, deps),
+          notBefore: now,
+          queuedAt: now,
+          updatedAt: now,
+          ...LEASE_CLEARED,
+        },
         $unset: { reason: "", endedAt: "" },
         $inc: RESERVE_EVENT,
       },
@@ -223,12 +261,20 @@ export class JobsService {
       await this.get(productId, jobId); // NOT_FOUND before "not waiting"
       throw new PreconditionError(`job ${jobId} is not waiting for approval`);
     }
-    await this.deps.events.record(moved, to === "shipped" ? "approved" : "rejected", { ...(note ? { note } : {}), stage: to });
+    await this.deps.events.record(moved, to === "shipped" ? "approved" : "rejected", {
+      ...(note ? { note } : {}),
+      stage: to,
+    });
     await this.deps.outcomes.settled(moved);
     return moved;
   }
 
-  async events(productId: string, jobId: string, afterSeq: number, limit: number): Promise<{ items: JobEvent[]; nextSeq: number }> {
+  async events(
+    productId: string,
+    jobId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<{ items: JobEvent[]; nextSeq: number }> {
     await this.get(productId, jobId);
     const items = await this.deps.events.repository.page(jobId, afterSeq, limit);
     return { items, nextSeq: items.at(-1)?.seq ?? afterSeq };
@@ -242,5 +288,7 @@ export class JobsService {
 
 /** Drops undefined values so optional fields are absent rather than stored as null. */
 function optional<T extends Record<string, unknown>>(fields: T): Partial<{ [K in keyof T]: Exclude<T[K], undefined> }> {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<{ [K in keyof T]: Exclude<T[K], undefined> }>;
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<{
+    [K in keyof T]: Exclude<T[K], undefined>;
+  }>;
 }

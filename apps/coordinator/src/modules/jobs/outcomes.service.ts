@@ -28,7 +28,12 @@ export class OutcomesService {
 
   async releaseLock(job: Job): Promise<void> {
     // never a lock that a newer lease of the same job has taken over since
-    if (job.lock) await this.cols.locks.deleteOne({ _id: lockId(job.productId, job.lock), jobId: job._id, epoch: { $lte: job.lease.epoch } });
+    if (job.lock)
+      await this.cols.locks.deleteOne({
+        _id: lockId(job.productId, job.lock),
+        jobId: job._id,
+        epoch: { $lte: job.lease.epoch },
+      });
   }
 
   /** Pending dependencies of a new job: the refs that have not shipped (any-mode: none once one has). */
@@ -47,8 +52,14 @@ export class OutcomesService {
 
   private async unblockDependents(dep: Job): Promise<void> {
     const { productId } = dep;
-    await this.jobs.collection.updateMany({ productId, deps: dep._id, depsMode: "all", stage: "inbox" }, { $pull: { pendingDeps: dep._id } });
-    await this.jobs.collection.updateMany({ productId, deps: dep._id, depsMode: "any", stage: "inbox" }, { $set: { pendingDeps: [] } });
+    await this.jobs.collection.updateMany(
+      { productId, deps: dep._id, depsMode: "all", stage: "inbox" },
+      { $pull: { pendingDeps: dep._id } },
+    );
+    await this.jobs.collection.updateMany(
+      { productId, deps: dep._id, depsMode: "any", stage: "inbox" },
+      { $set: { pendingDeps: [] } },
+    );
   }
 
   private async failDependents(dep: Job): Promise<void> {
@@ -86,10 +97,21 @@ export class OutcomesService {
     const now = new Date();
     const parent = await this.jobs.update(
       { _id: parentId, productId: child.productId, kind: "composite", ...moving("inbox", to) },
-      { $set: { stage: to, endedAt: now, updatedAt: now, ...(unshipped.length ? { reason: `children did not ship: ${unshipped.join(", ")}` } : {}) }, $inc: RESERVE_EVENT },
+      {
+        $set: {
+          stage: to,
+          endedAt: now,
+          updatedAt: now,
+          ...(unshipped.length ? { reason: `children did not ship: ${unshipped.join(", ")}` } : {}),
+        },
+        $inc: RESERVE_EVENT,
+      },
     );
     if (!parent) return;
-    await this.events.record(parent, to === "shipped" ? "completed" : "failed", { children: children.length, unshipped });
+    await this.events.record(parent, to === "shipped" ? "completed" : "failed", {
+      children: children.length,
+      unshipped,
+    });
     await this.settled(parent);
   }
 }

@@ -57,7 +57,10 @@ export class ClaimsService {
       } catch (error) {
         // jobs already leased in this call must reach the factory, or they would sit on its seats until their leases lapse
         if (claimed.length === 0) throw error;
-        this.deps.logger.error({ err: error, factoryId, claimed: claimed.length }, "claim failed part way; returning what was claimed");
+        this.deps.logger.error(
+          { err: error, factoryId, claimed: claimed.length },
+          "claim failed part way; returning what was claimed",
+        );
         break;
       }
       locks = undefined;
@@ -121,7 +124,9 @@ export class ClaimsService {
 
   private async startRun(factory: Factory, job: Job, runId: string, now: Date, expiresAt: Date): Promise<ClaimedJob> {
     const { cols, timing } = this.deps;
-    const profileSnapshot = job.profile ? (await this.deps.profiles.find(job.productId, job.profile.name, job.profile.version))?.snapshot : undefined;
+    const profileSnapshot = job.profile
+      ? (await this.deps.profiles.find(job.productId, job.profile.name, job.profile.version))?.snapshot
+      : undefined;
     // the run and the claimed event are independent writes: one round trip for both
     await Promise.all([
       cols.runs.insertOne({
@@ -136,7 +141,12 @@ export class ClaimsService {
         startedAt: now,
         insights: {},
       }),
-      this.deps.events.record(job, "claimed", { factoryId: factory.factoryId, attempt: job.attempt, runId, epoch: job.lease.epoch }),
+      this.deps.events.record(job, "claimed", {
+        factoryId: factory.factoryId,
+        attempt: job.attempt,
+        runId,
+        epoch: job.lease.epoch,
+      }),
     ]);
     return {
       job,
@@ -151,14 +161,24 @@ export class ClaimsService {
   /** Inserts the lock document; on a collision undoes the claim (conditional on its epoch). */
   private async takeLock(job: Job): Promise<boolean> {
     const lock = job.lock as string;
-    const doc = { _id: lockId(job.productId, lock), productId: job.productId, name: lock, jobId: job._id, epoch: job.lease.epoch, acquiredAt: new Date() };
+    const doc = {
+      _id: lockId(job.productId, lock),
+      productId: job.productId,
+      name: lock,
+      jobId: job._id,
+      epoch: job.lease.epoch,
+      acquiredAt: new Date(),
+    };
     try {
       await this.deps.cols.locks.insertOne(doc);
       return true;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
       // a lock left by an earlier lease of this same job is ours to take over
-      const stale = await this.deps.cols.locks.replaceOne({ _id: doc._id, jobId: job._id, epoch: { $lt: doc.epoch } }, doc);
+      const stale = await this.deps.cols.locks.replaceOne(
+        { _id: doc._id, jobId: job._id, epoch: { $lt: doc.epoch } },
+        doc,
+      );
       if (stale.matchedCount === 1) return true;
       return false;
     }
@@ -167,12 +187,24 @@ export class ClaimsService {
   /** Puts a just-claimed job back (conditional on its epoch, which still grows so the undone lease stays fenced). */
   private async undoClaim(job: Job, reason: string): Promise<void> {
     const undone = await this.deps.jobs.update(
-      { _id: job._id, "lease.epoch": job.lease.epoch, "lease.holder": job.lease.holder, ...moving("building", "inbox") },
+      {
+        _id: job._id,
+        "lease.epoch": job.lease.epoch,
+        "lease.holder": job.lease.holder,
+        ...moving("building", "inbox"),
+      },
       { $set: { stage: "inbox", ...LEASE_CLEARED, updatedAt: new Date() }, $inc: { "lease.epoch": 1, attempt: -1 } },
     );
     if (!undone) return;
-    if (job.lock) await this.deps.cols.locks.deleteOne({ _id: lockId(job.productId, job.lock), jobId: job._id, epoch: job.lease.epoch });
+    if (job.lock)
+      await this.deps.cols.locks.deleteOne({
+        _id: lockId(job.productId, job.lock),
+        jobId: job._id,
+        epoch: job.lease.epoch,
+      });
     // the claim reserved an event seq; fill it so the job's event stream has no gap (unless the claimed event made it)
-    await this.deps.events.record(job, "requeued", { reason, ...(job.lock ? { lock: job.lock } : {}) }).catch(() => undefined);
+    await this.deps.events
+      .record(job, "requeued", { reason, ...(job.lock ? { lock: job.lock } : {}) })
+      .catch(() => undefined);
   }
 }

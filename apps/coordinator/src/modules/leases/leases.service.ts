@@ -1,4 +1,12 @@
-import type { ActiveStage, Checkpoint, CompleteInput as CompleteSchema, EventType, Job, JobEvent, NewEvent } from "@gigafactory/schema";
+import type {
+  ActiveStage,
+  Checkpoint,
+  CompleteInput as CompleteSchema,
+  EventType,
+  Job,
+  JobEvent,
+  NewEvent,
+} from "@gigafactory/schema";
 import type { Filter, UpdateFilter } from "mongodb";
 import type { z } from "zod";
 import type { Collections } from "../../db/collections.js";
@@ -36,14 +44,20 @@ export class LeasesService {
 
   async renew(fence: FenceArgs): Promise<{ expiresAt: Date; cancelRequested: boolean }> {
     const expiresAt = new Date(Date.now() + this.deps.leaseTtlMs);
-    const job = await this.deps.jobs.update(fenceFilter(fence), { $set: { "lease.expiresAt": expiresAt }, $inc: { "lease.renewals": 1 } });
+    const job = await this.deps.jobs.update(fenceFilter(fence), {
+      $set: { "lease.expiresAt": expiresAt },
+      $inc: { "lease.renewals": 1 },
+    });
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     return { expiresAt, cancelRequested: job.cancelRequested };
   }
 
   async advance(fence: FenceArgs, to: ActiveStage): Promise<Job> {
     const now = new Date();
-    const job = await this.deps.jobs.update({ ...fenceFilter(fence), ...movingFromActive(to) }, { $set: { stage: to, updatedAt: now }, $inc: RESERVE_EVENT });
+    const job = await this.deps.jobs.update(
+      { ...fenceFilter(fence), ...movingFromActive(to) },
+      { $set: { stage: to, updatedAt: now }, $inc: RESERVE_EVENT },
+    );
     if (!job) {
       const current = await this.assertHeld(fence);
       // a retried call whose first try was applied (its answer lost on the way) is not an error
@@ -61,7 +75,10 @@ export class LeasesService {
   }
 
   async checkpoint(fence: FenceArgs, checkpoint: Checkpoint): Promise<void> {
-    const job = await this.deps.jobs.update(fenceFilter(fence), { $set: { checkpoint, updatedAt: new Date() }, $inc: RESERVE_EVENT });
+    const job = await this.deps.jobs.update(fenceFilter(fence), {
+      $set: { checkpoint, updatedAt: new Date() },
+      $inc: RESERVE_EVENT,
+    });
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     await this.deps.events.record(job, "checkpoint", { ...checkpoint });
   }
@@ -89,7 +106,9 @@ export class LeasesService {
             awaitingApproval: next.awaitingApproval,
             updatedAt: now,
             ...(next.stage === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : {}),
-            ...(next.stage === "shipped" || next.stage === "failed" || next.stage === "cancelled" ? { endedAt: now } : {}),
+            ...(next.stage === "shipped" || next.stage === "failed" || next.stage === "cancelled"
+              ? { endedAt: now }
+              : {}),
             ...(input.reason ? { reason: input.reason } : {}),
           },
           $inc: RESERVE_EVENT,
@@ -121,17 +140,41 @@ export class LeasesService {
     // a job whose cancel was requested is not given back: it ends cancelled
     const { job, current } = await this.decideAndMove(fence, (current) =>
       current.cancelRequested
-        ? [movingFromActive("cancelled"), { $set: { stage: "cancelled", ...LEASE_CLEARED, lastResult: "released", endedAt: now, updatedAt: now, ...kept }, $inc: RESERVE_EVENT }]
+        ? [
+            movingFromActive("cancelled"),
+            {
+              $set: {
+                stage: "cancelled",
+                ...LEASE_CLEARED,
+                lastResult: "released",
+                endedAt: now,
+                updatedAt: now,
+                ...kept,
+              },
+              $inc: RESERVE_EVENT,
+            },
+          ]
         : [
             movingFromActive("inbox"),
             {
-              $set: { stage: "inbox", ...LEASE_CLEARED, lastResult: "released", queuedAt: now, notBefore: now, updatedAt: now, ...kept },
+              $set: {
+                stage: "inbox",
+                ...LEASE_CLEARED,
+                lastResult: "released",
+                queuedAt: now,
+                notBefore: now,
+                updatedAt: now,
+                ...kept,
+              },
               $inc: { attempt: -1, ...RESERVE_EVENT },
             },
           ],
     );
     await finishRun(this.deps.cols, current.lease.runId, { result: "released", endedAt: now, reason: opts.reason });
-    await this.deps.events.record(job, job.stage === "cancelled" ? "cancelled" : "released", { reason: opts.reason, ...kept });
+    await this.deps.events.record(job, job.stage === "cancelled" ? "cancelled" : "released", {
+      reason: opts.reason,
+      ...kept,
+    });
     await this.deps.outcomes.settled(job);
     return job;
   }
@@ -147,17 +190,26 @@ export class LeasesService {
    * Reads the held job, lets `decide` pick the stage filter and update, and applies them only
    * while the fence holds and `cancelRequested` is unchanged; retries when only the flag moved.
    */
-  private async decideAndMove(fence: FenceArgs, decide: (current: Job) => [Filter<Job>, UpdateFilter<Job>]): Promise<{ job: Job; current: Job }> {
+  private async decideAndMove(
+    fence: FenceArgs,
+    decide: (current: Job) => [Filter<Job>, UpdateFilter<Job>],
+  ): Promise<{ job: Job; current: Job }> {
     for (let round = 0; round < 5; round++) {
       const current = await this.assertHeld(fence);
       const [stageFilter, update] = decide(current);
-      const job = await this.deps.jobs.update({ ...fenceFilter(fence), ...stageFilter, cancelRequested: current.cancelRequested }, update);
+      const job = await this.deps.jobs.update(
+        { ...fenceFilter(fence), ...stageFilter, cancelRequested: current.cancelRequested },
+        update,
+      );
       if (job) return { job, current };
     }
     throw new FencedError(fence.jobId, fence.epoch);
   }
 
-  private nextStage(job: Job, input: Completion): { stage: "shipped" | "review" | "inbox" | "failed" | "cancelled"; awaitingApproval: boolean } {
+  private nextStage(
+    job: Job,
+    input: Completion,
+  ): { stage: "shipped" | "review" | "inbox" | "failed" | "cancelled"; awaitingApproval: boolean } {
     // a requested cancel wins over the attempt's own outcome
     if (input.result === "cancelled" || job.cancelRequested) return { stage: "cancelled", awaitingApproval: false };
     if (input.result === "success") {
@@ -175,4 +227,3 @@ export class LeasesService {
     return job;
   }
 }
-

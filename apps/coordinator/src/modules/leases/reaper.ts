@@ -67,7 +67,10 @@ export class Reaper {
    * with the cancel) is cancelled here rather than left unclaimable in the inbox.
    */
   private async cancelRequestedIdle(now: Date): Promise<void> {
-    const idle = await this.deps.jobs.collection.find({ stage: { $in: ["inbox", "review"] }, cancelRequested: true, "lease.holder": null }).limit(100).toArray();
+    const idle = await this.deps.jobs.collection
+      .find({ stage: { $in: ["inbox", "review"] }, cancelRequested: true, "lease.holder": null })
+      .limit(100)
+      .toArray();
     for (const job of idle) {
       const moved = await this.deps.jobs.update(
         { _id: job._id, "lease.holder": null, cancelRequested: true, ...moving(job.stage, "cancelled") },
@@ -86,14 +89,21 @@ export class Reaper {
   private async releaseStaleLocks(): Promise<void> {
     const locks = await this.deps.cols.locks.find({}).limit(1_000).toArray();
     if (locks.length === 0) return;
-    const holders = await this.deps.jobs.collection.find({ _id: { $in: locks.map((lock) => lock.jobId) } }, { projection: { stage: 1, "lease.epoch": 1 } }).toArray();
+    const holders = await this.deps.jobs.collection
+      .find({ _id: { $in: locks.map((lock) => lock.jobId) } }, { projection: { stage: 1, "lease.epoch": 1 } })
+      .toArray();
     const byId = new Map(holders.map((job) => [job._id, job]));
     for (const lock of locks) {
       const job = byId.get(lock.jobId);
       if (job && isActiveStage(job.stage) && job.lease.epoch === lock.epoch) continue;
       // conditional on the epoch read: a claim that just took the lock over is left alone
-      const { deletedCount } = await this.deps.cols.locks.deleteOne({ _id: lock._id, jobId: lock.jobId, epoch: lock.epoch });
-      if (deletedCount) this.deps.logger.warn({ lock: lock.name, jobId: lock.jobId, epoch: lock.epoch }, "freed a stale lock");
+      const { deletedCount } = await this.deps.cols.locks.deleteOne({
+        _id: lock._id,
+        jobId: lock.jobId,
+        epoch: lock.epoch,
+      });
+      if (deletedCount)
+        this.deps.logger.warn({ lock: lock.name, jobId: lock.jobId, epoch: lock.epoch }, "freed a stale lock");
     }
   }
 
@@ -102,21 +112,35 @@ export class Reaper {
     const backoff = to === "inbox" ? backoffMs(job.attempt, this.deps.backoff) : 0;
     const reason = `lease of ${job.lease.holder} (epoch ${job.lease.epoch}) expired`;
     const moved = await this.deps.jobs.update(
-      { _id: job._id, "lease.epoch": job.lease.epoch, "lease.holder": job.lease.holder, "lease.expiresAt": { $lt: now }, cancelRequested: job.cancelRequested, ...movingFromActive(to) },
+      {
+        _id: job._id,
+        "lease.epoch": job.lease.epoch,
+        "lease.holder": job.lease.holder,
+        "lease.expiresAt": { $lt: now },
+        cancelRequested: job.cancelRequested,
+        ...movingFromActive(to),
+      },
       {
         $set: {
           stage: to,
           ...LEASE_CLEARED,
           lastResult: "lost",
           updatedAt: now,
-          ...(to === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : { endedAt: now, reason }),
+          ...(to === "inbox"
+            ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) }
+            : { endedAt: now, reason }),
         },
         $inc: { "lease.epoch": 1, ...RESERVE_EVENT },
       },
     );
     if (!moved) return false;
     await finishRun(this.deps.cols, job.lease.runId, { result: "lost", endedAt: now, reason });
-    await this.deps.events.record(moved, "lost", { factoryId: job.lease.holder, epoch: job.lease.epoch, stage: to, reason });
+    await this.deps.events.record(moved, "lost", {
+      factoryId: job.lease.holder,
+      epoch: job.lease.epoch,
+      stage: to,
+      reason,
+    });
     this.deps.logger.warn({ jobId: job._id, factoryId: job.lease.holder, epoch: job.lease.epoch, to }, "lease expired");
     await this.deps.outcomes.settled(moved);
     return true;

@@ -8,7 +8,11 @@ export class ProfilesRepository {
 
   async find(productId: string, name: string, version?: number): Promise<Profile | null> {
     const filter = version === undefined ? { productId, name } : { productId, name, version };
-    const [doc] = await this.cols.profiles.find(filter, { projection: { _id: 0 } }).sort({ version: -1 }).limit(1).toArray();
+    const [doc] = await this.cols.profiles
+      .find(filter, { projection: { _id: 0 } })
+      .sort({ version: -1 })
+      .limit(1)
+      .toArray();
     return (doc as Profile | undefined) ?? null;
   }
 

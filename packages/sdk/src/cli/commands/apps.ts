@@ -20,17 +20,27 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
     .option("--lease-ttl <duration>", "job lease length (GF_LEASE_TTL)", durationOption)
     .option("--log-level <level>", "GF_LOG_LEVEL")
     .addHelpText("after", "\nEvery other GF_* variable in the environment reaches the coordinator as is.")
-    .action(async (opts: { port?: number; host?: string; mongoUrl?: string; db?: string; data?: string; leaseTtl?: string; logLevel?: string }) => {
-      await runForeground(ctx, "coordinator", {
-        GF_PORT: opts.port?.toString(),
-        GF_HOST: opts.host,
-        GF_MONGO_URL: opts.mongoUrl,
-        GF_DB_NAME: opts.db,
-        GF_DATA_DIR: opts.data === undefined ? undefined : resolve(ctx.cwd, opts.data),
-        GF_LEASE_TTL: opts.leaseTtl,
-        GF_LOG_LEVEL: opts.logLevel,
-      });
-    });
+    .action(
+      async (opts: {
+        port?: number;
+        host?: string;
+        mongoUrl?: string;
+        db?: string;
+        data?: string;
+        leaseTtl?: string;
+        logLevel?: string;
+      }) => {
+        await runForeground(ctx, "coordinator", {
+          GF_PORT: opts.port?.toString(),
+          GF_HOST: opts.host,
+          GF_MONGO_URL: opts.mongoUrl,
+          GF_DB_NAME: opts.db,
+          GF_DATA_DIR: opts.data === undefined ? undefined : resolve(ctx.cwd, opts.data),
+          GF_LEASE_TTL: opts.leaseTtl,
+          GF_LOG_LEVEL: opts.logLevel,
+        });
+      },
+    );
 
   program
     .command("factory")
@@ -40,27 +50,55 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
     .option("--engines <list>", "engines to offer (GF_ENGINES; default: shell + agent CLIs on PATH)", listOption)
     .option("--seats <n>", "jobs at once (GF_SEATS)", intOption(1, 64))
     .option("--work-dir <dir>", "where job workspaces go (GF_WORK_DIR)")
-    .option("--drain-grace <duration>", "how long running jobs get on SIGTERM before they are handed back (GF_DRAIN_GRACE)", durationOption)
+    .option(
+      "--drain-grace <duration>",
+      "how long running jobs get on SIGTERM before they are handed back (GF_DRAIN_GRACE)",
+      durationOption,
+    )
     .option("--log-level <level>", "GF_LOG_LEVEL")
-    .addHelpText("after", "\nThe coordinator URL comes from --url, GF_URL or the nearest .gigafactory/fleet.json.\nCreate a token with: gf token create --role factory")
-    .action(async (opts: { id?: string; capabilities?: string[]; engines?: string[]; seats?: number; workDir?: string; drainGrace?: string; logLevel?: string }, command: Command) => {
-      const globals = globalsOf(command);
-      const token = globals.token ?? (ctx.env.GF_TOKEN?.trim() || undefined);
-      if (!token) throw new CliError("gf factory needs a factory token: --token or GF_TOKEN (create one with: gf token create --role factory)", EXIT.usage);
-      const found = await findFleetConnection({ url: globals.url, token, env: ctx.env, cwd: ctx.cwd });
-      if (!found) throw new CliError("gf factory needs the coordinator URL: --url, GF_URL, or a .gigafactory/fleet.json here", EXIT.usage);
-      await runForeground(ctx, "factory", {
-        GF_URL: found.url,
-        GF_TOKEN: token,
-        GF_FACTORY_ID: opts.id,
-        GF_CAPABILITIES: opts.capabilities?.join(","),
-        GF_ENGINES: opts.engines?.join(","),
-        GF_SEATS: opts.seats?.toString(),
-        GF_WORK_DIR: opts.workDir === undefined ? undefined : resolve(ctx.cwd, opts.workDir),
-        GF_DRAIN_GRACE: opts.drainGrace,
-        GF_LOG_LEVEL: opts.logLevel,
-      });
-    });
+    .addHelpText(
+      "after",
+      "\nThe coordinator URL comes from --url, GF_URL or the nearest .gigafactory/fleet.json.\nCreate a token with: gf token create --role factory",
+    )
+    .action(
+      async (
+        opts: {
+          id?: string;
+          capabilities?: string[];
+          engines?: string[];
+          seats?: number;
+          workDir?: string;
+          drainGrace?: string;
+          logLevel?: string;
+        },
+        command: Command,
+      ) => {
+        const globals = globalsOf(command);
+        const token = globals.token ?? (ctx.env.GF_TOKEN?.trim() || undefined);
+        if (!token)
+          throw new CliError(
+            "gf factory needs a factory token: --token or GF_TOKEN (create one with: gf token create --role factory)",
+            EXIT.usage,
+          );
+        const found = await findFleetConnection({ url: globals.url, token, env: ctx.env, cwd: ctx.cwd });
+        if (!found)
+          throw new CliError(
+            "gf factory needs the coordinator URL: --url, GF_URL, or a .gigafactory/fleet.json here",
+            EXIT.usage,
+          );
+        await runForeground(ctx, "factory", {
+          GF_URL: found.url,
+          GF_TOKEN: token,
+          GF_FACTORY_ID: opts.id,
+          GF_CAPABILITIES: opts.capabilities?.join(","),
+          GF_ENGINES: opts.engines?.join(","),
+          GF_SEATS: opts.seats?.toString(),
+          GF_WORK_DIR: opts.workDir === undefined ? undefined : resolve(ctx.cwd, opts.workDir),
+          GF_DRAIN_GRACE: opts.drainGrace,
+          GF_LOG_LEVEL: opts.logLevel,
+        });
+      },
+    );
 }
 
 /**

@@ -66,9 +66,21 @@ export function registerFleetCommands(program: Command, ctx: CliContext): void {
       ]);
       const totals = [
         { header: "RUNS", value: (row: { runs: number }) => String(row.runs), align: "right" as const },
-        { header: "TOKENS IN", value: (row: { tokensIn: number }) => formatCount(row.tokensIn), align: "right" as const },
-        { header: "TOKENS OUT", value: (row: { tokensOut: number }) => formatCount(row.tokensOut), align: "right" as const },
-        { header: "CACHED", value: (row: { tokensCached: number }) => formatCount(row.tokensCached), align: "right" as const },
+        {
+          header: "TOKENS IN",
+          value: (row: { tokensIn: number }) => formatCount(row.tokensIn),
+          align: "right" as const,
+        },
+        {
+          header: "TOKENS OUT",
+          value: (row: { tokensOut: number }) => formatCount(row.tokensOut),
+          align: "right" as const,
+        },
+        {
+          header: "CACHED",
+          value: (row: { tokensCached: number }) => formatCount(row.tokensCached),
+          align: "right" as const,
+        },
         { header: "COST", value: (row: { costUsd: number }) => formatUsd(row.costUsd), align: "right" as const },
       ];
       if (insights.byEngine.length) {
@@ -91,6 +103,7 @@ function sinceOption(value: string): Date {
   const ago = parseDuration(value);
   if (ago !== undefined && !/^\d+$/.test(value.trim())) return new Date(Date.now() - ago);
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError("must be a date (2025-01-31) or a duration ago (24h, 7d)");
+  if (Number.isNaN(date.getTime()))
+    throw new InvalidArgumentError("must be a date (2025-01-31) or a duration ago (24h, 7d)");
   return date;
 }

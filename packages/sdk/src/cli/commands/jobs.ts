@@ -11,7 +11,11 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
   program
     .command("jobs")
     .description("list jobs, newest first")
-    .option("-s, --stage <stages>", `only these stages (${Stage.options.join(", ")}); repeat or comma-separate`, stageList)
+    .option(
+      "-s, --stage <stages>",
+      `only these stages (${Stage.options.join(", ")}); repeat or comma-separate`,
+      stageList,
+    )
     .option("-e, --engine <engine>", "only jobs for this engine")
     .option("-n, --limit <n>", "how many", intOption(1, 10_000), 20)
     .option("--json", "print the jobs as a JSON array")
@@ -38,7 +42,11 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
         jobs,
         [
           { header: "ID", value: (job) => job._id, color: (text) => c.bold(text) },
-          { header: "STAGE", value: (job) => (job.awaitingApproval ? `${job.stage}*` : job.stage), color: (text, job) => paintStage(c, job.stage, text) },
+          {
+            header: "STAGE",
+            value: (job) => (job.awaitingApproval ? `${job.stage}*` : job.stage),
+            color: (text, job) => paintStage(c, job.stage, text),
+          },
           { header: "ATTEMPT", value: attemptOf, align: "right" },
           { header: "ENGINE", value: (job) => job.engine },
           { header: "UPDATED", value: (job) => formatAge(job.updatedAt, now), color: (text) => c.dim(text) },
@@ -46,7 +54,8 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
         ],
         { empty: "no jobs yet: gf submit FILE.md" },
       );
-      if (ctx.out.tty && jobs.some((job) => job.awaitingApproval)) ctx.out.line(c.dim("* waiting for approval: gf approve ID / gf reject ID"));
+      if (ctx.out.tty && jobs.some((job) => job.awaitingApproval))
+        ctx.out.line(c.dim("* waiting for approval: gf approve ID / gf reject ID"));
     });
 
   program
@@ -56,7 +65,10 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
     .option("--json", "print { job, runs } as JSON")
     .action(async (jobId: string, opts: { json?: boolean }, command: Command) => {
       const client = await ctx.client(globalsOf(command));
-      const [job, runs] = await Promise.all([client.trpc.jobs.get.query({ jobId }), client.trpc.jobs.runs.query({ jobId })]);
+      const [job, runs] = await Promise.all([
+        client.trpc.jobs.get.query({ jobId }),
+        client.trpc.jobs.runs.query({ jobId }),
+      ]);
       if (opts.json) return ctx.out.json({ job, runs });
       printJob(ctx, job, runs);
     });
@@ -71,7 +83,8 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
       const client = await ctx.client(globalsOf(command));
       const job = await client.trpc.jobs.cancel.mutate({ jobId, ...(opts.reason ? { reason: opts.reason } : {}) });
       if (opts.json) return ctx.out.json(job);
-      const state = job.stage === "cancelled" ? "cancelled" : `cancel requested; ${job.lease.holder ?? "its factory"} stops it`;
+      const state =
+        job.stage === "cancelled" ? "cancelled" : `cancel requested; ${job.lease.holder ?? "its factory"} stops it`;
       ctx.out.line(`${job._id}\t${state}`);
     });
 
@@ -90,14 +103,21 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
   for (const decision of ["approve", "reject"] as const) {
     program
       .command(decision)
-      .description(decision === "approve" ? "approve a job waiting for human review: it ships" : "reject a job waiting for review: it goes back for another attempt, or fails when none are left")
+      .description(
+        decision === "approve"
+          ? "approve a job waiting for human review: it ships"
+          : "reject a job waiting for review: it goes back for another attempt, or fails when none are left",
+      )
       .argument("<id>", "job id")
       .option("--note <text>", "a note recorded with the decision")
       .option("--json", "print the job as JSON")
       .action(async (jobId: string, opts: { note?: string; json?: boolean }, command: Command) => {
         const client = await ctx.client(globalsOf(command));
         const input = { jobId, ...(opts.note ? { note: opts.note } : {}) };
-        const job = decision === "approve" ? await client.trpc.jobs.approve.mutate(input) : await client.trpc.jobs.reject.mutate(input);
+        const job =
+          decision === "approve"
+            ? await client.trpc.jobs.approve.mutate(input)
+            : await client.trpc.jobs.reject.mutate(input);
         if (opts.json) return ctx.out.json(job);
         ctx.out.line(`${job._id}\t${job.stage}`);
       });
@@ -118,8 +138,16 @@ function printJob(ctx: CliContext, job: Job, runs: Run[]): void {
   const when = (date: Date | undefined) => (date ? `${date.toISOString()} (${formatAge(date, now)})` : undefined);
   if (out.tty) out.line(`${c.bold(job._id)}  ${job.title}`);
   out.fields([
-    ...(out.tty ? [] : ([["id", job._id], ["title", job.title]] as const)),
-    ["stage", `${paintStage(c, job.stage)}${job.awaitingApproval ? " (waiting for approval)" : ""}${job.cancelRequested && job.stage !== "cancelled" ? " (cancel requested)" : ""}`],
+    ...(out.tty
+      ? []
+      : ([
+          ["id", job._id],
+          ["title", job.title],
+        ] as const)),
+    [
+      "stage",
+      `${paintStage(c, job.stage)}${job.awaitingApproval ? " (waiting for approval)" : ""}${job.cancelRequested && job.stage !== "cancelled" ? " (cancel requested)" : ""}`,
+    ],
     ["last result", job.lastResult],
     ["reason", job.reason],
     ["engine", `${job.engine}${job.profile ? ` with profile ${job.profile.name}@${job.profile.version}` : ""}`],
@@ -127,7 +155,12 @@ function printJob(ctx: CliContext, job: Job, runs: Run[]): void {
     ["priority", String(job.priority)],
     ["capabilities", job.capabilities.join(", ")],
     ["key", job.idempotencyKey],
-    ["deps", job.deps.length ? `${job.deps.join(", ")}${job.pendingDeps.length ? ` (waiting for ${job.pendingDeps.join(", ")})` : ""}` : undefined],
+    [
+      "deps",
+      job.deps.length
+        ? `${job.deps.join(", ")}${job.pendingDeps.length ? ` (waiting for ${job.pendingDeps.join(", ")})` : ""}`
+        : undefined,
+    ],
     ["lock", job.lock],
     ["verify", job.verify.join(" && ")],
     ["review", job.review.mode === "none" ? undefined : job.review.mode],
@@ -144,11 +177,22 @@ function printJob(ctx: CliContext, job: Job, runs: Run[]): void {
     [
       { header: "ATTEMPT", value: (run) => String(run.attempt), align: "right" },
       { header: "FACTORY", value: (run) => run.factoryId },
-      { header: "RESULT", value: (run) => run.result ?? "running", color: (text, run) => (run.result === "success" ? c.green(text) : run.result ? c.red(text) : c.cyan(text)) },
+      {
+        header: "RESULT",
+        value: (run) => run.result ?? "running",
+        color: (text, run) => (run.result === "success" ? c.green(text) : run.result ? c.red(text) : c.cyan(text)),
+      },
       { header: "STARTED", value: (run) => formatAge(run.startedAt, now) },
-      { header: "TOOK", value: (run) => formatMs(run.endedAt ? run.endedAt.getTime() - run.startedAt.getTime() : undefined), align: "right" },
+      {
+        header: "TOOK",
+        value: (run) => formatMs(run.endedAt ? run.endedAt.getTime() - run.startedAt.getTime() : undefined),
+        align: "right",
+      },
       { header: "EXIT", value: (run) => (run.exit ? (run.exit.signal ?? String(run.exit.code)) : "-") },
-      { header: "INSIGHTS", value: (run) => `${describeInsights(run.insights)}${run.reason ? ` — ${run.reason}` : ""}` },
+      {
+        header: "INSIGHTS",
+        value: (run) => `${describeInsights(run.insights)}${run.reason ? ` — ${run.reason}` : ""}`,
+      },
     ],
     { empty: "no runs yet" },
   );

@@ -30,7 +30,8 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       if (!opts.follow) return;
       const interrupt = ctx.interruptSignal();
       try {
-        for await (const event of streamEvents(client, jobId, { afterSeq: last, signal: interrupt.signal })) print(event);
+        for await (const event of streamEvents(client, jobId, { afterSeq: last, signal: interrupt.signal }))
+          print(event);
       } finally {
         interrupt.dispose();
       }

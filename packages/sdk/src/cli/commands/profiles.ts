@@ -9,7 +9,9 @@ import { globalsOf } from "../options.js";
 import { formatAge } from "../output.js";
 
 export function registerProfiles(program: Command, ctx: CliContext): void {
-  const profiles = program.command("profiles").description("publish and list profiles (persona and engine defaults; each publish is a new version)");
+  const profiles = program
+    .command("profiles")
+    .description("publish and list profiles (persona and engine defaults; each publish is a new version)");
 
   profiles
     .command("publish")
@@ -56,7 +58,8 @@ export function registerProfiles(program: Command, ctx: CliContext): void {
     .action(async (spec: string, opts: { json?: boolean }, command: Command) => {
       const at = spec.lastIndexOf("@");
       const version = at > 0 ? Number(spec.slice(at + 1)) : undefined;
-      if (version !== undefined && !Number.isInteger(version)) throw new CliError(`${spec}: the version after @ must be a number`, EXIT.usage);
+      if (version !== undefined && !Number.isInteger(version))
+        throw new CliError(`${spec}: the version after @ must be a number`, EXIT.usage);
       const name = version === undefined ? spec : spec.slice(0, at);
       const client = await ctx.client(globalsOf(command));
       const profile = await client.trpc.profiles.get.query({ name, ...(version ? { version } : {}) });
@@ -87,7 +90,10 @@ async function readProfile(file: string): Promise<ProfilePublishInput> {
   try {
     value = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new CliError(`${file}: invalid ${extname(file).toLowerCase() === ".json" ? "JSON" : "YAML"}: ${(error as Error).message}`, EXIT.usage);
+    throw new CliError(
+      `${file}: invalid ${extname(file).toLowerCase() === ".json" ? "JSON" : "YAML"}: ${(error as Error).message}`,
+      EXIT.usage,
+    );
   }
   const parsed = ProfilePublishInput.safeParse(value);
   if (!parsed.success) {

@@ -70,7 +70,9 @@ async function parseAll(files: string[]): Promise<Array<{ file: string; input: J
     try {
       text = file === "-" ? await readStdin() : await readFile(file, "utf8");
     } catch (error) {
-      problems.push(`${file}: cannot read: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+      problems.push(
+        `${file}: cannot read: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`,
+      );
       continue;
     }
     const name = file === "-" ? "stdin" : file;
@@ -100,12 +102,23 @@ function printSubmitted(ctx: CliContext, { file, job, created }: Submitted): voi
 }
 
 /** Follows every job at once; returns the final jobs in the same order. */
-async function followAll(ctx: CliContext, client: GigafactoryClient, submitted: Submitted[], opts: { quiet: boolean }): Promise<Job[]> {
+async function followAll(
+  ctx: CliContext,
+  client: GigafactoryClient,
+  submitted: Submitted[],
+  opts: { quiet: boolean },
+): Promise<Job[]> {
   const { out } = ctx;
-  const live = new Map(submitted.map((s) => [s.job._id, { stage: s.job.stage as Stage, detail: "", done: isTerminalStage(s.job.stage) }]));
+  const live = new Map(
+    submitted.map((s) => [s.job._id, { stage: s.job.stage as Stage, detail: "", done: isTerminalStage(s.job.stage) }]),
+  );
   const render = () => {
     if (opts.quiet) return;
-    const parts = [...live].filter(([, state]) => !state.done).map(([id, state]) => `${id} ${paintStage(out.c, state.stage)}${state.detail ? out.c.dim(` ${state.detail}`) : ""}`);
+    const parts = [...live]
+      .filter(([, state]) => !state.done)
+      .map(
+        ([id, state]) => `${id} ${paintStage(out.c, state.stage)}${state.detail ? out.c.dim(` ${state.detail}`) : ""}`,
+      );
     if (parts.length) out.setStatus(`${out.c.dim("⠿")} ${parts.join(out.c.dim(" · "))}`);
     else out.clearStatus();
   };
@@ -157,10 +170,16 @@ function printFinal(ctx: CliContext, job: Job): void {
   const took = job.endedAt ? formatMs(job.endedAt.getTime() - job.createdAt.getTime()) : "";
   const reason = job.reason ? `: ${job.reason}` : "";
   if (!out.tty) {
-    out.line(`${job._id}\t${job.stage}\t${job.stage === "shipped" ? `in ${took}` : `attempt ${job.attempt}/${job.maxAttempts}${reason}`}`);
+    out.line(
+      `${job._id}\t${job.stage}\t${job.stage === "shipped" ? `in ${took}` : `attempt ${job.attempt}/${job.maxAttempts}${reason}`}`,
+    );
   } else if (job.stage === "shipped") {
-    out.line(`${out.c.green("✓")} ${out.c.bold(job._id)} ${out.c.green("shipped")} in ${took}  ${out.c.dim(job.title)}`);
+    out.line(
+      `${out.c.green("✓")} ${out.c.bold(job._id)} ${out.c.green("shipped")} in ${took}  ${out.c.dim(job.title)}`,
+    );
   } else {
-    out.line(`${out.c.red("✗")} ${out.c.bold(job._id)} ${paintStage(out.c, job.stage)} after attempt ${job.attempt}/${job.maxAttempts}${reason}  ${out.c.dim(`gf logs ${job._id}`)}`);
+    out.line(
+      `${out.c.red("✗")} ${out.c.bold(job._id)} ${paintStage(out.c, job.stage)} after attempt ${job.attempt}/${job.maxAttempts}${reason}  ${out.c.dim(`gf logs ${job._id}`)}`,
+    );
   }
 }

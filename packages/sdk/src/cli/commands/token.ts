@@ -22,7 +22,8 @@ export function registerToken(program: Command, ctx: CliContext): void {
       });
       if (opts.json) return ctx.out.json(created);
       ctx.out.line(created.token);
-      if (ctx.out.tty) ctx.out.warn(ctx.out.c.dim(`${created.role} token for product ${created.productId}; it is not shown again`));
+      if (ctx.out.tty)
+        ctx.out.warn(ctx.out.c.dim(`${created.role} token for product ${created.productId}; it is not shown again`));
     });
 
   token
@@ -50,7 +51,12 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .option("--product <product>", "another product (admins)")
     .action(async (tokenId: string, opts: { product?: string }, command: Command) => {
       const client = await ctx.client(globalsOf(command));
-      const revoked = await client.trpc.admin.revokeToken.mutate({ tokenId, ...(opts.product ? { productId: opts.product } : {}) });
-      ctx.out.line(`revoked ${revoked.role} token ${revoked.tokenId.slice(0, 16)}${revoked.name ? ` (${revoked.name})` : ""}`);
+      const revoked = await client.trpc.admin.revokeToken.mutate({
+        tokenId,
+        ...(opts.product ? { productId: opts.product } : {}),
+      });
+      ctx.out.line(
+        `revoked ${revoked.role} token ${revoked.tokenId.slice(0, 16)}${revoked.name ? ` (${revoked.name})` : ""}`,
+      );
     });
 }

@@ -91,10 +91,13 @@ A second Ctrl-C stops everything at once.`,
         // after a Ctrl-C during start-up, its rejection is expected and close() waits for it
         starting.catch(() => {});
         const started = await Promise.race([starting, stopped.then(() => undefined)]);
-        if (!started) ctx.exitCode = 130; // interrupted before the fleet was up
+        if (!started)
+          ctx.exitCode = 130; // interrupted before the fleet was up
         else {
           const rel = (path: string) => relative(ctx.cwd, path) || ".";
-          out.line(`${out.c.bold("fleet file".padEnd(12))}${rel(fleet.fleetFile)} ${out.c.dim("(url, admin token, serviceToken)")}`);
+          out.line(
+            `${out.c.bold("fleet file".padEnd(12))}${rel(fleet.fleetFile)} ${out.c.dim("(url, admin token, serviceToken)")}`,
+          );
           out.line(`${out.c.bold("logs".padEnd(12))}${rel(fleet.logDir)}/`);
           out.line("");
           const here = resolve(ctx.cwd, opts.data) === ctx.cwd ? "here" : `in ${rel(resolve(ctx.cwd, opts.data))}`;
@@ -133,5 +136,8 @@ async function refuseRunningFleet(file: string): Promise<void> {
   } catch {
     return; // stale: that gf up is gone
   }
-  throw new CliError(`a fleet is already running here (gf up, pid ${pid}; ${file}); stop it first or pass --data DIR`, EXIT.usage);
+  throw new CliError(
+    `a fleet is already running here (gf up, pid ${pid}; ${file}); stop it first or pass --data DIR`,
+    EXIT.usage,
+  );
 }

@@ -81,12 +81,19 @@ export class ChildApp {
     const app = new ChildApp(opts.label, child, opts.logFile);
     if (!opts.readyMsg || !opts.logFile) return app;
     try {
-      const line = await app.waitForLine(`"msg":"${opts.readyMsg}"`, offset, opts.readyTimeoutMs ?? 60_000, opts.signal);
+      const line = await app.waitForLine(
+        `"msg":"${opts.readyMsg}"`,
+        offset,
+        opts.readyTimeoutMs ?? 60_000,
+        opts.signal,
+      );
       app.ready = parseReadyLine(line);
     } catch (error) {
       await app.stop({ graceMs: 5_000 });
       const tail = await app.output();
-      throw new Error(`${(error as Error).message}${tail ? `\n--- last lines of ${opts.logFile} ---\n${tail}` : ""}`, { cause: error });
+      throw new Error(`${(error as Error).message}${tail ? `\n--- last lines of ${opts.logFile} ---\n${tail}` : ""}`, {
+        cause: error,
+      });
     }
     return app;
   }
@@ -131,7 +138,12 @@ export class ChildApp {
   }
 
   /** Reads the log from `offset` as it grows until a line contains `needle`. */
-  private async waitForLine(needle: string, offset: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<string> {
+  private async waitForLine(
+    needle: string,
+    offset: number,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
     if (!this.logFile) throw new Error(`${this.label}: no log file to watch`);
     let exit: ExitInfo | undefined;
     void this.exited.then((info) => (exit = info));

@@ -106,16 +106,23 @@ export class LocalFleet {
       signal,
     }).catch((error: unknown) => {
       const text = String((error as Error).message);
-      if (text.includes("EADDRINUSE")) throw new Error(`port ${opts.port} on ${opts.host} is in use: pass --port N (0 picks a free one)`, { cause: error });
+      if (text.includes("EADDRINUSE"))
+        throw new Error(`port ${opts.port} on ${opts.host} is in use: pass --port N (0 picks a free one)`, {
+          cause: error,
+        });
       throw error;
     });
     signal.throwIfAborted();
     const url = String(this.coordinator.ready.url);
     out.line(`${label(out, "coordinator")}${url} ${out.c.dim(`(pid ${this.coordinator.pid})`)}`);
 
-    const adminToken = (await readFile(join(opts.stateDir, "admin.token"), "utf8").catch(() => {
-      throw new Error(`no admin token at ${join(opts.stateDir, "admin.token")}: the coordinator writes it when the database has none (is --mongo-url a database set up from another data directory?)`);
-    })).trim();
+    const adminToken = (
+      await readFile(join(opts.stateDir, "admin.token"), "utf8").catch(() => {
+        throw new Error(
+          `no admin token at ${join(opts.stateDir, "admin.token")}: the coordinator writes it when the database has none (is --mongo-url a database set up from another data directory?)`,
+        );
+      })
+    ).trim();
     const admin = createGigafactoryClient({ url, token: adminToken });
     let factoryToken: string;
     let serviceToken: string;
@@ -160,7 +167,9 @@ export class LocalFleet {
       this.factories.push(...started);
       const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
       if (failed) throw failed.reason;
-      out.line(`${label(out, "factories")}${started.map(({ id, app }) => `${id} ${out.c.dim(`(pid ${app.pid})`)}`).join(", ")}`);
+      out.line(
+        `${label(out, "factories")}${started.map(({ id, app }) => `${id} ${out.c.dim(`(pid ${app.pid})`)}`).join(", ")}`,
+      );
     }
 
     signal.throwIfAborted();
@@ -187,7 +196,9 @@ export class LocalFleet {
 
   /** Resolves with a description when any process of the fleet exits without being asked to. */
   async unexpectedExit(): Promise<string> {
-    const apps = [this.mongo, this.coordinator, ...this.factories.map(({ app }) => app)].filter((app): app is ChildApp => app !== undefined);
+    const apps = [this.mongo, this.coordinator, ...this.factories.map(({ app }) => app)].filter(
+      (app): app is ChildApp => app !== undefined,
+    );
     return Promise.race(
       apps.map(async (app) => {
         const { code, signal } = await app.exited;
@@ -214,7 +225,9 @@ export class LocalFleet {
   }
 
   private apps(): ChildApp[] {
-    return [...this.factories.map(({ app }) => app), this.coordinator, this.mongo].filter((app): app is ChildApp => app !== undefined);
+    return [...this.factories.map(({ app }) => app), this.coordinator, this.mongo].filter(
+      (app): app is ChildApp => app !== undefined,
+    );
   }
 
   private async shutdown(): Promise<void> {

@@ -15,8 +15,12 @@ if (!modulePath) {
   process.exit(2);
 }
 const { startMongo, mongoOptionsFromEnv } = (await import(pathToFileURL(modulePath).href)) as MongoModule;
-const log = (level: string) => (obj: Record<string, unknown>, msg: string) => process.stdout.write(`${JSON.stringify({ level, time: Date.now(), msg, ...obj })}\n`);
-const mongo = await startMongo({ ...mongoOptionsFromEnv(process.env), logger: { info: log("info"), warn: log("warn"), debug: () => {} } });
+const log = (level: string) => (obj: Record<string, unknown>, msg: string) =>
+  process.stdout.write(`${JSON.stringify({ level, time: Date.now(), msg, ...obj })}\n`);
+const mongo = await startMongo({
+  ...mongoOptionsFromEnv(process.env),
+  logger: { info: log("info"), warn: log("warn"), debug: () => {} },
+});
 
 // the database process is unref'd by the launcher: this keeps us alive until told to stop
 const keepAlive = setInterval(() => {}, 1 << 30);
@@ -36,4 +40,6 @@ function stop(): void {
 }
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
-process.stdout.write(`${JSON.stringify({ msg: "GF_MONGO_READY", url: mongo.url, backend: mongo.backend, pid: mongo.pid ?? null, describe: mongo.describe() })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ msg: "GF_MONGO_READY", url: mongo.url, backend: mongo.backend, pid: mongo.pid ?? null, describe: mongo.describe() })}\n`,
+);
