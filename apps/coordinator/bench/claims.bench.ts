@@ -11,7 +11,7 @@
  * Ends with exactly `claim_ratio=…` and `nudge_p50_ms=… nudge_p99_ms=…`.
  */
 import { performance } from "node:perf_hooks";
-import { databaseNameFor, mongoOptionsFromEnv, startMongo } from "@gigafactory/coordinator/mongo";
+import { databaseNameFor, mongoOptionsFromEnv, startMongo } from "@gigafactory/devdb";
 import { spawnCoordinator } from "@gigafactory/coordinator/testing";
 import type { FactoryMessage, Job } from "@gigafactory/schema";
 import { type Collection, MongoClient } from "mongodb";

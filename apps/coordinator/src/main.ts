@@ -1,7 +1,7 @@
 #!/usr/bin/env node
+import { startMongo } from "@gigafactory/devdb";
 import { readEnv } from "./env.js";
 import { createLogger } from "./logger.js";
-import { startMongo } from "./mongo/index.js";
 import { Coordinator } from "./server.js";
 
 const env = readEnv();

@@ -6,7 +6,7 @@
 // `overhead_ms=` lines.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mongoOptionsFromEnv, startMongo } from "@gigafactory/coordinator/mongo";
+import { mongoOptionsFromEnv, startMongo } from "@gigafactory/devdb";
 import type { JobEvent } from "@gigafactory/schema";
 import { createGigafactoryClient } from "@gigafactory/sdk";
 import { startCluster } from "../test/support/cluster.js";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { databaseNameFor } from "@gigafactory/coordinator/mongo";
+import { databaseNameFor } from "@gigafactory/devdb";
 import { spawnCoordinator } from "@gigafactory/coordinator/testing";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createGigafactoryClient } from "../src/index.js";

@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { isProcessAlive } from "@gigafactory/coordinator/mongo";
+import { isProcessAlive } from "@gigafactory/devdb";
 import type { Factory } from "@gigafactory/schema";
 import { afterAll, expect, it } from "vitest";
 import { type FleetFile, readFleetFile } from "../src/index.js";

@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { mongoOptionsFromEnv, startMongo } from "../../src/mongo/index.js";
+import { mongoOptionsFromEnv, startMongo } from "@gigafactory/devdb";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -1,6 +1,6 @@
 import { type Db, MongoClient } from "mongodb";
 import { inject } from "vitest";
-import { databaseNameFor } from "../../src/mongo/index.js";
+import { databaseNameFor } from "@gigafactory/devdb";
 
 /** A client on the run's shared MongoDB, scoped to a database of its own. */
 export interface TestDb {

@@ -1,4 +1,4 @@
-import { databaseNameFor } from "@gigafactory/coordinator/mongo";
+import { databaseNameFor } from "@gigafactory/devdb";
 import { type SpawnedCoordinator, spawnCoordinator } from "@gigafactory/coordinator/testing";
 import type { Artifact } from "@gigafactory/schema";
 import { createGigafactoryClient, type GigafactoryClient } from "@gigafactory/sdk";

@@ -1,4 +1,4 @@
-import { mongoOptionsFromEnv, startMongo } from "@gigafactory/coordinator/mongo";
+import { mongoOptionsFromEnv, startMongo } from "@gigafactory/devdb";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {

@@ -1,4 +1,5 @@
 import { access, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CliError, EXIT } from "./errors.js";
@@ -129,23 +130,35 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The package that starts the local MongoDB; the coordinator depends on it. */
+const DEVDB = "@gigafactory/devdb";
+
 /**
- * A file a package exports under `subpath` (its `default` condition), e.g. the coordinator's
- * `./mongo`. Falls back to the same layout beside the main script.
+ * The entry file of the MongoDB launcher (`@gigafactory/devdb`), resolved the way the
+ * coordinator resolves its own dependency (from its package folder, or from its main script
+ * when that came from GF_COORDINATOR_MAIN), else from the SDK. Throws a usage-level error
+ * saying how to install or build it.
  */
-export async function appExport(app: ResolvedApp, subpath: string, fallback: string): Promise<string> {
-  if (app.packageDir) {
-    const manifest = JSON.parse(await readFile(join(app.packageDir, "package.json"), "utf8")) as {
-      exports?: Record<string, unknown>;
-    };
-    const entry = manifest.exports?.[subpath];
-    const target =
-      typeof entry === "string"
-        ? entry
-        : typeof entry === "object" && entry !== null
-          ? (entry as Record<string, unknown>).default
-          : undefined;
-    if (typeof target === "string") return join(app.packageDir, target);
+export async function resolveDevDb(coordinator: ResolvedApp): Promise<string> {
+  const starts = [coordinator.packageDir ? join(coordinator.packageDir, "package.json") : coordinator.main, SDK_DIR];
+  for (const start of starts) {
+    let entry: string;
+    try {
+      entry = createRequire(start).resolve(DEVDB);
+    } catch {
+      continue;
+    }
+    if (!(await exists(entry))) {
+      throw new CliError(
+        `${DEVDB} is installed but not built: ${entry} is missing (pnpm --filter ${DEVDB} build)`,
+        EXIT.notFound,
+      );
+    }
+    return entry;
   }
-  return join(dirname(app.main), fallback);
+  throw new CliError(
+    `${DEVDB} is not installed: \`gf up\` starts MongoDB with it, and it comes with ${APPS.coordinator.pkg}.\n` +
+      "Reinstall the coordinator, or pass --mongo-url (or GF_MONGO_URL) to use a running MongoDB.",
+    EXIT.notFound,
+  );
 }

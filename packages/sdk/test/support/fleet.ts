@@ -3,7 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { databaseNameFor } from "@gigafactory/coordinator/mongo";
+import { databaseNameFor } from "@gigafactory/devdb";
 import { type SpawnedCoordinator, spawnCoordinator } from "@gigafactory/coordinator/testing";
 import { type GigafactoryClient, createGigafactoryClient } from "../../src/index.js";
 import { resolveApp } from "../../src/cli/apps.js";

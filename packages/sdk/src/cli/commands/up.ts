@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { FLEET_DIR, readFleetFile } from "../../helpers/fleet-connection.js";
-import { appExport, resolveApp } from "../apps.js";
+import { resolveApp, resolveDevDb } from "../apps.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { durationOption, intOption, listOption } from "../options.js";
@@ -63,7 +63,7 @@ A second Ctrl-C stops everything at once.`,
         logLevel: opts.logLevel,
         coordinator,
         factory,
-        mongoModule: await appExport(coordinator, "./mongo", "mongo/index.js"),
+        mongoModule: mongoUrl ? undefined : await resolveDevDb(coordinator),
         env: { ...ctx.env },
         out: ctx.out,
       });

@@ -22,8 +22,8 @@ export interface LocalFleetOptions {
   logLevel: string;
   coordinator: ResolvedApp;
   factory: ResolvedApp | undefined;
-  /** The coordinator package's `mongo` entry, for the MongoDB host process. */
-  mongoModule: string;
+  /** The entry file of `@gigafactory/devdb`, for the MongoDB host process; needed without `mongoUrl`. */
+  mongoModule?: string | undefined;
   env: NodeJS.ProcessEnv;
   out: Output;
 }
@@ -77,7 +77,7 @@ export class LocalFleet {
       this.mongo = await ChildApp.start({
         label: "mongodb",
         script: MONGO_HOST,
-        env: { ...baseEnv, GF_MONGO_MODULE: opts.mongoModule },
+        env: { ...baseEnv, GF_MONGO_MODULE: opts.mongoModule ?? "" },
         logFile: join(this.logDir, "mongo.log"),
         readyMsg: "GF_MONGO_READY",
         readyTimeoutMs: READY_MS.mongo,

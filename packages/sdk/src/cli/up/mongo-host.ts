@@ -1,13 +1,13 @@
 /**
  * Runs the local MongoDB for `gf up` as a process of its own (started by `gf up` in its own
  * process group), so that a Ctrl-C in the terminal does not reach the database: `gf up`
- * stops it last, after the factories and the coordinator. Reads GF_MONGO_MODULE (the
- * coordinator's `mongo` entry) and GF_MONGO_URL; prints one GF_MONGO_READY JSON line.
+ * stops it last, after the factories and the coordinator. Reads GF_MONGO_MODULE (the entry
+ * file of `@gigafactory/devdb`) and GF_MONGO_URL; prints one GF_MONGO_READY JSON line.
  * Stops the database on SIGTERM, SIGINT or when its stdin closes.
  */
 import { pathToFileURL } from "node:url";
 
-type MongoModule = typeof import("@gigafactory/coordinator/mongo");
+type MongoModule = typeof import("@gigafactory/devdb");
 
 const modulePath = process.env.GF_MONGO_MODULE;
 if (!modulePath) {

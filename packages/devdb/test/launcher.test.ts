@@ -3,12 +3,12 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { MongoClient, MongoServerError } from "mongodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { databaseNameFor, isProcessAlive, mongoOptionsFromEnv, startMongo } from "../src/mongo/index.js";
-import { OutputTail, waitForLine } from "../src/mongo/process.js";
+import { databaseNameFor, isProcessAlive, mongoOptionsFromEnv, startMongo } from "../src/index.js";
+import { OutputTail, waitForLine } from "../src/process.js";
 import { openTestDb, type TestDb } from "./support/test-db.js";
 
 const packageDir = fileURLToPath(new URL("../", import.meta.url));
-const launcherUrl = pathToFileURL(fileURLToPath(new URL("../src/mongo/index.ts", import.meta.url))).href;
+const launcherUrl = pathToFileURL(fileURLToPath(new URL("../src/index.ts", import.meta.url))).href;
 
 /** Polls up to 100 × 100 ms for `pid` to disappear; returns whether it is still there. */
 async function stillAliveAfterWaiting(pid: number): Promise<boolean> {

@@ -52,7 +52,7 @@ export interface StartMongoOptions {
   heapMb?: number | undefined;
   /**
    * Where built stand-in jars are cached, one folder per hash of its sources.
-   * @default '<coordinator package>/node_modules/.cache/gigafactory-stand-in'
+   * @default '<devdb package>/node_modules/.cache/gigafactory-stand-in'
    */
   cacheDir?: string | undefined;
   /**

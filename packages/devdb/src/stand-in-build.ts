@@ -7,10 +7,10 @@ import { fileURLToPath } from "node:url";
 import { MongoStartError, OutputTail, onProcessExit, waitForExit } from "./process.js";
 import type { MongoLauncherLogger } from "./types.js";
 
-// Same relative position from src/mongo/*.ts and dist/mongo/*.js.
-const packageDir = fileURLToPath(new URL("../../", import.meta.url));
+// Same relative position from src/*.ts and dist/*.js.
+const packageDir = fileURLToPath(new URL("../", import.meta.url));
 
-/** The Maven project of the stand-in, inside the coordinator package. */
+/** The Maven project of the stand-in, inside this package. */
 export const standInSourceDir = join(packageDir, "stand-in");
 
 /** Where built stand-ins are cached unless told otherwise. */
