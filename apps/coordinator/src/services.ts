@@ -2,9 +2,11 @@ import type { Db } from "mongodb";
 import { type Collections, collections } from "./db/collections.js";
 import type { Logger } from "./logger.js";
 import { InsightsService } from "./modules/admin/insights.service.js";
+import { ArtifactsRepository } from "./modules/artifacts/artifacts.repository.js";
 import { ArtifactsService } from "./modules/artifacts/artifacts.service.js";
 import { BlobStore } from "./modules/artifacts/blob-store.js";
 import { TokensService } from "./modules/auth/tokens.js";
+import { TokensRepository } from "./modules/auth/tokens.repository.js";
 import { EventLog } from "./modules/events/event-log.js";
 import { EventsRepository } from "./modules/events/events.repository.js";
 import { Notifier } from "./modules/events/notifier.js";
@@ -16,7 +18,10 @@ import { OutcomesService } from "./modules/jobs/outcomes.service.js";
 import { ClaimsService } from "./modules/leases/claims.service.js";
 import { LeasesService } from "./modules/leases/leases.service.js";
 import { Reaper } from "./modules/leases/reaper.js";
+import { LocksRepository } from "./modules/locks/locks.repository.js";
 import { ProfilesRepository } from "./modules/profiles/profiles.repository.js";
+import { ProfilesService } from "./modules/profiles/profiles.service.js";
+import { RunsRepository } from "./modules/runs/runs.repository.js";
 
 export interface ServicesConfig {
   leaseTtlMs: number;
@@ -28,52 +33,69 @@ export interface ServicesConfig {
   blobDir: string;
 }
 
+/** One repository per collection: the only code that speaks MongoDB (besides `db/`). */
+export function createRepositories(cols: Collections) {
+  return {
+    jobs: new JobsRepository(cols),
+    runs: new RunsRepository(cols),
+    events: new EventsRepository(cols),
+    factories: new FactoriesRepository(cols),
+    profiles: new ProfilesRepository(cols),
+    artifacts: new ArtifactsRepository(cols),
+    locks: new LocksRepository(cols),
+    tokens: new TokensRepository(cols),
+  };
+}
+
+export type Repositories = ReturnType<typeof createRepositories>;
+
 /** Every service, wired once. Routers reach them through the tRPC context. */
 export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   const cols: Collections = collections(db);
-  const eventsRepository = new EventsRepository(cols);
-  const notifier = new Notifier(eventsRepository, {
+  const repos = createRepositories(cols);
+  const notifier = new Notifier(repos.events, {
     pollMs: config.notifierPollMs,
     logger: logger.child({ module: "notifier" }),
   });
-  const events = new EventLog(eventsRepository, notifier);
-  const jobsRepository = new JobsRepository(cols);
-  const factoriesRepository = new FactoriesRepository(cols);
-  const profiles = new ProfilesRepository(cols);
-  const outcomes = new OutcomesService(jobsRepository, cols, events);
-  const common = { cols, jobs: jobsRepository, events, outcomes };
+  const events = new EventLog(repos.events, notifier);
+  const outcomes = new OutcomesService({ jobs: repos.jobs, locks: repos.locks, events });
+  const common = { jobs: repos.jobs, runs: repos.runs, events, outcomes };
   return {
     config,
+    /** For `ensureIndexes` at start-up only; everything else goes through a repository. */
     cols,
     notifier,
     events,
-    profiles,
-    tokens: new TokensService(cols),
-    jobs: new JobsService({ ...common, profiles, notifier }),
-    factories: new FactoriesService(factoriesRepository, notifier),
+    profiles: new ProfilesService(repos.profiles),
+    tokens: new TokensService(repos.tokens),
+    jobs: new JobsService({ ...common, profiles: repos.profiles, notifier }),
+    factories: new FactoriesService(repos.factories, notifier),
     claims: new ClaimsService({
       ...common,
-      factories: factoriesRepository,
-      profiles,
+      locks: repos.locks,
+      factories: repos.factories,
+      profiles: repos.profiles,
       timing: { leaseTtlMs: config.leaseTtlMs },
       logger: logger.child({ module: "claims" }),
     }),
     leases: new LeasesService({ ...common, leaseTtlMs: config.leaseTtlMs, backoff: config.backoff }),
     reaper: new Reaper({
       ...common,
-      factories: factoriesRepository,
+      locks: repos.locks,
+      factories: repos.factories,
       leaseTtlMs: config.leaseTtlMs,
       factoryGoneAfterMs: config.factoryGoneAfterMs,
       backoff: config.backoff,
       logger: logger.child({ module: "reaper" }),
     }),
     artifacts: new ArtifactsService({
-      cols,
+      jobs: repos.jobs,
+      artifacts: repos.artifacts,
       blobs: new BlobStore(config.blobDir),
       events,
       maxBytes: config.artifactMaxBytes,
     }),
-    insights: new InsightsService(cols),
+    insights: new InsightsService({ jobs: repos.jobs, runs: repos.runs }),
   };
 }
 

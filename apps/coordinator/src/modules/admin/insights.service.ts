@@ -1,5 +1,6 @@
-import type { InsightsOutput, Run, Stage } from "@gigafactory/schema";
-import type { Collections } from "../../db/collections.js";
+import type { InsightsOutput } from "@gigafactory/schema";
+import type { JobsRepository } from "../jobs/jobs.repository.js";
+import type { RunSummary, RunsRepository } from "../runs/runs.repository.js";
 
 const MAX_RUNS = 50_000;
 
@@ -7,60 +8,52 @@ type Totals = { runs: number; tokensIn: number; tokensOut: number; tokensCached:
 
 /** Fleet statistics: jobs by stage, run outcomes, duration percentiles, tokens and cost. */
 export class InsightsService {
-  constructor(private readonly cols: Collections) {}
+  constructor(private readonly deps: { jobs: JobsRepository; runs: RunsRepository }) {}
 
   async compute(productId: string, since?: Date): Promise<InsightsOutput> {
-    const stageRows = await this.cols.jobs
-      .aggregate<{ _id: Stage; n: number }>([{ $match: { productId } }, { $group: { _id: "$stage", n: { $sum: 1 } } }])
-      .toArray();
-    const jobsByStage: Partial<Record<Stage, number>> = {};
-    for (const row of stageRows) jobsByStage[row._id] = row.n;
-
-    const runs = await this.cols.runs
-      .find(
-        { productId, result: { $exists: true }, ...(since ? { endedAt: { $gte: since } } : {}) },
-        { projection: { result: 1, engine: 1, profileSnapshot: 1, insights: 1, startedAt: 1, endedAt: 1, jobId: 1 } },
-      )
-      .sort({ endedAt: -1 })
-      .limit(MAX_RUNS)
-      .toArray();
+    const jobsByStage = await this.deps.jobs.countByStage(productId);
+    const runs = await this.deps.runs.finished(productId, { since, limit: MAX_RUNS });
     const profileOf = await this.profileNames(productId, runs);
-
-    const runsByResult: Record<string, number> = {};
-    const byEngine = new Map<string, Totals>();
-    const byProfile = new Map<string, Totals>();
-    const durations: number[] = [];
-    for (const run of runs) {
-      const result = run.result ?? "running";
-      runsByResult[result] = (runsByResult[result] ?? 0) + 1;
-      add(byEngine, run.engine, run);
-      add(byProfile, profileOf.get(run.jobId) ?? "(none)", run);
-      const duration =
-        run.insights.durationMs ?? (run.endedAt ? run.endedAt.getTime() - run.startedAt.getTime() : undefined);
-      if (duration !== undefined && run.result === "success") durations.push(duration);
-    }
-    const finished = runs.filter((run) => run.result !== "released").length;
-    durations.sort((a, b) => a - b);
-    return {
-      jobsByStage,
-      runsByResult,
-      successRate: finished ? (runsByResult.success ?? 0) / finished : null,
-      durationMs: { p50: percentile(durations, 0.5), p95: percentile(durations, 0.95) },
-      byEngine: [...byEngine].map(([engine, totals]) => ({ engine, ...totals })),
-      byProfile: [...byProfile].map(([profile, totals]) => ({ profile, ...totals })),
-    };
+    return { jobsByStage, ...summarizeRuns(runs, profileOf) };
   }
 
-  private async profileNames(productId: string, runs: Pick<Run, "jobId">[]): Promise<Map<string, string>> {
+  private async profileNames(productId: string, runs: Pick<RunSummary, "jobId">[]): Promise<Map<string, string>> {
     const ids = [...new Set(runs.map((run) => run.jobId))];
-    const jobs = await this.cols.jobs
-      .find({ productId, _id: { $in: ids }, profile: { $exists: true } }, { projection: { profile: 1 } })
-      .toArray();
+    const jobs = await this.deps.jobs.profilesOf(productId, ids);
     return new Map(jobs.map((job) => [job._id, job.profile ? `${job.profile.name}@${job.profile.version}` : "(none)"]));
   }
 }
 
-function add(map: Map<string, Totals>, key: string, run: Pick<Run, "insights">): void {
+/** Run outcomes, success rate, duration percentiles (of successful runs) and totals by engine and profile. */
+export function summarizeRuns(
+  runs: RunSummary[],
+  profileOf: ReadonlyMap<string, string>,
+): Omit<InsightsOutput, "jobsByStage"> {
+  const runsByResult: Record<string, number> = {};
+  const byEngine = new Map<string, Totals>();
+  const byProfile = new Map<string, Totals>();
+  const durations: number[] = [];
+  for (const run of runs) {
+    const result = run.result ?? "running";
+    runsByResult[result] = (runsByResult[result] ?? 0) + 1;
+    add(byEngine, run.engine, run);
+    add(byProfile, profileOf.get(run.jobId) ?? "(none)", run);
+    const duration =
+      run.insights.durationMs ?? (run.endedAt ? run.endedAt.getTime() - run.startedAt.getTime() : undefined);
+    if (duration !== undefined && run.result === "success") durations.push(duration);
+  }
+  const finished = runs.filter((run) => run.result !== "released").length;
+  durations.sort((a, b) => a - b);
+  return {
+    runsByResult,
+    successRate: finished ? (runsByResult.success ?? 0) / finished : null,
+    durationMs: { p50: percentile(durations, 0.5), p95: percentile(durations, 0.95) },
+    byEngine: [...byEngine].map(([engine, totals]) => ({ engine, ...totals })),
+    byProfile: [...byProfile].map(([profile, totals]) => ({ profile, ...totals })),
+  };
+}
+
+function add(map: Map<string, Totals>, key: string, run: Pick<RunSummary, "insights">): void {
   const totals = map.get(key) ?? { runs: 0, tokensIn: 0, tokensOut: 0, tokensCached: 0, costUsd: 0 };
   totals.runs++;
   totals.tokensIn += run.insights.tokensIn ?? 0;

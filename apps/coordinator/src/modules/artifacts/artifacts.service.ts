@@ -1,21 +1,28 @@
 import type { Readable } from "node:stream";
 import { type Artifact, ArtifactPutMeta } from "@gigafactory/schema";
-import type { Collections } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { FencedError, NotFoundError } from "../../errors.js";
 import type { EventLog } from "../events/event-log.js";
-import { fenceFilter } from "../jobs/jobs.repository.js";
+import type { JobsRepository } from "../jobs/jobs.repository.js";
+import type { ArtifactsRepository } from "./artifacts.repository.js";
 import type { BlobStore } from "./blob-store.js";
 
 export class ArtifactsService {
-  constructor(private readonly deps: { cols: Collections; blobs: BlobStore; events: EventLog; maxBytes: number }) {}
+  constructor(
+    private readonly deps: {
+      jobs: JobsRepository;
+      artifacts: ArtifactsRepository;
+      blobs: BlobStore;
+      events: EventLog;
+      maxBytes: number;
+    },
+  ) {}
 
   /** A streamed upload under the job's fence: the fence is checked before and after the bytes arrive. */
   async put(productId: string, meta: ArtifactPutMeta, body: Readable): Promise<Artifact> {
     const input = ArtifactPutMeta.parse(meta);
-    const fence = fenceFilter({ ...input, productId });
-    if (!(await this.deps.cols.jobs.findOne(fence, { projection: { _id: 1 } })))
-      throw new FencedError(input.jobId, input.epoch);
+    const fence = { productId, jobId: input.jobId, epoch: input.epoch, factoryId: input.factoryId };
+    if (!(await this.deps.jobs.isHeld(fence))) throw new FencedError(input.jobId, input.epoch);
     const blob = await this.deps.blobs.put(body, this.deps.maxBytes);
     const artifact: Artifact = {
       _id: newId("art"),
@@ -28,26 +35,25 @@ export class ArtifactsService {
       createdAt: new Date(),
     };
     // the event is the fenced write: it succeeds only while the uploader still holds the job
-    const recorded = await this.deps.events.append(fence, [
+    const recorded = await this.deps.events.appendFenced(fence, [
       {
         type: "artifact",
         data: { artifactId: artifact._id, name: artifact.name, size: artifact.size, sha256: artifact.sha256 },
       },
     ]);
     if (!recorded) throw new FencedError(input.jobId, input.epoch);
-    await this.deps.cols.artifacts.insertOne(artifact);
+    await this.deps.artifacts.insert(artifact);
     return artifact;
   }
 
   async list(productId: string, jobId: string): Promise<Artifact[]> {
     // another product's job (or none) is NOT_FOUND, as everywhere else, rather than an empty list
-    if (!(await this.deps.cols.jobs.findOne({ _id: jobId, productId }, { projection: { _id: 1 } })))
-      throw new NotFoundError("job", jobId);
-    return this.deps.cols.artifacts.find({ productId, jobId }).sort({ createdAt: 1 }).toArray();
+    if (!(await this.deps.jobs.exists(productId, jobId))) throw new NotFoundError("job", jobId);
+    return this.deps.artifacts.forJob(productId, jobId);
   }
 
   async get(productId: string, artifactId: string): Promise<Artifact> {
-    const artifact = await this.deps.cols.artifacts.findOne({ _id: artifactId, productId });
+    const artifact = await this.deps.artifacts.find(productId, artifactId);
     if (!artifact) throw new NotFoundError("artifact", artifactId);
     return artifact;
   }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Role, Token, TokenInfo } from "@gigafactory/schema";
 import { NotFoundError } from "../../errors.js";
-import type { Collections } from "../../db/collections.js";
+import type { TokensRepository } from "./tokens.repository.js";
 
 export interface Principal {
   role: Role;
@@ -23,7 +23,7 @@ export class TokensService {
   private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
 
   constructor(
-    private readonly cols: Collections,
+    private readonly tokens: TokensRepository,
     /** How long a looked-up token is trusted without asking the database (revocation delay). */
     private readonly cacheMs = 10_000,
   ) {}
@@ -35,7 +35,7 @@ export class TokensService {
   ): Promise<{ token: string; role: Role; productId: string }> {
     const token = `gf_${role}_${randomBytes(32).toString("base64url")}`;
     const doc: Token = { _id: hashToken(token), role, productId, createdAt: new Date(), ...(name ? { name } : {}) };
-    await this.cols.tokens.insertOne(doc);
+    await this.tokens.insert(doc);
     return { token, role, productId };
   }
 
@@ -44,24 +44,20 @@ export class TokensService {
     const id = hashToken(token);
     const cached = this.cache.get(id);
     if (cached && cached.until > Date.now()) return cached.principal;
-    const doc = await this.cols.tokens.findOne({ _id: id, revokedAt: { $exists: false } });
+    const doc = await this.tokens.findActive(id);
     const principal = doc ? { role: doc.role, productId: doc.productId, tokenId: id } : null;
     this.cache.set(id, { principal, until: Date.now() + this.cacheMs });
     return principal;
   }
 
   async list(productId: string): Promise<TokenInfo[]> {
-    const docs = await this.cols.tokens.find({ productId }).sort({ createdAt: 1 }).limit(1_000).toArray();
+    const docs = await this.tokens.list(productId, 1_000);
     return docs.map(({ _id, ...doc }) => ({ tokenId: _id, ...doc }));
   }
 
   /** Takes effect at once on this coordinator, within the cache time (`cacheMs`) on the others. */
   async revoke(productId: string, tokenId: string): Promise<TokenInfo> {
-    const doc = await this.cols.tokens.findOneAndUpdate(
-      { _id: tokenId, productId },
-      { $set: { revokedAt: new Date() } },
-      { returnDocument: "after" },
-    );
+    const doc = await this.tokens.revoke(productId, tokenId, new Date());
     if (!doc) throw new NotFoundError("token", tokenId);
     this.cache.delete(tokenId);
     const { _id, ...rest } = doc;
@@ -69,6 +65,6 @@ export class TokensService {
   }
 
   async hasAdmin(): Promise<boolean> {
-    return (await this.cols.tokens.countDocuments({ role: "admin", revokedAt: { $exists: false } }, { limit: 1 })) > 0;
+    return this.tokens.hasActiveAdmin();
   }
 }

@@ -1,10 +1,7 @@
 import type { EventType, Job, JobEvent } from "@gigafactory/schema";
-import type { Filter } from "mongodb";
+import type { Fence } from "../jobs/jobs.repository.js";
 import type { EventsRepository } from "./events.repository.js";
 import type { Notifier } from "./notifier.js";
-
-/** Merge into an update's `$inc` to reserve the seq of the lifecycle event that follows it. */
-export const RESERVE_EVENT = { eventSeq: 1 } as const;
 
 export type EventInput = { type: EventType; data: Record<string, unknown>; at?: Date | undefined };
 
@@ -16,10 +13,10 @@ export class EventLog {
   ) {}
 
   /**
-   * A lifecycle event written by the coordinator. The update that changed the job reserved
-   * its sequence number (`$inc: RESERVE_EVENT`) in the same atomic write, so `job` (the document
-   * after that update) carries the seq: a reader never sees the new stage without its event
-   * being due, and `watch` waits for it.
+   * A lifecycle event written by the coordinator. The repository update that changed the job
+   * reserved its sequence number (`RESERVE_EVENT`) in the same atomic write, so `job` (the
+   * document after that update) carries the seq: a reader never sees the new stage without its
+   * event being due, and `watch` waits for it.
    */
   async record(
     job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">,
@@ -31,9 +28,9 @@ export class EventLog {
     return event;
   }
 
-  /** Appends under `filter` (a fence for factory writes); null when the filter matched nothing. */
-  async append(filter: Filter<Job>, events: EventInput[]): Promise<JobEvent[] | null> {
-    const written = await this.repository.append(filter, events);
+  /** Appends a factory's events while `fence` holds; null when it no longer does. */
+  async appendFenced(fence: Fence, events: EventInput[]): Promise<JobEvent[] | null> {
+    const written = await this.repository.appendFenced(fence, events);
     if (written) this.notifier.publish(written);
     return written;
   }

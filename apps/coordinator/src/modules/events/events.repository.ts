@@ -1,22 +1,22 @@
 import type { EventType, Job, JobEvent, NewEvent } from "@gigafactory/schema";
-import type { Filter } from "mongodb";
+import type { Filter, ObjectId } from "mongodb";
 import type { Collections, EventDoc } from "../../db/collections.js";
+import { type Fence, fenceFilter } from "../jobs/jobs.repository.js";
 
 /** The append-only `events` collection. `seq` is reserved on the job document so it never has gaps or twins. */
 export class EventsRepository {
   constructor(private readonly cols: Collections) {}
 
   /**
-   * Reserves `count` sequence numbers on jobs matching `filter` (a fence, or just the id for
-   * coordinator-written lifecycle events) and inserts the events. Returns null when the filter
-   * matched nothing, so a fenced write changes nothing.
+   * Reserves one sequence number per event on the job while `fence` holds it, and inserts the
+   * events. Returns null when the fence no longer holds, so a fenced write changes nothing.
    */
-  async append(
-    filter: Filter<Job>,
+  async appendFenced(
+    fence: Fence,
     events: Array<Pick<NewEvent, "data"> & { type: EventType; at?: Date | undefined }>,
   ): Promise<JobEvent[] | null> {
     const job = await this.cols.jobs.findOneAndUpdate(
-      filter,
+      fenceFilter(fence),
       { $inc: { eventSeq: events.length } },
       { returnDocument: "after", projection: { _id: 1, productId: 1, eventSeq: 1, "lease.epoch": 1 } },
     );
@@ -67,7 +67,16 @@ export class EventsRepository {
     return docs as JobEvent[];
   }
 
-  /** Events written after `afterId` (all coordinators), for the notifier's tail. */
+  /** Events written at or after `from` (by any coordinator), oldest first: the notifier's tail. */
+  eventsFrom(from: ObjectId, limit: number): Promise<EventDoc[]> {
+    return this.cols.events
+      .find({ _id: { $gte: from } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+  }
+
+  /** @deprecated the notifier's former query; use {@link eventsFrom}. */
   async since(filter: Filter<EventDoc>, limit: number): Promise<EventDoc[]> {
     return this.cols.events.find(filter).sort({ _id: 1 }).limit(limit).toArray();
   }

@@ -9,17 +9,17 @@ import {
   type Stage,
   titleFromBody,
 } from "@gigafactory/schema";
-import type { Filter } from "mongodb";
-import type { Collections } from "../../db/collections.js";
 import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
-import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
+import type { EventLog } from "../events/event-log.js";
 import type { Notifier } from "../events/notifier.js";
 import type { ProfilesRepository } from "../profiles/profiles.repository.js";
+import type { RunsRepository } from "../runs/runs.repository.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
-import { type JobsRepository, LEASE_CLEARED, moving } from "./jobs.repository.js";
-import { OutcomesService } from "./outcomes.service.js";
+import type { JobsRepository } from "./jobs.repository.js";
+import type { OutcomesService } from "./outcomes.service.js";
+import { doomedBy, pendingDeps } from "./settle-rules.js";
 
 type ListQuery = Omit<JobListInput, "limit" | "productId"> & { limit: number };
 
@@ -27,8 +27,8 @@ type ListQuery = Omit<JobListInput, "limit" | "productId"> & { limit: number };
 export class JobsService {
   constructor(
     private readonly deps: {
-      cols: Collections;
       jobs: JobsRepository;
+      runs: RunsRepository;
       profiles: ProfilesRepository;
       events: EventLog;
       notifier: Notifier;
@@ -77,7 +77,7 @@ export class JobsService {
       manifest: input.manifest,
       deps: deps.map((dep) => dep._id),
       depsMode: input.depsMode,
-      pendingDeps: OutcomesService.pendingFor(input.depsMode, deps),
+      pendingDeps: pendingDeps(input.depsMode, deps),
       kind: input.kind,
       timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       maxAttempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
@@ -126,15 +126,11 @@ export class JobsService {
   private async settleDeps(job: Job): Promise<Job> {
     if (job.deps.length === 0) return job;
     const deps = await this.deps.jobs.findRefs(job.productId, job.deps);
-    const culprit = OutcomesService.doomedBy(job.depsMode, deps);
+    const culprit = doomedBy(job.depsMode, deps);
     if (culprit) return (await this.deps.outcomes.doom(job, culprit)) ?? job;
-    const pending = OutcomesService.pendingFor(job.depsMode, deps);
+    const pending = pendingDeps(job.depsMode, deps);
     if (pending.length === job.pendingDeps.length) return job;
-    // only ever remove entries: a $set from this read could put back a dep that shipped meanwhile
-    return (
-      (await this.deps.jobs.update({ _id: job._id, stage: "inbox" }, { $pull: { pendingDeps: { $nin: pending } } })) ??
-      job
-    );
+    return (await this.deps.jobs.keepPendingDeps(job._id, pending)) ?? job;
   }
 
   private async resolveDeps(productId: string, refs: string[]): Promise<Job[]> {
@@ -152,17 +148,12 @@ export class JobsService {
   }
 
   async list(productId: string, query: ListQuery): Promise<{ items: Job[]; nextCursor: string | null }> {
-    const filter: Filter<Job> = { productId };
-    if (query.stage) filter.stage = typeof query.stage === "string" ? query.stage : { $in: query.stage };
-    if (query.engine) filter.engine = query.engine;
-    if (query.profile) filter["profile.name"] = query.profile;
-    if (query.trackerItemId) filter.trackerItemId = query.trackerItemId;
-    if (query.parentId) filter.parentId = query.parentId;
-    if (query.cursor) filter._id = { $lt: decodeCursor(query.cursor) };
-    const items = await this.deps.jobs.list(filter, query.limit + 1);
+    const { cursor, limit, ...criteria } = query;
+    const beforeId = cursor ? decodeCursor(cursor) : undefined;
+    const items = await this.deps.jobs.list({ ...criteria, productId, beforeId }, limit + 1);
     const page = items.slice(0, query.limit);
     const last = page.at(-1);
-    return { items: page, nextCursor: items.length > query.limit && last ? encodeCursor(last._id) : null };
+    return { items: page, nextCursor: items.length > limit && last ? encodeCursor(last._id) : null };
   }
 
   /** Inbox (and parked) jobs are cancelled at once; a running job's holder is told and ends it. */
@@ -170,23 +161,19 @@ export class JobsService {
     const job = await this.get(productId, jobId);
     const now = new Date();
     if (job.stage === "inbox" || (job.stage === "review" && job.awaitingApproval)) {
-      const moved = await this.deps.jobs.update(
-        { _id: jobId, productId, "lease.holder": null, ...moving(job.stage, "cancelled") },
-        {
-          $set: { stage: "cancelled", reason, awaitingApproval: false, endedAt: now, updatedAt: now },
-          $inc: RESERVE_EVENT,
-        },
-      );
+      const moved = await this.deps.jobs.move(jobId, {
+        from: job.stage,
+        to: "cancelled",
+        where: { productId, unheld: true },
+        set: { reason, awaitingApproval: false, endedAt: now, updatedAt: now },
+      });
       if (moved) {
         await this.deps.events.record(moved, "cancelled", { reason });
         await this.deps.outcomes.settled(moved);
         return moved;
       }
     }
-    const running = await this.deps.jobs.update(
-      { _id: jobId, productId, stage: { $in: ["building", "review", "testing"] }, "lease.holder": { $ne: null } },
-      { $set: { cancelRequested: true, reason, updatedAt: now }, $inc: RESERVE_EVENT },
-    );
+    const running = await this.deps.jobs.requestCancel(productId, jobId, { reason, now });
     if (running) {
       await this.deps.events.record(running, "cancel_requested", {
         reason,
@@ -207,24 +194,22 @@ export class JobsService {
       });
     const deps = await this.deps.jobs.findRefs(productId, job.deps);
     const now = new Date();
-    const moved = await this.deps.jobs.update(
-      { _id: jobId, productId, ...moving(job.stage, "inbox") },
-      {
-        $set: {
-          stage: "inbox",
-          attempt: 0,
-          cancelRequested: false,
-          awaitingApproval: false,
-          pendingDeps: OutcomesService.pendingFor(job.depsMode, deps),
-          notBefore: now,
-          queuedAt: now,
-          updatedAt: now,
-          ...LEASE_CLEARED,
-        },
-        $unset: { reason: "", endedAt: "" },
-        $inc: RESERVE_EVENT,
+    const moved = await this.deps.jobs.move(jobId, {
+      from: job.stage,
+      to: "inbox",
+      where: { productId },
+      set: {
+        attempt: 0,
+        cancelRequested: false,
+        awaitingApproval: false,
+        pendingDeps: pendingDeps(job.depsMode, deps),
+        notBefore: now,
+        queuedAt: now,
+        updatedAt: now,
       },
-    );
+      clearLease: true,
+      unset: ["reason", "endedAt"],
+    });
     if (!moved) throw new PreconditionError(`job ${jobId} changed while retrying; try again`);
     await this.deps.events.record(moved, "retried", { from: job.stage });
     // a dependency may have shipped or failed between the read above and the move
@@ -244,19 +229,17 @@ export class JobsService {
 
   private async decide(productId: string, jobId: string, to: Stage, note: string | undefined): Promise<Job> {
     const now = new Date();
-    const moved = await this.deps.jobs.update(
-      { _id: jobId, productId, awaitingApproval: true, ...moving("review", to) },
-      {
-        $set: {
-          stage: to,
-          awaitingApproval: false,
-          updatedAt: now,
-          ...(to === "inbox" ? { queuedAt: now, notBefore: now } : { endedAt: now }),
-          ...(note ? { reason: note } : {}),
-        },
-        $inc: RESERVE_EVENT,
+    const moved = await this.deps.jobs.move(jobId, {
+      from: "review",
+      to,
+      where: { productId, awaitingApproval: true },
+      set: {
+        awaitingApproval: false,
+        updatedAt: now,
+        ...(to === "inbox" ? { queuedAt: now, notBefore: now } : { endedAt: now }),
+        ...(note ? { reason: note } : {}),
       },
-    );
+    });
     if (!moved) {
       await this.get(productId, jobId); // NOT_FOUND before "not waiting"
       throw new PreconditionError(`job ${jobId} is not waiting for approval`);
@@ -282,7 +265,7 @@ export class JobsService {
 
   async runs(productId: string, jobId: string): Promise<Run[]> {
     await this.get(productId, jobId);
-    return this.deps.cols.runs.find({ jobId, productId }).sort({ attempt: 1 }).toArray();
+    return this.deps.runs.forJob(productId, jobId);
   }
 }
 

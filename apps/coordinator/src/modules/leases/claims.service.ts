@@ -1,14 +1,13 @@
 import type { ClaimedJob, Factory, Job } from "@gigafactory/schema";
-import type { Collections } from "../../db/collections.js";
-import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { NotFoundError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
-import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
+import type { EventLog } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
-import { LEASE_CLEARED, type JobsRepository, moving } from "../jobs/jobs.repository.js";
-import { lockId } from "../jobs/outcomes.service.js";
+import type { JobsRepository } from "../jobs/jobs.repository.js";
+import type { LocksRepository } from "../locks/locks.repository.js";
 import type { ProfilesRepository } from "../profiles/profiles.repository.js";
+import type { RunsRepository } from "../runs/runs.repository.js";
 
 export interface LeaseTiming {
   leaseTtlMs: number;
@@ -18,15 +17,16 @@ export interface LeaseTiming {
 const MAX_LOCK_RETRIES = 20;
 
 /**
- * Claims: one atomic `findOneAndUpdate` per job that takes the job out of the inbox and
- * gives it a lease with a fresh epoch. Jobs with a named lock then insert the lock document;
- * a duplicate key means another job holds it, and the claim is undone under its epoch.
+ * Claims: one atomic update per job (`JobsRepository.claimNext`, filter `claimFilter`) that takes
+ * the job out of the inbox and gives it a lease with a fresh epoch. Jobs with a named lock then
+ * take the lock; when another job holds it, the claim is undone under its epoch.
  */
 export class ClaimsService {
   constructor(
     private readonly deps: {
-      cols: Collections;
       jobs: JobsRepository;
+      runs: RunsRepository;
+      locks: LocksRepository;
       factories: FactoriesRepository;
       profiles: ProfilesRepository;
       events: EventLog;
@@ -40,7 +40,7 @@ export class ClaimsService {
     const [factory, held, heldLocks] = await Promise.all([
       this.deps.factories.find(productId, factoryId),
       this.deps.jobs.countHeldBy(productId, factoryId),
-      this.heldLocks(productId),
+      this.deps.locks.heldNames(productId),
     ]);
     // an unknown factory must register first; a draining or gone one gets no new work
     if (!factory) throw new NotFoundError("factory", factoryId);
@@ -53,7 +53,7 @@ export class ClaimsService {
       // later claims of this call must see the locks taken since
       let outcome: Awaited<ReturnType<ClaimsService["claimOne"]>>;
       try {
-        outcome = await this.claimOne(factory, locks ?? (await this.heldLocks(productId)));
+        outcome = await this.claimOne(factory, locks ?? (await this.deps.locks.heldNames(productId)));
       } catch (error) {
         // jobs already leased in this call must reach the factory, or they would sit on its seats until their leases lapse
         if (claimed.length === 0) throw error;
@@ -74,43 +74,15 @@ export class ClaimsService {
     return claimed;
   }
 
-  private heldLocks(productId: string): Promise<string[]> {
-    return this.deps.cols.locks.distinct("name", { productId });
-  }
-
   private async claimOne(factory: Factory, heldLocks: string[]): Promise<ClaimedJob | "none" | "lock-taken"> {
     const { jobs, timing } = this.deps;
     const now = new Date();
     const runId = newId("run");
     const expiresAt = new Date(now.getTime() + timing.leaseTtlMs);
-    const job = await jobs.claimNext(
-      {
-        productId: factory.productId,
-        ...moving("inbox", "building"),
-        kind: "leaf",
-        pendingDeps: { $size: 0 },
-        notBefore: { $lte: now },
-        cancelRequested: false,
-        // required capabilities ⊆ the factory's: no required capability outside the offered set
-        capabilities: { $not: { $elemMatch: { $nin: factory.capabilities } } },
-        engine: { $in: factory.engines },
-        ...(heldLocks.length ? { lock: { $nin: heldLocks } } : {}),
-      },
-      {
-        $set: {
-          stage: "building",
-          "lease.holder": factory.factoryId,
-          "lease.expiresAt": expiresAt,
-          "lease.renewals": 0,
-          "lease.runId": runId,
-          updatedAt: now,
-        },
-        $inc: { "lease.epoch": 1, attempt: 1, ...RESERVE_EVENT },
-      },
-    );
+    const job = await jobs.claimNext({ factory, heldLocks, now, lease: { runId, expiresAt } });
     if (!job) return "none";
     try {
-      if (job.lock && !(await this.takeLock(job))) {
+      if (job.lock && !(await this.deps.locks.take(job))) {
         await this.undoClaim(job, `lock ${job.lock} is held by another job`);
         return "lock-taken";
       }
@@ -123,13 +95,13 @@ export class ClaimsService {
   }
 
   private async startRun(factory: Factory, job: Job, runId: string, now: Date, expiresAt: Date): Promise<ClaimedJob> {
-    const { cols, timing } = this.deps;
+    const { runs, timing } = this.deps;
     const profileSnapshot = job.profile
       ? (await this.deps.profiles.find(job.productId, job.profile.name, job.profile.version))?.snapshot
       : undefined;
     // the run and the claimed event are independent writes: one round trip for both
     await Promise.all([
-      cols.runs.insertOne({
+      runs.start({
         _id: runId,
         productId: job.productId,
         jobId: job._id,
@@ -158,50 +130,12 @@ export class ClaimsService {
     };
   }
 
-  /** Inserts the lock document; on a collision undoes the claim (conditional on its epoch). */
-  private async takeLock(job: Job): Promise<boolean> {
-    const lock = job.lock as string;
-    const doc = {
-      _id: lockId(job.productId, lock),
-      productId: job.productId,
-      name: lock,
-      jobId: job._id,
-      epoch: job.lease.epoch,
-      acquiredAt: new Date(),
-    };
-    try {
-      await this.deps.cols.locks.insertOne(doc);
-      return true;
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      // a lock left by an earlier lease of this same job is ours to take over
-      const stale = await this.deps.cols.locks.replaceOne(
-        { _id: doc._id, jobId: job._id, epoch: { $lt: doc.epoch } },
-        doc,
-      );
-      if (stale.matchedCount === 1) return true;
-      return false;
-    }
-  }
-
   /** Puts a just-claimed job back (conditional on its epoch, which still grows so the undone lease stays fenced). */
   private async undoClaim(job: Job, reason: string): Promise<void> {
-    const undone = await this.deps.jobs.update(
-      {
-        _id: job._id,
-        "lease.epoch": job.lease.epoch,
-        "lease.holder": job.lease.holder,
-        ...moving("building", "inbox"),
-      },
-      { $set: { stage: "inbox", ...LEASE_CLEARED, updatedAt: new Date() }, $inc: { "lease.epoch": 1, attempt: -1 } },
-    );
+    const undone = await this.deps.jobs.undoClaim(job, new Date());
     if (!undone) return;
     if (job.lock)
-      await this.deps.cols.locks.deleteOne({
-        _id: lockId(job.productId, job.lock),
-        jobId: job._id,
-        epoch: job.lease.epoch,
-      });
+      await this.deps.locks.free({ productId: job.productId, name: job.lock, jobId: job._id, epoch: job.lease.epoch });
     // the claim reserved an event seq; fill it so the job's event stream has no gap (unless the claimed event made it)
     await this.deps.events
       .record(job, "requeued", { reason, ...(job.lock ? { lock: job.lock } : {}) })

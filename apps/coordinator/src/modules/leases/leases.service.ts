@@ -7,14 +7,12 @@ import type {
   JobEvent,
   NewEvent,
 } from "@gigafactory/schema";
-import type { Filter, UpdateFilter } from "mongodb";
 import type { z } from "zod";
-import type { Collections } from "../../db/collections.js";
 import { FencedError, PreconditionError } from "../../errors.js";
-import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
-import { LEASE_CLEARED, type JobsRepository, fenceFilter, movingFromActive } from "../jobs/jobs.repository.js";
+import type { EventLog } from "../events/event-log.js";
+import type { FencedChange, JobsRepository } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
-import { finishRun } from "../runs/runs.repository.js";
+import type { RunsRepository } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
 
 export interface FenceArgs {
@@ -26,6 +24,9 @@ export interface FenceArgs {
 
 type Completion = Omit<z.output<typeof CompleteSchema>, "jobId" | "epoch" | "factoryId">;
 
+/** How an attempt ends, decided from the job as read; applied only while its cancel flag is unchanged. */
+type AttemptEnd = Omit<Extract<FencedChange, { kind: "end" }>, "kind" | "cancelRequested">;
+
 /**
  * Every write a factory makes about a job it holds. Each is ONE update whose filter is the
  * fence (holder, epoch, active stage); a write that matches nothing is `FENCED` and changed nothing.
@@ -33,8 +34,8 @@ type Completion = Omit<z.output<typeof CompleteSchema>, "jobId" | "epoch" | "fac
 export class LeasesService {
   constructor(
     private readonly deps: {
-      cols: Collections;
       jobs: JobsRepository;
+      runs: RunsRepository;
       events: EventLog;
       outcomes: OutcomesService;
       leaseTtlMs: number;
@@ -44,20 +45,14 @@ export class LeasesService {
 
   async renew(fence: FenceArgs): Promise<{ expiresAt: Date; cancelRequested: boolean }> {
     const expiresAt = new Date(Date.now() + this.deps.leaseTtlMs);
-    const job = await this.deps.jobs.update(fenceFilter(fence), {
-      $set: { "lease.expiresAt": expiresAt },
-      $inc: { "lease.renewals": 1 },
-    });
+    const job = await this.deps.jobs.applyFenced(fence, { kind: "renew", expiresAt });
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     return { expiresAt, cancelRequested: job.cancelRequested };
   }
 
   async advance(fence: FenceArgs, to: ActiveStage): Promise<Job> {
     const now = new Date();
-    const job = await this.deps.jobs.update(
-      { ...fenceFilter(fence), ...movingFromActive(to) },
-      { $set: { stage: to, updatedAt: now }, $inc: RESERVE_EVENT },
-    );
+    const job = await this.deps.jobs.applyFenced(fence, { kind: "advance", to, now });
     if (!job) {
       const current = await this.assertHeld(fence);
       // a retried call whose first try was applied (its answer lost on the way) is not an error
@@ -69,16 +64,13 @@ export class LeasesService {
   }
 
   async appendEvents(fence: FenceArgs, events: NewEvent[]): Promise<JobEvent[]> {
-    const written = await this.deps.events.append(fenceFilter(fence), events);
+    const written = await this.deps.events.appendFenced(fence, events);
     if (!written) throw new FencedError(fence.jobId, fence.epoch);
     return written;
   }
 
   async checkpoint(fence: FenceArgs, checkpoint: Checkpoint): Promise<void> {
-    const job = await this.deps.jobs.update(fenceFilter(fence), {
-      $set: { checkpoint, updatedAt: new Date() },
-      $inc: RESERVE_EVENT,
-    });
+    const job = await this.deps.jobs.applyFenced(fence, { kind: "checkpoint", checkpoint, now: new Date() });
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     await this.deps.events.record(job, "checkpoint", { ...checkpoint });
   }
@@ -88,7 +80,6 @@ export class LeasesService {
    * the job moves on by the lifecycle table and the retry policy.
    */
   async complete(fence: FenceArgs, input: Completion): Promise<Job> {
-    const { cols } = this.deps;
     const now = new Date();
     let backoff = 0;
     // decided from a read, applied only if the cancel flag is still what was read: a cancel that
@@ -96,26 +87,21 @@ export class LeasesService {
     const { job, current } = await this.decideAndMove(fence, (current) => {
       const next = this.nextStage(current, input);
       backoff = next.stage === "inbox" ? backoffMs(current.attempt, this.deps.backoff) : 0;
-      return [
-        movingFromActive(next.stage),
-        {
-          $set: {
-            stage: next.stage,
-            ...LEASE_CLEARED,
-            lastResult: input.result,
-            awaitingApproval: next.awaitingApproval,
-            updatedAt: now,
-            ...(next.stage === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : {}),
-            ...(next.stage === "shipped" || next.stage === "failed" || next.stage === "cancelled"
-              ? { endedAt: now }
-              : {}),
-            ...(input.reason ? { reason: input.reason } : {}),
-          },
-          $inc: RESERVE_EVENT,
+      return {
+        to: next.stage,
+        set: {
+          lastResult: input.result,
+          awaitingApproval: next.awaitingApproval,
+          updatedAt: now,
+          ...(next.stage === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : {}),
+          ...(next.stage === "shipped" || next.stage === "failed" || next.stage === "cancelled"
+            ? { endedAt: now }
+            : {}),
+          ...(input.reason ? { reason: input.reason } : {}),
         },
-      ];
+      };
     });
-    await finishRun(cols, current.lease.runId, {
+    await this.deps.runs.finish(current.lease.runId, {
       result: input.result,
       endedAt: now,
       insights: input.insights,
@@ -140,37 +126,14 @@ export class LeasesService {
     // a job whose cancel was requested is not given back: it ends cancelled
     const { job, current } = await this.decideAndMove(fence, (current) =>
       current.cancelRequested
-        ? [
-            movingFromActive("cancelled"),
-            {
-              $set: {
-                stage: "cancelled",
-                ...LEASE_CLEARED,
-                lastResult: "released",
-                endedAt: now,
-                updatedAt: now,
-                ...kept,
-              },
-              $inc: RESERVE_EVENT,
-            },
-          ]
-        : [
-            movingFromActive("inbox"),
-            {
-              $set: {
-                stage: "inbox",
-                ...LEASE_CLEARED,
-                lastResult: "released",
-                queuedAt: now,
-                notBefore: now,
-                updatedAt: now,
-                ...kept,
-              },
-              $inc: { attempt: -1, ...RESERVE_EVENT },
-            },
-          ],
+        ? { to: "cancelled", set: { lastResult: "released", endedAt: now, updatedAt: now, ...kept } }
+        : {
+            to: "inbox",
+            set: { lastResult: "released", queuedAt: now, notBefore: now, updatedAt: now, ...kept },
+            refundAttempt: true,
+          },
     );
-    await finishRun(this.deps.cols, current.lease.runId, { result: "released", endedAt: now, reason: opts.reason });
+    await this.deps.runs.finish(current.lease.runId, { result: "released", endedAt: now, reason: opts.reason });
     await this.deps.events.record(job, job.stage === "cancelled" ? "cancelled" : "released", {
       reason: opts.reason,
       ...kept,
@@ -187,20 +150,20 @@ export class LeasesService {
   }
 
   /**
-   * Reads the held job, lets `decide` pick the stage filter and update, and applies them only
-   * while the fence holds and `cancelRequested` is unchanged; retries when only the flag moved.
+   * Reads the held job, lets `decide` pick how the attempt ends, and applies it only while the
+   * fence holds and `cancelRequested` is unchanged; retries when only the flag moved.
    */
   private async decideAndMove(
     fence: FenceArgs,
-    decide: (current: Job) => [Filter<Job>, UpdateFilter<Job>],
+    decide: (current: Job) => AttemptEnd,
   ): Promise<{ job: Job; current: Job }> {
     for (let round = 0; round < 5; round++) {
       const current = await this.assertHeld(fence);
-      const [stageFilter, update] = decide(current);
-      const job = await this.deps.jobs.update(
-        { ...fenceFilter(fence), ...stageFilter, cancelRequested: current.cancelRequested },
-        update,
-      );
+      const job = await this.deps.jobs.applyFenced(fence, {
+        kind: "end",
+        ...decide(current),
+        cancelRequested: current.cancelRequested,
+      });
       if (job) return { job, current };
     }
     throw new FencedError(fence.jobId, fence.epoch);
@@ -222,7 +185,7 @@ export class LeasesService {
 
   /** The job if `fence` still holds it, else FENCED. */
   private async assertHeld(fence: FenceArgs): Promise<Job> {
-    const job = await this.deps.jobs.collection.findOne(fenceFilter(fence));
+    const job = await this.deps.jobs.findHeld(fence);
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     return job;
   }

@@ -1,11 +1,11 @@
 import { type Job, isActiveStage } from "@gigafactory/schema";
-import type { Collections } from "../../db/collections.js";
 import type { Logger } from "../../logger.js";
-import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
+import type { EventLog } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
-import { LEASE_CLEARED, type JobsRepository, moving, movingFromActive } from "../jobs/jobs.repository.js";
+import type { JobsRepository } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
-import { finishRun } from "../runs/runs.repository.js";
+import type { LocksRepository } from "../locks/locks.repository.js";
+import type { RunsRepository } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
 
 /**
@@ -19,8 +19,9 @@ export class Reaper {
 
   constructor(
     private readonly deps: {
-      cols: Collections;
       jobs: JobsRepository;
+      runs: RunsRepository;
+      locks: LocksRepository;
       factories: FactoriesRepository;
       events: EventLog;
       outcomes: OutcomesService;
@@ -67,15 +68,14 @@ export class Reaper {
    * with the cancel) is cancelled here rather than left unclaimable in the inbox.
    */
   private async cancelRequestedIdle(now: Date): Promise<void> {
-    const idle = await this.deps.jobs.collection
-      .find({ stage: { $in: ["inbox", "review"] }, cancelRequested: true, "lease.holder": null })
-      .limit(100)
-      .toArray();
+    const idle = await this.deps.jobs.idleCancelRequested(100);
     for (const job of idle) {
-      const moved = await this.deps.jobs.update(
-        { _id: job._id, "lease.holder": null, cancelRequested: true, ...moving(job.stage, "cancelled") },
-        { $set: { stage: "cancelled", awaitingApproval: false, endedAt: now, updatedAt: now }, $inc: RESERVE_EVENT },
-      );
+      const moved = await this.deps.jobs.move(job._id, {
+        from: job.stage,
+        to: "cancelled",
+        where: { unheld: true, cancelRequested: true },
+        set: { awaitingApproval: false, endedAt: now, updatedAt: now },
+      });
       if (!moved) continue;
       await this.deps.events.record(moved, "cancelled", { reason: moved.reason ?? "cancel requested" });
       await this.deps.outcomes.settled(moved);
@@ -87,22 +87,15 @@ export class Reaper {
    * between moving the job and freeing the lock) is freed, so the lock name is usable again.
    */
   private async releaseStaleLocks(): Promise<void> {
-    const locks = await this.deps.cols.locks.find({}).limit(1_000).toArray();
+    const locks = await this.deps.locks.list(1_000);
     if (locks.length === 0) return;
-    const holders = await this.deps.jobs.collection
-      .find({ _id: { $in: locks.map((lock) => lock.jobId) } }, { projection: { stage: 1, "lease.epoch": 1 } })
-      .toArray();
+    const holders = await this.deps.jobs.leaseStates(locks.map((lock) => lock.jobId));
     const byId = new Map(holders.map((job) => [job._id, job]));
     for (const lock of locks) {
       const job = byId.get(lock.jobId);
       if (job && isActiveStage(job.stage) && job.lease.epoch === lock.epoch) continue;
       // conditional on the epoch read: a claim that just took the lock over is left alone
-      const { deletedCount } = await this.deps.cols.locks.deleteOne({
-        _id: lock._id,
-        jobId: lock.jobId,
-        epoch: lock.epoch,
-      });
-      if (deletedCount)
+      if (await this.deps.locks.free(lock))
         this.deps.logger.warn({ lock: lock.name, jobId: lock.jobId, epoch: lock.epoch }, "freed a stale lock");
     }
   }
@@ -111,30 +104,13 @@ export class Reaper {
     const to = job.cancelRequested ? "cancelled" : afterFailedAttempt(job.attempt, job.maxAttempts);
     const backoff = to === "inbox" ? backoffMs(job.attempt, this.deps.backoff) : 0;
     const reason = `lease of ${job.lease.holder} (epoch ${job.lease.epoch}) expired`;
-    const moved = await this.deps.jobs.update(
-      {
-        _id: job._id,
-        "lease.epoch": job.lease.epoch,
-        "lease.holder": job.lease.holder,
-        "lease.expiresAt": { $lt: now },
-        cancelRequested: job.cancelRequested,
-        ...movingFromActive(to),
-      },
-      {
-        $set: {
-          stage: to,
-          ...LEASE_CLEARED,
-          lastResult: "lost",
-          updatedAt: now,
-          ...(to === "inbox"
-            ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) }
-            : { endedAt: now, reason }),
-        },
-        $inc: { "lease.epoch": 1, ...RESERVE_EVENT },
-      },
-    );
+    const moved = await this.deps.jobs.reap(job, {
+      to,
+      now,
+      set: to === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : { endedAt: now, reason },
+    });
     if (!moved) return false;
-    await finishRun(this.deps.cols, job.lease.runId, { result: "lost", endedAt: now, reason });
+    await this.deps.runs.finish(job.lease.runId, { result: "lost", endedAt: now, reason });
     await this.deps.events.record(moved, "lost", {
       factoryId: job.lease.holder,
       epoch: job.lease.epoch,

@@ -1,11 +1,12 @@
-import type { Profile, ProfileSnapshot } from "@gigafactory/schema";
+import type { Profile } from "@gigafactory/schema";
 import type { Collections, ProfileDoc } from "../../db/collections.js";
 import { isDuplicateKey } from "../../db/collections.js";
 
-/** Profiles are insert-only: publishing a change makes a new version. */
+/** The `profiles` collection. Profiles are insert-only: publishing a change makes a new version. */
 export class ProfilesRepository {
   constructor(private readonly cols: Collections) {}
 
+  /** The given version, or the newest when none is given. */
   async find(productId: string, name: string, version?: number): Promise<Profile | null> {
     const filter = version === undefined ? { productId, name } : { productId, name, version };
     const [doc] = await this.cols.profiles
@@ -25,20 +26,15 @@ export class ProfilesRepository {
     return docs as Profile[];
   }
 
-  /** Next version = newest + 1; a concurrent publisher that takes the same number makes us retry. */
-  async publish(productId: string, name: string, snapshot: ProfileSnapshot): Promise<Profile> {
-    for (let tries = 0; tries < 10; tries++) {
-      const latest = await this.find(productId, name);
-      const version = (latest?.version ?? 0) + 1;
-      const profile: Profile = { productId, name, version, snapshot, createdAt: new Date() };
-      const doc: ProfileDoc = { _id: `${productId}:${name}@${version}`, ...profile };
-      try {
-        await this.cols.profiles.insertOne(doc);
-        return profile;
-      } catch (error) {
-        if (!isDuplicateKey(error)) throw error;
-      }
+  /** Inserts one version; false when that version already exists (a concurrent publisher took it). */
+  async insert(profile: Profile): Promise<boolean> {
+    const doc: ProfileDoc = { _id: `${profile.productId}:${profile.name}@${profile.version}`, ...profile };
+    try {
+      await this.cols.profiles.insertOne(doc);
+      return true;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      return false;
     }
-    throw new Error(`profile ${name}: too many concurrent publishes`);
   }
 }

@@ -1,9 +1,43 @@
 import type { Run } from "@gigafactory/schema";
 import type { Collections } from "../../db/collections.js";
 
-type RunEnd = Pick<Run, "result" | "endedAt"> & Partial<Pick<Run, "insights" | "exit" | "verifyResult" | "reason">>;
+/** How a run ended. */
+export type RunEnd = Pick<Run, "result" | "endedAt"> &
+  Partial<Pick<Run, "insights" | "exit" | "verifyResult" | "reason">>;
 
-/** Ends a run once: a run that already has a result (another path got there first) keeps it. */
-export function finishRun(cols: Collections, runId: string | null, end: RunEnd): Promise<unknown> {
-  return cols.runs.updateOne({ _id: runId ?? "", result: { $exists: false } }, { $set: end });
+/** The fields the fleet statistics read of a finished run. */
+export type RunSummary = Pick<
+  Run,
+  "jobId" | "result" | "engine" | "profileSnapshot" | "insights" | "startedAt" | "endedAt"
+>;
+
+/** The `runs` collection: one document per attempt, written at the claim and ended once. */
+export class RunsRepository {
+  constructor(private readonly cols: Collections) {}
+
+  start(run: Run): Promise<unknown> {
+    return this.cols.runs.insertOne(run);
+  }
+
+  /** Ends a run once: a run that already has a result (another path got there first) keeps it. */
+  finish(runId: string | null, end: RunEnd): Promise<unknown> {
+    return this.cols.runs.updateOne({ _id: runId ?? "", result: { $exists: false } }, { $set: end });
+  }
+
+  /** A job's attempts, first to last (index `by_job`). */
+  forJob(productId: string, jobId: string): Promise<Run[]> {
+    return this.cols.runs.find({ jobId, productId }).sort({ attempt: 1 }).toArray();
+  }
+
+  /** Finished runs of a product, newest first, ended at or after `since` when given (index `insights`). */
+  finished(productId: string, opts: { since?: Date | undefined; limit: number }): Promise<RunSummary[]> {
+    return this.cols.runs
+      .find(
+        { productId, result: { $exists: true }, ...(opts.since ? { endedAt: { $gte: opts.since } } : {}) },
+        { projection: { result: 1, engine: 1, profileSnapshot: 1, insights: 1, startedAt: 1, endedAt: 1, jobId: 1 } },
+      )
+      .sort({ endedAt: -1 })
+      .limit(opts.limit)
+      .toArray();
+  }
 }

@@ -1,0 +1,20 @@
+import type { Artifact } from "@gigafactory/schema";
+import type { Collections } from "../../db/collections.js";
+
+/** The `artifacts` collection: metadata only; the bytes live in the blob store. */
+export class ArtifactsRepository {
+  constructor(private readonly cols: Collections) {}
+
+  insert(artifact: Artifact): Promise<unknown> {
+    return this.cols.artifacts.insertOne(artifact);
+  }
+
+  find(productId: string, artifactId: string): Promise<Artifact | null> {
+    return this.cols.artifacts.findOne({ _id: artifactId, productId });
+  }
+
+  /** A job's artifacts, oldest first (index `by_job`). */
+  forJob(productId: string, jobId: string): Promise<Artifact[]> {
+    return this.cols.artifacts.find({ productId, jobId }).sort({ createdAt: 1 }).toArray();
+  }
+}
