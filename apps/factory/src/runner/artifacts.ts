@@ -1,7 +1,7 @@
 import type { NewEvent } from "@gigafactory/schema";
 import type { GigafactoryClient } from "@gigafactory/sdk";
 import type { Logger } from "../logger.js";
-import { FencedSignal, uploadArtifact } from "./fenced-client.js";
+import { FencedSignal, HttpStatusError } from "./fence.js";
 import { StoppedSignal } from "./stop-reason.js";
 
 /** The full engine log kept for the `engine.log` artifact; events carry every line anyway. */
@@ -27,6 +27,49 @@ export class EngineLog {
 
   text(): string {
     return `${this.lines.join("\n")}\n`;
+  }
+}
+
+/** A stalled upload must not hold the job (and its lease) forever. */
+const UPLOAD_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Uploads artifact bytes over the plain HTTP route. 409 with reason FENCED is a fence; any other
+ * error status is an {@link HttpStatusError} (retried by {@link fencedWrite} only when 5xx).
+ */
+export async function uploadArtifact(
+  client: Pick<GigafactoryClient, "url" | "authHeader">,
+  meta: { jobId: string; epoch: number; factoryId: string; runId: string; name: string; contentType: string },
+  body: Buffer,
+): Promise<void> {
+  const query = new URLSearchParams({
+    jobId: meta.jobId,
+    epoch: String(meta.epoch),
+    factoryId: meta.factoryId,
+    runId: meta.runId,
+    name: meta.name,
+  });
+  const response = await fetch(`${client.url}/artifacts?${query}`, {
+    method: "PUT",
+    headers: { ...client.authHeader(), "content-type": meta.contentType },
+    body,
+    signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+  });
+  if (response.ok) return;
+  const text = await response.text().catch(() => "");
+  if (response.status === 409 && reasonOf(text) === "FENCED") throw new FencedSignal(meta.jobId);
+  throw new HttpStatusError(
+    response.status,
+    `artifact upload ${meta.name} failed: ${response.status} ${text.slice(0, 500)}`,
+  );
+}
+
+function reasonOf(body: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === "object" && parsed !== null && "reason" in parsed ? parsed.reason : undefined;
+  } catch {
+    return undefined;
   }
 }
 
