@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { DRAIN_WAIT_MS } from "../options.js";
 import { isGroupAlive, killGroup } from "./process-group.js";
 
 export { isGroupAlive, killGroup };
@@ -59,9 +60,6 @@ export interface GroupProcess {
   /** Settles when the leader has exited and no process of its group is left. */
   exit: Promise<GroupExit>;
 }
-
-/** A process that left our group (setsid) may keep the pipes open; stop waiting for EOF. */
-const DRAIN_WAIT_MS = 2_000;
 
 /** Spawns `file` as the leader of a new process group and watches it until the group is gone. */
 export function spawnGroup(opts: SpawnGroupOptions): GroupProcess {

@@ -1,11 +1,9 @@
 import type { NewEvent } from "@gigafactory/schema";
 import type { GigafactoryClient } from "@gigafactory/sdk";
 import type { Logger } from "../logger.js";
+import { MAX_LOG_BYTES, UPLOAD_TIMEOUT_MS } from "../options.js";
 import { FencedSignal, HttpStatusError } from "./fence.js";
 import { StoppedSignal } from "./stop-reason.js";
-
-/** The full engine log kept for the `engine.log` artifact; events carry every line anyway. */
-const MAX_LOG_BYTES = 16 * 1024 * 1024;
 
 /** The engine's output as one text, up to {@link MAX_LOG_BYTES}. */
 export class EngineLog {
@@ -29,9 +27,6 @@ export class EngineLog {
     return `${this.lines.join("\n")}\n`;
   }
 }
-
-/** A stalled upload must not hold the job (and its lease) forever. */
-const UPLOAD_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * Uploads artifact bytes over the plain HTTP route. 409 with reason FENCED is a fence; any other

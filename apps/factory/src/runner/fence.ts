@@ -1,4 +1,5 @@
 import { TRPCClientError } from "@trpc/client";
+import { WRITE_TRIES, writeRetryDelay } from "../options.js";
 
 /** A write the coordinator refused with `FENCED`: a newer lease holds the job, so the runner stops and reports nothing. */
 export class FencedSignal extends Error {
@@ -40,14 +41,14 @@ export function isTransient(error: unknown): boolean {
 
 /**
  * Runs one write the factory makes about a job. `FENCED` becomes {@link FencedSignal} at once;
- * transient failures are retried a few times with backoff before they are thrown.
+ * transient failures are retried ({@link WRITE_TRIES} tries, {@link writeRetryDelay} apart) before they are thrown.
  */
 export async function fencedWrite<T>(
   jobId: string,
   write: () => Promise<T>,
   opts: { tries?: number; signal?: AbortSignal } = {},
 ): Promise<T> {
-  const tries = opts.tries ?? 5;
+  const tries = opts.tries ?? WRITE_TRIES;
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
@@ -55,7 +56,7 @@ export async function fencedWrite<T>(
       if (error instanceof FencedSignal) throw error;
       if (isFenced(error)) throw new FencedSignal(jobId);
       if (attempt >= tries || !isTransient(error) || opts.signal?.aborted) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** attempt)));
+      await new Promise((resolve) => setTimeout(resolve, writeRetryDelay(attempt)));
     }
   }
 }

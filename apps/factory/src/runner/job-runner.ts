@@ -12,12 +12,13 @@ import type {
 import { ProfileSnapshot as ProfileSnapshotSchema } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
+import { attemptLimitMs, WATCHDOG_SLACK_MS } from "../options.js";
 import { Workspace } from "../workspace/workspace.js";
 import { EngineLog, uploadArtifacts } from "./artifacts.js";
 import { EventBatcher } from "./event-batcher.js";
 import { FencedSignal, fencedWrite } from "./fence.js";
 import type { RunnerClient } from "./runner-client.js";
-import { attemptLimitMs, LeaseKeeper } from "./lease-keeper.js";
+import { LeaseKeeper } from "./lease-keeper.js";
 import { type PhaseHost, reviewPhase, verifyPhase } from "./phases.js";
 import { RunningGroup } from "./running-group.js";
 import { isSilent, nextStopReason, type StopReason, StoppedSignal } from "./stop-reason.js";
@@ -30,11 +31,9 @@ export interface JobRunnerDeps {
   env: Record<string, string>;
   killGraceMs: number;
   logger: Logger;
-  /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @default 300_000 */
+  /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @defaultValue {@link WATCHDOG_SLACK_MS} */
   watchdogSlackMs?: number;
 }
-
-const WATCHDOG_SLACK_MS = 5 * 60_000;
 
 /**
  * Runs one claimed job to the end of its attempt: workspace, engine, events, lease renewal,

@@ -1,7 +1,5 @@
 import { execa } from "execa";
-
-/** A git that hangs (a lock held elsewhere, a credential prompt, a stuck filesystem) must not hold the job forever. */
-const GIT_TIMEOUT_MS = 120_000;
+import { GIT_TIMEOUT_MS } from "../options.js";
 
 /** Runs git with a fixed identity (checkpoint commits must work on hosts with no git config). */
 export async function git(

@@ -3,6 +3,7 @@ import { join, resolve, sep } from "node:path";
 import type { Checkpoint, Job } from "@gigafactory/schema";
 import { type GroupIdentity, groupIdentity, isGroupAlive, isSameGroup, killGroup } from "../engines/process-group.js";
 import type { Logger } from "../logger.js";
+import { LEFTOVER_KILL_GRACE_MS } from "../options.js";
 import { diffStats, git } from "./git.js";
 
 /** What a leftover workspace needs for cleanup after a crash. */
@@ -187,7 +188,7 @@ export async function cleanupLeftovers(workDir: string, logger: Logger): Promise
         throw new Error(`record names no workspace under ${dir}`);
       // an engine orphaned by a crash of this daemon must not go on working (and spending) for a lease it lost
       for (const group of record.groups ?? [])
-        if (isGroupAlive(group.pgid) && isSameGroup(group)) await killGroup(group.pgid, 2_000);
+        if (isGroupAlive(group.pgid) && isSameGroup(group)) await killGroup(group.pgid, LEFTOVER_KILL_GRACE_MS);
       await removeWorkspace(record);
       removed++;
     } catch (error) {
