@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Capability, Duration, EngineId, commaList } from "@gigafactory/schema";
+import { Capability, Duration, EngineId, LogLevel, commaList } from "@gigafactory/schema";
 import { z } from "zod";
 import { CLAIM_POLL_MS, DRAIN_GRACE_MS, KILL_GRACE_MS } from "./options.js";
 
@@ -31,7 +31,7 @@ export const FactoryConfig = z.object({
   drainGrace: Duration.default(DRAIN_GRACE_MS),
   /** TERM, then KILL after this long ({@link KILL_GRACE_MS}). */
   killGrace: Duration.default(KILL_GRACE_MS),
-  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  logLevel: LogLevel.default("info"),
 });
 export type FactoryConfig = z.output<typeof FactoryConfig>;
 

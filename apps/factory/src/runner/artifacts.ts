@@ -1,4 +1,4 @@
-import type { NewEvent } from "@gigafactory/schema";
+import { type ArtifactPutMeta, eventText, type Fence, type NewEvent } from "@gigafactory/schema";
 import type { GigafactoryClient } from "@gigafactory/sdk";
 import type { Logger } from "../logger.js";
 import { MAX_LOG_BYTES, UPLOAD_TIMEOUT_MS } from "../options.js";
@@ -12,13 +12,7 @@ export class EngineLog {
 
   keep(event: NewEvent): void {
     if (this.bytes > MAX_LOG_BYTES) return;
-    const text =
-      typeof event.data.line === "string"
-        ? event.data.line
-        : typeof event.data.text === "string"
-          ? event.data.text
-          : JSON.stringify(event.data);
-    const line = `[${event.type}] ${text}`;
+    const line = `[${event.type}] ${eventText(event)}`;
     this.bytes += line.length + 1;
     this.lines.push(line);
   }
@@ -34,7 +28,7 @@ export class EngineLog {
  */
 export async function uploadArtifact(
   client: Pick<GigafactoryClient, "url" | "authHeader">,
-  meta: { jobId: string; epoch: number; factoryId: string; runId: string; name: string; contentType: string },
+  meta: Required<ArtifactPutMeta>,
   body: Buffer,
 ): Promise<void> {
   const query = new URLSearchParams({
@@ -70,7 +64,7 @@ function reasonOf(body: string): unknown {
 
 export interface UploadArtifactsOptions {
   client: Pick<GigafactoryClient, "url" | "authHeader">;
-  meta: { jobId: string; epoch: number; factoryId: string; runId: string };
+  meta: Fence & { runId: string };
   log: EngineLog;
   /** The workspace's changes since its base; empty when there are none. */
   diff: () => Promise<string>;

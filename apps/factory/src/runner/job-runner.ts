@@ -3,13 +3,14 @@ import type {
   Checkpoint,
   ClaimedJob,
   CompletionResult,
+  Fence,
   Insights,
   Job,
   NewEvent,
   ProfileSnapshot,
   VerifyResult,
 } from "@gigafactory/schema";
-import { ProfileSnapshot as ProfileSnapshotSchema } from "@gigafactory/schema";
+import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
 import { attemptLimitMs, WATCHDOG_SLACK_MS } from "../options.js";
@@ -109,7 +110,8 @@ export class JobRunner implements PhaseHost {
     if (this.stopReason !== undefined) return;
     const message = error instanceof Error ? error.message : String(error);
     try {
-      await this.complete("failure", {}, { reason: `factory error: ${message.slice(0, 1_900)}` });
+      // cut well inside the limit, leaving room for the prefix
+      await this.complete("failure", {}, { reason: `factory error: ${message.slice(0, REASON_MAX - 100)}` });
     } catch (reportError) {
       this.logger.warn({ err: reportError }, "could not report the failure; the lease will lapse");
     }
@@ -147,7 +149,7 @@ export class JobRunner implements PhaseHost {
     this.abort.abort(this.stopReason);
   }
 
-  private fence() {
+  private fence(): Fence {
     return { jobId: this.jobId, epoch: this.epoch, factoryId: this.deps.factoryId };
   }
 

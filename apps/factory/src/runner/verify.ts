@@ -1,4 +1,4 @@
-import type { VerifyResult } from "@gigafactory/schema";
+import { VERIFY_TAIL_MAX, type VerifyResult } from "@gigafactory/schema";
 import { type OutputLine, spawnGroup } from "../engines/process.js";
 import { VERIFY_TAIL_LINES } from "../options.js";
 
@@ -35,7 +35,12 @@ export async function runVerify(opts: {
     const exit = await child.exit;
     opts.onGroup?.(undefined);
     const exitCode = exit.reason === "exited" ? exit.code : null;
-    steps.push({ command, exitCode, durationMs: Math.round(exit.durationMs), tail: tail.join("\n").slice(-8_000) });
+    steps.push({
+      command,
+      exitCode,
+      durationMs: Math.round(exit.durationMs),
+      tail: tail.join("\n").slice(-VERIFY_TAIL_MAX),
+    });
     if (exitCode !== 0) return { passed: false, steps };
   }
   return { passed: true, steps };

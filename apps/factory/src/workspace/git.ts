@@ -1,3 +1,4 @@
+import type { DiffStats } from "@gigafactory/schema";
 import { execa } from "execa";
 import { GIT_TIMEOUT_MS } from "../options.js";
 
@@ -34,11 +35,7 @@ export async function git(
 }
 
 /** Files changed and lines added/deleted between two commits (`git diff --numstat`). */
-export async function diffStats(
-  cwd: string,
-  from: string,
-  to: string,
-): Promise<{ filesChanged: number; linesAdded: number; linesDeleted: number }> {
+export async function diffStats(cwd: string, from: string, to: string): Promise<DiffStats> {
   const { stdout } = await git(cwd, ["diff", "--numstat", from, to]);
   let filesChanged = 0;
   let linesAdded = 0;

@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import type { Checkpoint, Job } from "@gigafactory/schema";
+import type { Checkpoint, DiffStats, Job } from "@gigafactory/schema";
 import { type GroupIdentity, groupIdentity, isGroupAlive, isSameGroup, killGroup } from "../engines/process-group.js";
 import type { Logger } from "../logger.js";
 import { LEFTOVER_KILL_GRACE_MS } from "../options.js";
@@ -28,12 +28,6 @@ export class BranchMovedError extends Error {
     super(`branch ${branch} moved to ${actual.slice(0, 12)} (this workspace left it at ${expected.slice(0, 12)})`);
     this.name = "BranchMovedError";
   }
-}
-
-export interface DiffStats {
-  filesChanged: number;
-  linesAdded: number;
-  linesDeleted: number;
 }
 
 /**
