@@ -23,12 +23,12 @@ export interface OutputLine {
 }
 
 /** Why the child stopped: on its own, or because we stopped it. */
-export type StopReason = "exited" | "timeout" | "cancelled" | "spawn_error";
+export type GroupExitReason = "exited" | "timeout" | "cancelled" | "spawn_error";
 
 export interface GroupExit {
   code: number | null;
   signal: string | null;
-  reason: StopReason;
+  reason: GroupExitReason;
   /** For `spawn_error`: what went wrong (e.g. `spawn claude ENOENT`). */
   error?: string;
   durationMs: number;
@@ -95,9 +95,9 @@ export function spawnGroup(opts: SpawnGroupOptions): GroupProcess {
   ]);
 
   const exit = new Promise<GroupExit>((resolve) => {
-    let reason: StopReason = "exited";
+    let reason: GroupExitReason = "exited";
     let killing: Promise<void> | undefined;
-    const stop = (why: StopReason) => {
+    const stop = (why: GroupExitReason) => {
       if (killing || pid === undefined) return;
       reason = why;
       killing = killGroup(pid, opts.killGraceMs);

@@ -79,8 +79,8 @@ export async function describeJob(client: GigafactoryClient, jobId: string): Pro
   }
 }
 
-/** Waits until the job satisfies `done` (e.g. reaches a stage) and returns it. */
-export function waitForJob(
+/** Polls the job until it satisfies `done` (e.g. reaches a stage) and returns it; unlike the SDK's `waitForJob`, for any condition. */
+export function pollJobUntil(
   client: GigafactoryClient,
   jobId: string,
   what: string,
@@ -107,7 +107,7 @@ export function waitForStage(
   opts: WaitOptions = {},
 ): Promise<Job> {
   const wanted = Array.isArray(stages) ? stages : [stages];
-  return waitForJob(client, jobId, `stage ${wanted.join("|")}`, (job) => wanted.includes(job.stage), opts);
+  return pollJobUntil(client, jobId, `stage ${wanted.join("|")}`, (job) => wanted.includes(job.stage), opts);
 }
 
 /** Waits until the job's `index`-th run (in claim order, from 0) has a result. */

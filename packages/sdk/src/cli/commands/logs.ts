@@ -8,7 +8,7 @@ import { formatTime } from "../output.js";
 
 const PAGE = 1_000;
 
-export function registerLogs(program: Command, ctx: CliContext): void {
+export function registerLogCommands(program: Command, ctx: CliContext): void {
   program
     .command("logs")
     .description("print a job's output (log events' text) and its other events as one-liners")

@@ -18,7 +18,7 @@ interface Submitted {
   created: boolean;
 }
 
-export function registerSubmit(program: Command, ctx: CliContext): void {
+export function registerSubmitCommands(program: Command, ctx: CliContext): void {
   program
     .command("submit")
     .description("submit job files (markdown with YAML frontmatter), in the order given")
