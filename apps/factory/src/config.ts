@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Capability, Duration, EngineId, LogLevel, commaList } from "@gigafactory/schema";
+import { Capability, Duration, EngineId, FactoryId, LogLevel, commaList } from "@gigafactory/schema";
 import { z } from "zod";
 import { CLAIM_POLL_MS, DRAIN_GRACE_MS, KILL_GRACE_MS } from "./options.js";
 
@@ -13,11 +13,7 @@ export const FactoryConfig = z.object({
   url: z.string().url(),
   token: z.string().min(1),
   /** Stable per host and work dir when not given (kept in `<workDir>/factory-id`). */
-  factoryId: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/)
-    .max(128)
-    .optional(),
+  factoryId: FactoryId.optional(),
   capabilities: commaList(Capability).default([]),
   /** Engines offered; default: shell plus every agent CLI found on PATH. */
   engines: commaList(EngineId).optional(),
