@@ -1,4 +1,4 @@
-import type { Job, JobEvent, Run, Stage } from "@gigafactory/schema";
+import { type Job, type JobEvent, type Run, type Stage, TERMINAL_STAGES } from "@gigafactory/schema";
 import type { GigafactoryClient } from "@gigafactory/sdk";
 
 export interface WaitOptions {
@@ -135,7 +135,7 @@ export async function waitForOutcome(
   expected: Stage,
   opts: WaitOptions = {},
 ): Promise<Job> {
-  const job = await waitForStage(client, jobId, ["shipped", "failed", "cancelled"], opts);
+  const job = await waitForStage(client, jobId, [...TERMINAL_STAGES], opts);
   if (job.stage !== expected) {
     const extra = opts.describe ? `\n${await opts.describe()}` : "";
     throw new Error(
