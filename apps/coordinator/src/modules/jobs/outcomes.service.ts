@@ -1,4 +1,4 @@
-import { type Job, isTerminalStage, REASON_MAX } from "@gigafactory/schema";
+import { type Job, isTerminalStage } from "@gigafactory/schema";
 import type { Collections } from "../../db/collections.js";
 import { type EventLog, RESERVE_EVENT } from "../events/event-log.js";
 import { type JobsRepository, moving } from "./jobs.repository.js";
@@ -79,7 +79,7 @@ export class OutcomesService {
     const now = new Date();
     const moved = await this.jobs.update(
       { _id: job._id, productId: job.productId, ...moving("inbox", to) },
-      { $set: { stage: to, reason: reason.slice(0, REASON_MAX), endedAt: now, updatedAt: now }, $inc: RESERVE_EVENT },
+      { $set: { stage: to, reason: reason.slice(0, 2_000), endedAt: now, updatedAt: now }, $inc: RESERVE_EVENT },
     );
     if (!moved) return null;
     await this.events.record(moved, "dep_failed", { dependency: culprit._id, stage: to, reason: moved.reason });
