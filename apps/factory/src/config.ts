@@ -1,33 +1,33 @@
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { Capability, Duration, EngineId, commaList } from "@gigafactory/schema";
+import { Capability, Duration, EngineId, FactoryId, LogLevel, commaList } from "@gigafactory/schema";
 import { z } from "zod";
+import { CLAIM_POLL_MS, DRAIN_GRACE_MS, KILL_GRACE_MS } from "./options.js";
 
-/** Factory configuration: flags win over environment variables, which win over defaults. */
+/**
+ * Factory configuration: flags win over environment variables, which win over defaults. The
+ * timing settings default to (and are documented with) the rules in `options.ts`.
+ */
 export const FactoryConfig = z.object({
   url: z.string().url(),
   token: z.string().min(1),
   /** Stable per host and work dir when not given (kept in `<workDir>/factory-id`). */
-  factoryId: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/)
-    .max(128)
-    .optional(),
+  factoryId: FactoryId.optional(),
   capabilities: commaList(Capability).default([]),
   /** Engines offered; default: shell plus every agent CLI found on PATH. */
   engines: commaList(EngineId).optional(),
   seats: z.coerce.number().int().min(1).max(64).default(2),
   workDir: z.string().default(join(".gigafactory", "factory")),
-  /** Overrides the coordinator's suggested heartbeat interval. */
+  /** Overrides the coordinator's suggested heartbeat interval (`heartbeatEvery` in options.ts). */
   heartbeat: Duration.optional(),
-  /** Claim on this slow timer too, in case a nudge was missed. */
-  claimPoll: Duration.default(5_000),
-  /** On SIGTERM running jobs get this long before they are checkpointed and released. */
-  drainGrace: Duration.default(30_000),
-  /** TERM, then KILL after this long. */
-  killGrace: Duration.default(5_000),
-  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  /** Claim on this timer too, in case a nudge was missed ({@link CLAIM_POLL_MS}). */
+  claimPoll: Duration.default(CLAIM_POLL_MS),
+  /** Running jobs' grace on SIGTERM before checkpoint and release ({@link DRAIN_GRACE_MS}). */
+  drainGrace: Duration.default(DRAIN_GRACE_MS),
+  /** TERM, then KILL after this long ({@link KILL_GRACE_MS}). */
+  killGrace: Duration.default(KILL_GRACE_MS),
+  logLevel: LogLevel.default("info"),
 });
 export type FactoryConfig = z.output<typeof FactoryConfig>;
 

@@ -7,6 +7,7 @@ import { childEnv, defaultFactoryId, type FactoryConfig } from "./config.js";
 import type { Engine } from "./engines/engine.js";
 import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
+import { heartbeatEvery } from "./options.js";
 import { JobRunner } from "./runner/job-runner.js";
 import { cleanupLeftovers } from "./workspace/workspace.js";
 
@@ -64,8 +65,9 @@ export class FactoryDaemon {
       seatLimit: config.seats,
     });
     this.state = "active";
-    const heartbeatMs = config.heartbeat ?? registered.heartbeatMs;
-    this.timers.push(setInterval(() => void this.heartbeat(), heartbeatMs));
+    this.timers.push(
+      setInterval(() => void this.heartbeat(), heartbeatEvery(config.heartbeat, registered.heartbeatMs)),
+    );
     this.timers.push(setInterval(() => this.claimSoon(), config.claimPoll));
     this.subscription = this.client.trpc.factory.connect.subscribe(
       { factoryId: this.factoryId },

@@ -2,6 +2,7 @@
 import { readConfig, USAGE } from "./config.js";
 import { FactoryDaemon } from "./daemon.js";
 import { createLogger } from "./logger.js";
+import { EXIT_FLUSH_WAIT_MS } from "./options.js";
 
 let config: ReturnType<typeof readConfig>;
 try {
@@ -26,7 +27,7 @@ const onSignal = (signal: NodeJS.Signals) => {
     logger.warn({ signal }, "second signal: killed every running engine; exiting");
     logger.flush(() => process.exit(1));
     // a log destination that cannot flush (closed stdout) must not keep us alive
-    setTimeout(() => process.exit(1), 1_000);
+    setTimeout(() => process.exit(1), EXIT_FLUSH_WAIT_MS);
     return;
   }
   logger.info({ signal }, "draining before exit (send again to stop at once)");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { EVENT_LIMITS, JobEvent, NewEvent } from "./event.js";
+import { EVENT_LIMITS, eventText, JobEvent, NewEvent } from "./event.js";
 
 function rejectedAt(schema: z.ZodType, value: unknown): PropertyKey[][] {
   const result = schema.safeParse(value);
@@ -71,5 +71,14 @@ describe("NewEvent", () => {
   it("counts the limit in UTF-8 bytes, not characters", () => {
     // 30,000 three-byte characters: 30,008 UTF-16 units but 90,008 bytes
     expect(rejectedAt(NewEvent, { type: "log", data: { t: "€".repeat(30_000) } })).toEqual([["data"]]);
+  });
+});
+
+describe("eventText", () => {
+  it("is a log event's line, a message's text, else the data as JSON", () => {
+    expect(eventText({ data: { stream: "stdout", line: "hello" } })).toBe("hello");
+    expect(eventText({ data: { role: "assistant", text: "done" } })).toBe("done");
+    expect(eventText({ data: { line: "first", text: "second" } })).toBe("first");
+    expect(eventText({ data: { phase: "call", name: "Bash" } })).toBe('{"phase":"call","name":"Bash"}');
   });
 });

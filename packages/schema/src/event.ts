@@ -26,3 +26,11 @@ export const NewEvent = z.object({
   }),
 });
 export type NewEvent = z.infer<typeof NewEvent>;
+
+const textOf = (value: unknown): string | undefined =>
+  typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
+
+/** An event's text: its `line` (log events), else its `text` (messages), else its data as JSON. */
+export function eventText(event: { data: Json }): string {
+  return textOf(event.data.line) ?? textOf(event.data.text) ?? JSON.stringify(event.data);
+}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Capability, EngineId, Epoch, FactoryId, JobId, Json, Name, ProductId, RunId } from "./primitives.js";
+import { Capability, EngineId, Epoch, FactoryId, JobId, Json, Name, ProductId, Reason, RunId } from "./primitives.js";
 import { RunResult, Stage } from "./stages.js";
 
 export const ProfileRef = z.object({
@@ -105,7 +105,7 @@ export const Job = z.object({
   /** The result of the last finished attempt. */
   lastResult: RunResult.optional(),
   /** Why the job failed or was cancelled, in words (names a failed dependency when that is the cause). */
-  reason: z.string().max(2_000).optional(),
+  reason: Reason.optional(),
   createdAt: z.date(),
   updatedAt: z.date(),
   /** When the job last entered `inbox`; the claim order's tie-breaker. */

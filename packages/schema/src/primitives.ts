@@ -44,6 +44,17 @@ export const Epoch = z.number().int().nonnegative();
 export const Json = z.record(z.string(), z.unknown());
 export type Json = z.infer<typeof Json>;
 
+/** The longest reason kept on a job or a run, in characters. */
+export const REASON_MAX = 2_000;
+
+/** Why a job or run ended, was released, cancelled or decided on, in words. */
+export const Reason = z.string().max(REASON_MAX);
+export type Reason = z.infer<typeof Reason>;
+
+/** Log levels of the apps' loggers (pino's, plus `silent`). */
+export const LogLevel = z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]);
+export type LogLevel = z.infer<typeof LogLevel>;
+
 export const Role = z.enum(["admin", "service", "factory"]);
 export type Role = z.infer<typeof Role>;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { Insights, Run } from "./run.js";
+import { REASON_MAX } from "./primitives.js";
+import { DiffStats, Insights, Run } from "./run.js";
 
 function rejectedAt(schema: z.ZodType, value: unknown): PropertyKey[][] {
   const result = schema.safeParse(value);
@@ -75,6 +76,11 @@ describe("Run", () => {
     expect(rejectedAt(Run, rest)).toEqual([["productId"]]);
   });
 
+  it("keeps a reason of up to REASON_MAX characters", () => {
+    expect(Run.safeParse({ ...run, reason: "x".repeat(REASON_MAX) }).success).toBe(true);
+    expect(rejectedAt(Run, { ...run, reason: "x".repeat(REASON_MAX + 1) })).toEqual([["reason"]]);
+  });
+
   it("refuses a verify step with a negative duration at its path", () => {
     const verifyResult = { passed: false, steps: [{ command: "make", exitCode: 2, durationMs: -1 }] };
     expect(rejectedAt(Run, { ...run, verifyResult })).toEqual([["verifyResult", "steps", 0, "durationMs"]]);
@@ -84,5 +90,13 @@ describe("Run", () => {
 describe("Insights", () => {
   it("refuses fractional token counts", () => {
     expect(rejectedAt(Insights, { tokensOut: 1.5 })).toEqual([["tokensOut"]]);
+  });
+});
+
+describe("DiffStats", () => {
+  it("is all three counts, each optional in Insights", () => {
+    expect(rejectedAt(DiffStats, { filesChanged: 1, linesAdded: 2 })).toEqual([["linesDeleted"]]);
+    expect(Insights.parse({ filesChanged: 1 })).toEqual({ filesChanged: 1 });
+    expect(rejectedAt(Insights, { linesAdded: -1 })).toEqual([["linesAdded"]]);
   });
 });

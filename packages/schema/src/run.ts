@@ -1,6 +1,14 @@
 import { z } from "zod";
-import { EngineId, Epoch, FactoryId, JobId, Json, RunId } from "./primitives.js";
+import { EngineId, Epoch, FactoryId, JobId, Json, Reason, RunId } from "./primitives.js";
 import { RunResult } from "./stages.js";
+
+/** Files changed and lines added and deleted by an attempt (`git diff --numstat`). */
+export const DiffStats = z.object({
+  filesChanged: z.number().int().nonnegative(),
+  linesAdded: z.number().int().nonnegative(),
+  linesDeleted: z.number().int().nonnegative(),
+});
+export type DiffStats = z.infer<typeof DiffStats>;
 
 /** What one attempt cost and changed, parsed from the engine's structured output and git. */
 export const Insights = z.object({
@@ -13,9 +21,7 @@ export const Insights = z.object({
   estimated: z.boolean().optional(),
   turns: z.number().int().nonnegative().optional(),
   toolCalls: z.number().int().nonnegative().optional(),
-  filesChanged: z.number().int().nonnegative().optional(),
-  linesAdded: z.number().int().nonnegative().optional(),
-  linesDeleted: z.number().int().nonnegative().optional(),
+  ...DiffStats.partial().shape,
   durationMs: z.number().int().nonnegative().optional(),
 });
 export type Insights = z.infer<typeof Insights>;
@@ -26,12 +32,15 @@ export const ExitInfo = z.object({
 });
 export type ExitInfo = z.infer<typeof ExitInfo>;
 
+/** The longest `tail` of a verify gate's output kept on its step, in characters. */
+export const VERIFY_TAIL_MAX = 8_000;
+
 export const VerifyStep = z.object({
   command: z.string(),
   exitCode: z.number().int().nullable(),
   durationMs: z.number().int().nonnegative(),
   /** The last lines of output, for a quick look; the full output is in the events. */
-  tail: z.string().max(8_000).optional(),
+  tail: z.string().max(VERIFY_TAIL_MAX).optional(),
 });
 
 export const VerifyResult = z.object({
@@ -55,7 +64,7 @@ export const Run = z.object({
   verifyResult: VerifyResult.optional(),
   /** Absent while the run is going on. */
   result: RunResult.optional(),
-  reason: z.string().max(2_000).optional(),
+  reason: Reason.optional(),
   insights: Insights,
 });
 export type Run = z.infer<typeof Run>;

@@ -9,14 +9,13 @@ import {
   groupGone,
   processRunning,
   recorded,
-  type Scratch,
-  scratch,
 } from "../../test/fixtures/engines/support.js";
+import { type TempDir, tempDir } from "../../test/support/temp.js";
 import { aiderEngine } from "./aider.js";
 
-let tmp: Scratch;
+let tmp: TempDir;
 beforeEach(() => {
-  tmp = scratch();
+  tmp = tempDir("engines-test");
 });
 afterEach(() => tmp.remove());
 
@@ -28,7 +27,7 @@ function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
     FAKE_PID_FILE: tmp.file("grandchild.pid"),
     ...opts.env,
   };
-  return aiderEngine.run(context({ workdir: tmp.dir, binary: fakeBinary("aider"), ...opts, env }));
+  return aiderEngine.run(context({ workdir: tmp.path, binary: fakeBinary("aider"), ...opts, env }));
 }
 
 describe("aider engine (against a fake aider)", () => {

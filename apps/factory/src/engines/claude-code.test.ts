@@ -9,15 +9,14 @@ import {
   groupGone,
   processRunning,
   recorded,
-  type Scratch,
-  scratch,
 } from "../../test/fixtures/engines/support.js";
+import { type TempDir, tempDir } from "../../test/support/temp.js";
 import { claudeCodeEngine } from "./claude-code.js";
 import { isGroupAlive } from "./process.js";
 
-let tmp: Scratch;
+let tmp: TempDir;
 beforeEach(() => {
-  tmp = scratch();
+  tmp = tempDir("engines-test");
 });
 afterEach(() => tmp.remove());
 
@@ -29,7 +28,7 @@ function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
     FAKE_PID_FILE: tmp.file("grandchild.pid"),
     ...opts.env,
   };
-  return claudeCodeEngine.run(context({ workdir: tmp.dir, binary: fakeBinary("claude"), ...opts, env }));
+  return claudeCodeEngine.run(context({ workdir: tmp.path, binary: fakeBinary("claude"), ...opts, env }));
 }
 
 /** The numbers the fake's success output carries (see test/fixtures/engines/bin/claude). */
@@ -67,7 +66,7 @@ describe("claude-code engine (against a fake claude)", () => {
       ]),
     );
     expect(call.argv.join(" ")).toContain("--permission-mode bypassPermissions");
-    expect(call).toMatchObject({ cwd: tmp.dir, stdin: "", env: { GF_PROFILE_VAR: "set" } });
+    expect(call).toMatchObject({ cwd: tmp.path, stdin: "", env: { GF_PROFILE_VAR: "set" } });
   });
 
   it("with an allow-list, pre-approves those tools and denies the rest instead of asking", async () => {
@@ -180,7 +179,7 @@ describe("claude-code engine (against a fake claude)", () => {
 
   it("fails, without throwing, when the binary is missing", async () => {
     const { events, result } = await drain(
-      claudeCodeEngine.run(context({ workdir: tmp.dir, binary: tmp.file("no-claude-here") })),
+      claudeCodeEngine.run(context({ workdir: tmp.path, binary: tmp.file("no-claude-here") })),
     );
     expect(events).toEqual([]);
     expect(result.outcome).toBe("failure");

@@ -7,21 +7,20 @@ import {
   fakeBinary,
   groupGone,
   recorded,
-  type Scratch,
-  scratch,
 } from "../../test/fixtures/engines/support.js";
+import { type TempDir, tempDir } from "../../test/support/temp.js";
 import { codexEngine } from "./codex.js";
 
-let tmp: Scratch;
+let tmp: TempDir;
 beforeEach(() => {
-  tmp = scratch();
+  tmp = tempDir("engines-test");
 });
 afterEach(() => tmp.remove());
 
 /** Runs the real adapter against the fake `codex` in FAKE_MODE `mode`. */
 function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
   const env = { FAKE_MODE: mode, FAKE_ARGV_FILE: tmp.file("argv.json"), ...opts.env };
-  return codexEngine.run(context({ workdir: tmp.dir, binary: fakeBinary("codex"), ...opts, env }));
+  return codexEngine.run(context({ workdir: tmp.path, binary: fakeBinary("codex"), ...opts, env }));
 }
 
 describe("codex engine (against a fake codex)", () => {
@@ -40,7 +39,7 @@ describe("codex engine (against a fake codex)", () => {
       "gpt-5-codex",
       "Be terse.\n\n---\n\nFix the test",
     ]);
-    expect(cwd).toBe(tmp.dir);
+    expect(cwd).toBe(tmp.path);
   });
 
   it("lets engineArgs choose the sandbox instead of --full-auto", async () => {

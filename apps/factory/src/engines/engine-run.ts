@@ -1,11 +1,12 @@
-import type { EngineContext, EngineEvent, EngineOutcome, EngineResult, EngineRun } from "./engine.js";
+import { type CompletionResult, REASON_MAX } from "@gigafactory/schema";
+import type { EngineContext, EngineEvent, EngineResult, EngineRun } from "./engine.js";
 import { EventQueue } from "./event-queue.js";
 import { clip, logEvent } from "./events.js";
 import type { OutputParser, ParsedOutput } from "./output-parser.js";
 import { type GroupExit, spawnGroup } from "./process.js";
 
-/** Reasons are stored on the run, which allows 2,000 characters; room is left for clip's note. */
-const MAX_REASON = 1_950;
+/** Reasons are stored on the run (at most {@link REASON_MAX} characters); room is left for clip's note. */
+const MAX_REASON = REASON_MAX - 50;
 
 export interface StartRunOptions {
   ctx: EngineContext;
@@ -68,7 +69,7 @@ function judge(
   parsed: ParsedOutput,
   file: string,
   timeoutMs: number,
-): { outcome: EngineOutcome; reason?: string } {
+): { outcome: CompletionResult; reason?: string } {
   switch (exit.reason) {
     case "timeout":
       return { outcome: "timeout", reason: `timed out after ${timeoutMs} ms` };

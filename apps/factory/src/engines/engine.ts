@@ -1,4 +1,4 @@
-import type { ExitInfo, Insights, Job, NewEvent, ProfileSnapshot } from "@gigafactory/schema";
+import type { CompletionResult, ExitInfo, Insights, Job, NewEvent, ProfileSnapshot } from "@gigafactory/schema";
 
 /** What an engine needs to run one attempt of a job. */
 export interface EngineContext {
@@ -32,8 +32,6 @@ export interface EngineContext {
  */
 export type EngineEvent = NewEvent;
 
-export type EngineOutcome = "success" | "failure" | "timeout" | "cancelled";
-
 export interface EngineResult {
   exit: ExitInfo;
   /**
@@ -42,7 +40,8 @@ export interface EngineResult {
    * `tokensOut` generated tokens. `durationMs` is wall-clock time of the child.
    */
   insights: Insights;
-  outcome: EngineOutcome;
+  /** How the run ended, as the factory reports it through `complete`. */
+  outcome: CompletionResult;
   /** Why the run did not succeed, in words. */
   reason?: string;
   /** Process (and process group) id of the child; absent when it could not be started. */

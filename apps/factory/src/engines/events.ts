@@ -1,4 +1,4 @@
-import { EVENT_LIMITS, type FactoryEventType } from "@gigafactory/schema";
+import { EVENT_LIMITS, type FactoryEventType, type Json } from "@gigafactory/schema";
 import type { EngineEvent } from "./engine.js";
 import type { OutputStream } from "./process.js";
 
@@ -58,7 +58,7 @@ export function clipJson(value: unknown): unknown {
  * Builds an event, dropping `undefined` fields (they would be stored as nulls). Data that
  * still exceeds the event limit (heavily escaped text) is replaced by a clipped JSON string.
  */
-function event(type: FactoryEventType, data: Record<string, unknown>): EngineEvent {
+function event(type: FactoryEventType, data: Json): EngineEvent {
   const defined = Object.fromEntries(Object.entries(data).filter(([, value]) => value !== undefined));
   const json = JSON.stringify(defined);
   if (json.length <= EVENT_LIMITS.maxDataBytes) return { type, at: new Date(), data: defined };

@@ -5,7 +5,7 @@ export { createClaudeCodeParser, parseClaudeCodeOutput } from "./claude-code.par
 export { codexEngine, codexInvocation } from "./codex.js";
 export { type CodexParserOptions, createCodexParser, parseCodexOutput } from "./codex.parse.js";
 export { estimateCodexCost } from "./codex.prices.js";
-export type { Engine, EngineContext, EngineEvent, EngineOutcome, EngineResult, EngineRun } from "./engine.js";
+export type { Engine, EngineContext, EngineEvent, EngineResult, EngineRun } from "./engine.js";
 export { failedRun, type StartRunOptions, startEngineRun } from "./engine-run.js";
 export type { OutputParser, ParsedOutput } from "./output-parser.js";
 export {

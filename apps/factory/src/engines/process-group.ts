@@ -1,8 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
-
-const POLL_MS = 20;
-/** SIGKILL cannot be caught; this only covers the kernel tearing processes down. */
-const AFTER_KILL_WAIT_MS = 2_000;
+import { AFTER_KILL_WAIT_MS, POLL_MS } from "../options.js";
 
 /**
  * SIGTERM to the whole group, then SIGKILL after `graceMs` if anything in it is still alive.

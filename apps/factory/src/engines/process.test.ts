@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { groupGone, processRunning, type Scratch, scratch } from "../../test/fixtures/engines/support.js";
+import { groupGone, processRunning } from "../../test/fixtures/engines/support.js";
+import { type TempDir, tempDir } from "../../test/support/temp.js";
 import { isGroupAlive, type OutputLine, type SpawnGroupOptions, spawnGroup } from "./process.js";
 
-let tmp: Scratch;
+let tmp: TempDir;
 beforeEach(() => {
-  tmp = scratch();
+  tmp = tempDir("engines-test");
 });
 afterEach(() => tmp.remove());
 
@@ -14,7 +15,7 @@ function bash(script: string, opts: Partial<SpawnGroupOptions> = {}) {
   const proc = spawnGroup({
     file: "bash",
     args: ["-c", script],
-    cwd: tmp.dir,
+    cwd: tmp.path,
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
     killGraceMs: 300,
     onLine: (line) => lines.push(line),
@@ -53,7 +54,7 @@ describe("spawnGroup", () => {
     const proc = spawnGroup({
       file: "no-such-program-gf",
       args: [],
-      cwd: tmp.dir,
+      cwd: tmp.path,
       env: { PATH: "/nonexistent" },
       killGraceMs: 100,
       onLine: () => {},

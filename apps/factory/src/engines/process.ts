@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { DRAIN_WAIT_MS } from "../options.js";
 import { isGroupAlive, killGroup } from "./process-group.js";
 
 export { isGroupAlive, killGroup };
@@ -22,12 +23,12 @@ export interface OutputLine {
 }
 
 /** Why the child stopped: on its own, or because we stopped it. */
-export type StopReason = "exited" | "timeout" | "cancelled" | "spawn_error";
+export type GroupExitReason = "exited" | "timeout" | "cancelled" | "spawn_error";
 
 export interface GroupExit {
   code: number | null;
   signal: string | null;
-  reason: StopReason;
+  reason: GroupExitReason;
   /** For `spawn_error`: what went wrong (e.g. `spawn claude ENOENT`). */
   error?: string;
   durationMs: number;
@@ -59,9 +60,6 @@ export interface GroupProcess {
   /** Settles when the leader has exited and no process of its group is left. */
   exit: Promise<GroupExit>;
 }
-
-/** A process that left our group (setsid) may keep the pipes open; stop waiting for EOF. */
-const DRAIN_WAIT_MS = 2_000;
 
 /** Spawns `file` as the leader of a new process group and watches it until the group is gone. */
 export function spawnGroup(opts: SpawnGroupOptions): GroupProcess {
@@ -97,9 +95,9 @@ export function spawnGroup(opts: SpawnGroupOptions): GroupProcess {
   ]);
 
   const exit = new Promise<GroupExit>((resolve) => {
-    let reason: StopReason = "exited";
+    let reason: GroupExitReason = "exited";
     let killing: Promise<void> | undefined;
-    const stop = (why: StopReason) => {
+    const stop = (why: GroupExitReason) => {
       if (killing || pid === undefined) return;
       reason = why;
       killing = killGroup(pid, opts.killGraceMs);

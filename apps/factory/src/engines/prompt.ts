@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ARGV_PROMPT_MAX } from "../options.js";
 
 /** How an agent CLI is called for one job. */
 export interface Invocation {
@@ -9,12 +10,6 @@ export interface Invocation {
   /** Sent on stdin when the prompt cannot travel in argv. */
   input?: string;
 }
-
-/**
- * Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN) and job bodies may be larger;
- * above this size (in UTF-16 units, so bytes may be up to 3x) the prompt travels another way.
- */
-const ARGV_PROMPT_MAX = 32 * 1024;
 
 /**
  * Whether `prompt` can be passed as a command-line argument: short enough, and not

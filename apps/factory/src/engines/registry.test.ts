@@ -1,12 +1,13 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { delimiter } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { FAKES_DIR, type Scratch, scratch } from "../../test/fixtures/engines/support.js";
+import { FAKES_DIR } from "../../test/fixtures/engines/support.js";
+import { type TempDir, tempDir } from "../../test/support/temp.js";
 import { builtInEngines, detectAvailableEngines, engineFor } from "./registry.js";
 
-let tmp: Scratch;
+let tmp: TempDir;
 beforeEach(() => {
-  tmp = scratch();
+  tmp = tempDir("engines-test");
 });
 afterEach(() => tmp.remove());
 
@@ -26,14 +27,14 @@ describe("engine registry", () => {
     const ids = async (path: string | undefined) => (await detectAvailableEngines(path)).map((e) => e.id);
     expect(await ids(FAKES_DIR)).toEqual(["shell", "claude-code", "codex", "aider"]);
     expect(await ids(undefined)).toEqual(["shell"]);
-    expect(await ids(["relative/dir", tmp.dir].join(delimiter))).toEqual(["shell"]);
+    expect(await ids(["relative/dir", tmp.path].join(delimiter))).toEqual(["shell"]);
   });
 
   it("only counts executable files", async () => {
     writeFileSync(tmp.file("codex"), "#!/bin/sh\n");
     writeFileSync(tmp.file("aider"), "#!/bin/sh\n");
     chmodSync(tmp.file("aider"), 0o755);
-    const found = await detectAvailableEngines(tmp.dir);
+    const found = await detectAvailableEngines(tmp.path);
     expect(found.map((e) => e.id)).toEqual(["shell", "aider"]);
   });
 });

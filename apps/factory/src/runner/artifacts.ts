@@ -1,11 +1,9 @@
-import type { NewEvent } from "@gigafactory/schema";
+import { type ArtifactPutMeta, eventText, type Fence, type NewEvent } from "@gigafactory/schema";
 import type { GigafactoryClient } from "@gigafactory/sdk";
 import type { Logger } from "../logger.js";
-import { FencedSignal, uploadArtifact } from "./fenced-client.js";
+import { MAX_LOG_BYTES, UPLOAD_TIMEOUT_MS } from "../options.js";
+import { FencedSignal, HttpStatusError } from "./fence.js";
 import { StoppedSignal } from "./stop-reason.js";
-
-/** The full engine log kept for the `engine.log` artifact; events carry every line anyway. */
-const MAX_LOG_BYTES = 16 * 1024 * 1024;
 
 /** The engine's output as one text, up to {@link MAX_LOG_BYTES}. */
 export class EngineLog {
@@ -14,13 +12,7 @@ export class EngineLog {
 
   keep(event: NewEvent): void {
     if (this.bytes > MAX_LOG_BYTES) return;
-    const text =
-      typeof event.data.line === "string"
-        ? event.data.line
-        : typeof event.data.text === "string"
-          ? event.data.text
-          : JSON.stringify(event.data);
-    const line = `[${event.type}] ${text}`;
+    const line = `[${event.type}] ${eventText(event)}`;
     this.bytes += line.length + 1;
     this.lines.push(line);
   }
@@ -30,9 +22,49 @@ export class EngineLog {
   }
 }
 
+/**
+ * Uploads artifact bytes over the plain HTTP route. 409 with reason FENCED is a fence; any other
+ * error status is an {@link HttpStatusError} (retried by {@link fencedWrite} only when 5xx).
+ */
+export async function uploadArtifact(
+  client: Pick<GigafactoryClient, "url" | "authHeader">,
+  meta: Required<ArtifactPutMeta>,
+  body: Buffer,
+): Promise<void> {
+  const query = new URLSearchParams({
+    jobId: meta.jobId,
+    epoch: String(meta.epoch),
+    factoryId: meta.factoryId,
+    runId: meta.runId,
+    name: meta.name,
+  });
+  const response = await fetch(`${client.url}/artifacts?${query}`, {
+    method: "PUT",
+    headers: { ...client.authHeader(), "content-type": meta.contentType },
+    body,
+    signal: AbortSignal.timeout(UPLOAD_TIMEOUT_MS),
+  });
+  if (response.ok) return;
+  const text = await response.text().catch(() => "");
+  if (response.status === 409 && reasonOf(text) === "FENCED") throw new FencedSignal(meta.jobId);
+  throw new HttpStatusError(
+    response.status,
+    `artifact upload ${meta.name} failed: ${response.status} ${text.slice(0, 500)}`,
+  );
+}
+
+function reasonOf(body: string): unknown {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === "object" && parsed !== null && "reason" in parsed ? parsed.reason : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface UploadArtifactsOptions {
   client: Pick<GigafactoryClient, "url" | "authHeader">;
-  meta: { jobId: string; epoch: number; factoryId: string; runId: string };
+  meta: Fence & { runId: string };
   log: EngineLog;
   /** The workspace's changes since its base; empty when there are none. */
   diff: () => Promise<string>;

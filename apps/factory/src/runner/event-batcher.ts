@@ -1,11 +1,12 @@
 import type { NewEvent } from "@gigafactory/schema";
+import { EVENT_BATCH_MAX, EVENT_FLUSH_MS } from "../options.js";
 
 export interface EventBatcherOptions {
   /** Sends one batch; resolves when the coordinator accepted it. */
   send: (events: NewEvent[]) => Promise<void>;
-  /** @default 200 */
+  /** @defaultValue {@link EVENT_BATCH_MAX} */
   maxBatch?: number;
-  /** @default 250 */
+  /** @defaultValue {@link EVENT_FLUSH_MS} */
   flushMs?: number;
 }
 
@@ -26,8 +27,8 @@ export class EventBatcher {
   push(event: NewEvent): void {
     if (this.stopped) return;
     this.pending.push({ ...event, at: event.at ?? new Date() });
-    if (this.pending.length >= (this.opts.maxBatch ?? 200)) this.kick();
-    else this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs ?? 250);
+    if (this.pending.length >= (this.opts.maxBatch ?? EVENT_BATCH_MAX)) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs ?? EVENT_FLUSH_MS);
   }
 
   /** Sends everything pushed so far; rejects with the first send failure. */
@@ -47,7 +48,7 @@ export class EventBatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.length === 0 || this.stopped) return;
-    const batch = this.pending.splice(0, this.opts.maxBatch ?? 200);
+    const batch = this.pending.splice(0, this.opts.maxBatch ?? EVENT_BATCH_MAX);
     this.inFlight = this.inFlight.then(async () => {
       if (this.stopped) return;
       try {

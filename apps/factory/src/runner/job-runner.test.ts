@@ -8,7 +8,7 @@ import { git, Scratch } from "../../test/support/temp.js";
 import { sleep, waitFor } from "../../test/support/wait.js";
 import type { Engine, EngineRun } from "../engines/engine.js";
 import { shellEngine } from "../engines/shell.js";
-import type { RunnerClient } from "./fenced-client.js";
+import type { RunnerClient } from "./runner-client.js";
 import { JobRunner } from "./job-runner.js";
 
 const scratch = new Scratch();

@@ -3,20 +3,23 @@ import type {
   Checkpoint,
   ClaimedJob,
   CompletionResult,
+  Fence,
   Insights,
   Job,
   NewEvent,
   ProfileSnapshot,
   VerifyResult,
 } from "@gigafactory/schema";
-import { ProfileSnapshot as ProfileSnapshotSchema } from "@gigafactory/schema";
+import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
+import { attemptLimitMs, WATCHDOG_SLACK_MS } from "../options.js";
 import { Workspace } from "../workspace/workspace.js";
 import { EngineLog, uploadArtifacts } from "./artifacts.js";
 import { EventBatcher } from "./event-batcher.js";
-import { FencedSignal, fencedWrite, type RunnerClient } from "./fenced-client.js";
-import { attemptLimitMs, LeaseKeeper } from "./lease-keeper.js";
+import { FencedSignal, fencedWrite } from "./fence.js";
+import type { RunnerClient } from "./runner-client.js";
+import { LeaseKeeper } from "./lease-keeper.js";
 import { type PhaseHost, reviewPhase, verifyPhase } from "./phases.js";
 import { RunningGroup } from "./running-group.js";
 import { isSilent, nextStopReason, type StopReason, StoppedSignal } from "./stop-reason.js";
@@ -29,11 +32,9 @@ export interface JobRunnerDeps {
   env: Record<string, string>;
   killGraceMs: number;
   logger: Logger;
-  /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @default 300_000 */
+  /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @defaultValue {@link WATCHDOG_SLACK_MS} */
   watchdogSlackMs?: number;
 }
-
-const WATCHDOG_SLACK_MS = 5 * 60_000;
 
 /**
  * Runs one claimed job to the end of its attempt: workspace, engine, events, lease renewal,
@@ -109,7 +110,8 @@ export class JobRunner implements PhaseHost {
     if (this.stopReason !== undefined) return;
     const message = error instanceof Error ? error.message : String(error);
     try {
-      await this.complete("failure", {}, { reason: `factory error: ${message.slice(0, 1_900)}` });
+      // cut well inside the limit, leaving room for the prefix
+      await this.complete("failure", {}, { reason: `factory error: ${message.slice(0, REASON_MAX - 100)}` });
     } catch (reportError) {
       this.logger.warn({ err: reportError }, "could not report the failure; the lease will lapse");
     }
@@ -147,7 +149,7 @@ export class JobRunner implements PhaseHost {
     this.abort.abort(this.stopReason);
   }
 
-  private fence() {
+  private fence(): Fence {
     return { jobId: this.jobId, epoch: this.epoch, factoryId: this.deps.factoryId };
   }
 

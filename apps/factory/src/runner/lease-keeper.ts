@@ -1,7 +1,4 @@
-import type { Job } from "@gigafactory/schema";
-
-/** setTimeout's limit (about 24.8 days); a longer delay would fire at once. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS, renewEvery } from "../options.js";
 
 export interface LeaseKeeperOptions {
   leaseTtlMs: number;
@@ -14,7 +11,7 @@ export interface LeaseKeeperOptions {
 }
 
 /**
- * Renews a lease every `leaseTtl/3` and bounds the attempt: past the watchdog, something outside
+ * Renews a lease every {@link renewEvery} (a third of its TTL) and bounds the attempt: past the watchdog, something outside
  * the engine and gate processes (which have their own timeouts) hung, so renewing stops, the lease
  * lapses and the coordinator's reaper gives the job back.
  */
@@ -30,8 +27,7 @@ export class LeaseKeeper {
   constructor(private readonly opts: LeaseKeeperOptions) {}
 
   start(): void {
-    const every = Math.max(100, Math.floor(this.opts.leaseTtlMs / 3));
-    this.renewTimer = setInterval(() => void this.opts.renew(), every);
+    this.renewTimer = setInterval(() => void this.opts.renew(), renewEvery(this.opts.leaseTtlMs));
     const limitMs = Math.min(MAX_TIMER_MS, this.opts.watchdogMs);
     this.watchdogTimer = setTimeout(() => {
       clearInterval(this.renewTimer);
@@ -49,13 +45,4 @@ export class LeaseKeeper {
     clearInterval(this.renewTimer);
     clearTimeout(this.watchdogTimer);
   }
-}
-
-/**
- * The longest an attempt may legitimately take: the engine, the reviewer and each verify gate
- * each get the job's timeout, plus `slackMs` for everything around them.
- */
-export function attemptLimitMs(job: Pick<Job, "timeoutMs" | "review" | "verify">, slackMs: number): number {
-  const phases = 1 + (job.review.mode === "engine" ? 1 : 0) + job.verify.length;
-  return job.timeoutMs * phases + slackMs;
 }

@@ -1,7 +1,6 @@
-import type { VerifyResult } from "@gigafactory/schema";
+import { VERIFY_TAIL_MAX, type VerifyResult } from "@gigafactory/schema";
 import { type OutputLine, spawnGroup } from "../engines/process.js";
-
-const TAIL_LINES = 40;
+import { VERIFY_TAIL_LINES } from "../options.js";
 
 /** Runs verify gates in order in the workspace, each a `bash -c` in its own process group; stops at the first failure. */
 export async function runVerify(opts: {
@@ -28,7 +27,7 @@ export async function runVerify(opts: {
       killGraceMs: opts.killGraceMs,
       onLine: (line) => {
         tail.push(line.line);
-        if (tail.length > TAIL_LINES) tail.shift();
+        if (tail.length > VERIFY_TAIL_LINES) tail.shift();
         opts.onLine(index, line);
       },
     });
@@ -36,7 +35,12 @@ export async function runVerify(opts: {
     const exit = await child.exit;
     opts.onGroup?.(undefined);
     const exitCode = exit.reason === "exited" ? exit.code : null;
-    steps.push({ command, exitCode, durationMs: Math.round(exit.durationMs), tail: tail.join("\n").slice(-8_000) });
+    steps.push({
+      command,
+      exitCode,
+      durationMs: Math.round(exit.durationMs),
+      tail: tail.join("\n").slice(-VERIFY_TAIL_MAX),
+    });
     if (exitCode !== 0) return { passed: false, steps };
   }
   return { passed: true, steps };

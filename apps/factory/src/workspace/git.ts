@@ -1,7 +1,6 @@
+import type { DiffStats } from "@gigafactory/schema";
 import { execa } from "execa";
-
-/** A git that hangs (a lock held elsewhere, a credential prompt, a stuck filesystem) must not hold the job forever. */
-const GIT_TIMEOUT_MS = 120_000;
+import { GIT_TIMEOUT_MS } from "../options.js";
 
 /** Runs git with a fixed identity (checkpoint commits must work on hosts with no git config). */
 export async function git(
@@ -36,11 +35,7 @@ export async function git(
 }
 
 /** Files changed and lines added/deleted between two commits (`git diff --numstat`). */
-export async function diffStats(
-  cwd: string,
-  from: string,
-  to: string,
-): Promise<{ filesChanged: number; linesAdded: number; linesDeleted: number }> {
+export async function diffStats(cwd: string, from: string, to: string): Promise<DiffStats> {
   const { stdout } = await git(cwd, ["diff", "--numstat", from, to]);
   let filesChanged = 0;
   let linesAdded = 0;

@@ -1,8 +1,9 @@
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
-import type { Checkpoint, Job } from "@gigafactory/schema";
+import type { Checkpoint, DiffStats, Job } from "@gigafactory/schema";
 import { type GroupIdentity, groupIdentity, isGroupAlive, isSameGroup, killGroup } from "../engines/process-group.js";
 import type { Logger } from "../logger.js";
+import { LEFTOVER_KILL_GRACE_MS } from "../options.js";
 import { diffStats, git } from "./git.js";
 
 /** What a leftover workspace needs for cleanup after a crash. */
@@ -27,12 +28,6 @@ export class BranchMovedError extends Error {
     super(`branch ${branch} moved to ${actual.slice(0, 12)} (this workspace left it at ${expected.slice(0, 12)})`);
     this.name = "BranchMovedError";
   }
-}
-
-export interface DiffStats {
-  filesChanged: number;
-  linesAdded: number;
-  linesDeleted: number;
 }
 
 /**
@@ -187,7 +182,7 @@ export async function cleanupLeftovers(workDir: string, logger: Logger): Promise
         throw new Error(`record names no workspace under ${dir}`);
       // an engine orphaned by a crash of this daemon must not go on working (and spending) for a lease it lost
       for (const group of record.groups ?? [])
-        if (isGroupAlive(group.pgid) && isSameGroup(group)) await killGroup(group.pgid, 2_000);
+        if (isGroupAlive(group.pgid) && isSameGroup(group)) await killGroup(group.pgid, LEFTOVER_KILL_GRACE_MS);
       await removeWorkspace(record);
       removed++;
     } catch (error) {

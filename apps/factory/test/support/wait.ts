@@ -1,4 +1,4 @@
-import type { Job, JobEvent, Run, Stage } from "@gigafactory/schema";
+import { type Job, type JobEvent, type Run, type Stage, TERMINAL_STAGES } from "@gigafactory/schema";
 import type { GigafactoryClient } from "@gigafactory/sdk";
 
 export interface WaitOptions {
@@ -79,8 +79,8 @@ export async function describeJob(client: GigafactoryClient, jobId: string): Pro
   }
 }
 
-/** Waits until the job satisfies `done` (e.g. reaches a stage) and returns it. */
-export function waitForJob(
+/** Polls the job until it satisfies `done` (e.g. reaches a stage) and returns it; unlike the SDK's `waitForJob`, for any condition. */
+export function pollJobUntil(
   client: GigafactoryClient,
   jobId: string,
   what: string,
@@ -107,7 +107,7 @@ export function waitForStage(
   opts: WaitOptions = {},
 ): Promise<Job> {
   const wanted = Array.isArray(stages) ? stages : [stages];
-  return waitForJob(client, jobId, `stage ${wanted.join("|")}`, (job) => wanted.includes(job.stage), opts);
+  return pollJobUntil(client, jobId, `stage ${wanted.join("|")}`, (job) => wanted.includes(job.stage), opts);
 }
 
 /** Waits until the job's `index`-th run (in claim order, from 0) has a result. */
@@ -135,7 +135,7 @@ export async function waitForOutcome(
   expected: Stage,
   opts: WaitOptions = {},
 ): Promise<Job> {
-  const job = await waitForStage(client, jobId, ["shipped", "failed", "cancelled"], opts);
+  const job = await waitForStage(client, jobId, [...TERMINAL_STAGES], opts);
   if (job.stage !== expected) {
     const extra = opts.describe ? `\n${await opts.describe()}` : "";
     throw new Error(

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ArtifactName } from "../artifact.js";
 import { NewEvent, EVENT_LIMITS } from "../event.js";
 import { Checkpoint, Job } from "../job.js";
-import { Capability, EngineId, Epoch, FactoryId, Json, RunId } from "../primitives.js";
+import { Capability, EngineId, Epoch, FactoryId, Json, Reason, RunId } from "../primitives.js";
 import { ExitInfo, Insights, VerifyResult } from "../run.js";
 import { ActiveStage, CompletionResult } from "../stages.js";
 import { Factory, FactoryDescriptor, FactoryHealth, FactoryLoad, FactoryState } from "../factory.js";
@@ -62,13 +62,13 @@ export const CompleteInput = Fence.extend({
   exit: ExitInfo.optional(),
   verifyResult: VerifyResult.optional(),
   insights: Insights.default({}),
-  reason: z.string().max(2_000).optional(),
+  reason: Reason.optional(),
 }).strict();
 export type CompleteInput = z.input<typeof CompleteInput>;
 
 export const ReleaseInput = Fence.extend({
   checkpoint: Checkpoint.optional(),
-  reason: z.string().max(2_000).default("released"),
+  reason: Reason.default("released"),
 }).strict();
 
 export const ConnectInput = z.object({ factoryId: FactoryId }).strict();

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { Duration } from "../duration.js";
 import { DepsMode, JOB_LIMITS, Job, JobKind, Review, VerifyCommand } from "../job.js";
-import { Capability, EngineId, JobId, Json, Name, ProductId } from "../primitives.js";
+import { Capability, EngineId, JobId, Json, Name, ProductId, Reason } from "../primitives.js";
 import { Run } from "../run.js";
 import { JobEvent } from "../event.js";
 import { Stage } from "../stages.js";
@@ -76,9 +76,9 @@ export type JobListInput = z.input<typeof JobListInput>;
 export const JobListOutput = z.object({ items: z.array(Job), nextCursor: z.string().nullable() });
 export type JobListOutput = z.infer<typeof JobListOutput>;
 
-export const JobCancelInput = z.object({ jobId: JobId, reason: z.string().max(2_000).optional() }).strict();
+export const JobCancelInput = z.object({ jobId: JobId, reason: Reason.optional() }).strict();
 export const JobRetryInput = z.object({ jobId: JobId }).strict();
-export const JobDecisionInput = z.object({ jobId: JobId, note: z.string().max(2_000).optional() }).strict();
+export const JobDecisionInput = z.object({ jobId: JobId, note: Reason.optional() }).strict();
 
 export const JobEventsInput = z
   .object({

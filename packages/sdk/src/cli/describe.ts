@@ -1,4 +1,4 @@
-import type { Job, JobEvent, Stage } from "@gigafactory/schema";
+import { eventText, type Job, type JobEvent, type Stage } from "@gigafactory/schema";
 import { type Colors, formatCount, formatMs, formatUsd } from "./output.js";
 
 /** Colours a stage name (already padded) by what it means. */
@@ -65,11 +65,6 @@ export function isOutputEvent(event: Pick<JobEvent, "type">): boolean {
   return OUTPUT_TYPES.has(event.type);
 }
 
-/** The text of a `log` event (its `line`, or `text` for engines that use that). */
-export function logText(event: Pick<JobEvent, "data">): string {
-  return str(event.data.line) ?? str(event.data.text) ?? JSON.stringify(event.data);
-}
-
 /** One line describing any event, e.g. `claimed by local-1 (attempt 1)`. */
 export function describeEvent(event: Pick<JobEvent, "type" | "data" | "jobId">): string {
   const d = event.data;
@@ -77,7 +72,7 @@ export function describeEvent(event: Pick<JobEvent, "type" | "data" | "jobId">):
   const why = reason ? `: ${reason}` : "";
   switch (event.type) {
     case "log":
-      return logText(event);
+      return eventText(event);
     case "message":
       return `[${str(d.role) ?? "message"}] ${str(d.text) ?? ""}`;
     case "tool_use":

@@ -3,11 +3,11 @@ import { Command } from "commander";
 import { registerAppCommands } from "./commands/apps.js";
 import { registerFleetCommands } from "./commands/fleet.js";
 import { registerJobCommands } from "./commands/jobs.js";
-import { registerLogs } from "./commands/logs.js";
-import { registerProfiles } from "./commands/profiles.js";
-import { registerSubmit } from "./commands/submit.js";
-import { registerToken } from "./commands/token.js";
-import { registerUp } from "./commands/up.js";
+import { registerLogCommands } from "./commands/logs.js";
+import { registerProfileCommands } from "./commands/profiles.js";
+import { registerSubmitCommands } from "./commands/submit.js";
+import { registerTokenCommands } from "./commands/token.js";
+import { registerUpCommands } from "./commands/up.js";
 import type { CliContext } from "./context.js";
 import { EXIT } from "./errors.js";
 
@@ -51,13 +51,13 @@ Start here:
   gf submit examples/hello.md --wait      # in another terminal, same directory`,
     );
 
-  registerUp(program, ctx);
-  registerSubmit(program, ctx);
+  registerUpCommands(program, ctx);
+  registerSubmitCommands(program, ctx);
   registerJobCommands(program, ctx);
-  registerLogs(program, ctx);
+  registerLogCommands(program, ctx);
   registerFleetCommands(program, ctx);
-  registerProfiles(program, ctx);
-  registerToken(program, ctx);
+  registerProfileCommands(program, ctx);
+  registerTokenCommands(program, ctx);
   registerAppCommands(program, ctx);
   return program;
 }

@@ -1,14 +1,14 @@
-import type { JobEvent } from "@gigafactory/schema";
+import { eventText, type JobEvent } from "@gigafactory/schema";
 import type { Command } from "commander";
 import { streamEvents } from "../../helpers/stream-events.js";
 import type { CliContext } from "../context.js";
-import { describeEvent, logText } from "../describe.js";
+import { describeEvent } from "../describe.js";
 import { globalsOf } from "../options.js";
 import { formatTime } from "../output.js";
 
 const PAGE = 1_000;
 
-export function registerLogs(program: Command, ctx: CliContext): void {
+export function registerLogCommands(program: Command, ctx: CliContext): void {
   program
     .command("logs")
     .description("print a job's output (log events' text) and its other events as one-liners")
@@ -43,7 +43,7 @@ function printEvent(ctx: CliContext, event: JobEvent): void {
   const { out } = ctx;
   const { c } = out;
   if (event.type === "log") {
-    const text = logText(event);
+    const text = eventText(event);
     out.line(event.data.stream === "stderr" ? c.yellow(text) : text);
     return;
   }

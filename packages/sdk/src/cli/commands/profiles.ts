@@ -8,7 +8,7 @@ import { CliError, EXIT } from "../errors.js";
 import { globalsOf } from "../options.js";
 import { formatAge } from "../output.js";
 
-export function registerProfiles(program: Command, ctx: CliContext): void {
+export function registerProfileCommands(program: Command, ctx: CliContext): void {
   const profiles = program
     .command("profiles")
     .description("publish and list profiles (persona and engine defaults; each publish is a new version)");

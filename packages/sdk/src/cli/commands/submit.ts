@@ -1,13 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { type Job, type JobCreate, type Stage, isTerminalStage } from "@gigafactory/schema";
+import { eventText, type Job, type JobCreate, type Stage, isTerminalStage } from "@gigafactory/schema";
 import type { Command } from "commander";
 import type { GigafactoryClient } from "../../client.js";
 import { formatJobFileError } from "../../jobfile/job-file-error.js";
 import { parseJobFile } from "../../jobfile/parse-job-file.js";
 import { waitForJob } from "../../helpers/wait-for-job.js";
 import type { CliContext } from "../context.js";
-import { describeEvent, isOutputEvent, logText, paintStage, stageAfter } from "../describe.js";
+import { describeEvent, isOutputEvent, paintStage, stageAfter } from "../describe.js";
 import { CliError, EXIT, explainError } from "../errors.js";
 import { globalsOf } from "../options.js";
 import { formatMs } from "../output.js";
@@ -18,7 +18,7 @@ interface Submitted {
   created: boolean;
 }
 
-export function registerSubmit(program: Command, ctx: CliContext): void {
+export function registerSubmitCommands(program: Command, ctx: CliContext): void {
   program
     .command("submit")
     .description("submit job files (markdown with YAML frontmatter), in the order given")
@@ -138,7 +138,7 @@ async function followAll(
               state.detail = event.type === "claimed" ? describeEvent(event) : "";
               if (!out.tty && !isTerminalStage(stage)) out.line(`${job._id}\t${stage}\t${describeEvent(event)}`);
             } else if (isOutputEvent(event) && out.tty) {
-              state.detail = event.type === "log" ? logText(event) : describeEvent(event);
+              state.detail = event.type === "log" ? eventText(event) : describeEvent(event);
             } else if (event.type === "approval_requested" && !out.tty) {
               out.line(`${job._id}\treview\t${describeEvent(event)}`);
             }

@@ -3,7 +3,7 @@ import { type Command, Option } from "commander";
 import type { CliContext } from "../context.js";
 import { globalsOf } from "../options.js";
 
-export function registerToken(program: Command, ctx: CliContext): void {
+export function registerTokenCommands(program: Command, ctx: CliContext): void {
   const token = program.command("token").description("bearer tokens (admin token)");
   token
     .command("create")

@@ -21,7 +21,7 @@ interface UpOptions {
   logLevel: string;
 }
 
-export function registerUp(program: Command, ctx: CliContext): void {
+export function registerUpCommands(program: Command, ctx: CliContext): void {
   program
     .command("up")
     .description("run a whole local fleet in the foreground: MongoDB, a coordinator and N factories")

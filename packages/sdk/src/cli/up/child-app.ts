@@ -27,7 +27,7 @@ export interface ChildAppOptions {
   signal?: AbortSignal;
 }
 
-export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null };
+export type ChildExit = { code: number | null; signal: NodeJS.Signals | null };
 
 /**
  * One app process started by `gf`: in a process group of its own, so a Ctrl-C in the terminal
@@ -36,8 +36,8 @@ export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null };
 export class ChildApp {
   /** The parsed ready line (e.g. `{ msg, url }`), or `{}` without `readyMsg`. */
   ready: Record<string, unknown> = {};
-  readonly exited: Promise<ExitInfo>;
-  private stopping: Promise<ExitInfo> | undefined;
+  readonly exited: Promise<ChildExit>;
+  private stopping: Promise<ChildExit> | undefined;
 
   private constructor(
     readonly label: string,
@@ -119,7 +119,7 @@ export class ChildApp {
   }
 
   /** Asks the child to stop (`signal`), then SIGKILLs it after `graceMs`. Resolves once it is gone. */
-  stop(opts: { signal?: NodeJS.Signals; graceMs: number }): Promise<ExitInfo> {
+  stop(opts: { signal?: NodeJS.Signals; graceMs: number }): Promise<ChildExit> {
     this.stopping ??= (async () => {
       if (!this.running) return this.exited;
       this.signal(opts.signal ?? "SIGTERM");
@@ -145,7 +145,7 @@ export class ChildApp {
     signal: AbortSignal | undefined,
   ): Promise<string> {
     if (!this.logFile) throw new Error(`${this.label}: no log file to watch`);
-    let exit: ExitInfo | undefined;
+    let exit: ChildExit | undefined;
     void this.exited.then((info) => (exit = info));
     const file = await open(this.logFile, "r");
     try {

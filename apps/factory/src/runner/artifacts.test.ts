@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { TRPCClientError } from "@trpc/client";
 import { afterEach, describe, expect, it } from "vitest";
-import { FencedSignal, fencedWrite, HttpStatusError, isTransient, uploadArtifact } from "./fenced-client.js";
+import { uploadArtifact } from "./artifacts.js";
+import { FencedSignal, fencedWrite, HttpStatusError } from "./fence.js";
 
 /** A local HTTP server that answers every request with `status` and `body`, counting requests. */
 async function answering(
@@ -67,25 +67,5 @@ describe("artifact uploads under fencedWrite", () => {
     const { error, requests } = await upload(409, { error: "CONFLICT", reason: "FENCED" }, 3);
     expect(error).toBeInstanceOf(FencedSignal);
     expect(requests).toBe(1);
-  });
-});
-
-describe("isTransient", () => {
-  it("retries network errors and server-side tRPC errors, not answers about the request", () => {
-    expect(isTransient(new TypeError("fetch failed"))).toBe(true);
-    expect(isTransient(new HttpStatusError(502, "bad gateway"))).toBe(true);
-    expect(isTransient(new HttpStatusError(413, "too large"))).toBe(false);
-    expect(
-      isTransient(TRPCClientError.from({ error: { code: -32600, message: "bad", data: { code: "BAD_REQUEST" } } })),
-    ).toBe(false);
-    expect(
-      isTransient(
-        TRPCClientError.from({ error: { code: -32603, message: "oops", data: { code: "INTERNAL_SERVER_ERROR" } } }),
-      ),
-    ).toBe(true);
-  });
-
-  it("does not retry a request that ran out its own time", () => {
-    expect(isTransient(new DOMException("timed out", "TimeoutError"))).toBe(false);
   });
 });

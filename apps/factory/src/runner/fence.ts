@@ -1,0 +1,62 @@
+import { TRPCClientError } from "@trpc/client";
+import { WRITE_TRIES, writeRetryDelay } from "../options.js";
+
+/** A write the coordinator refused with `FENCED`: a newer lease holds the job, so the runner stops and reports nothing. */
+export class FencedSignal extends Error {
+  constructor(readonly jobId: string) {
+    super(`job ${jobId}: fenced — a newer lease holds it`);
+    this.name = "FencedSignal";
+  }
+}
+
+/** Whether a tRPC error is the coordinator's `FENCED` answer. */
+export function isFenced(error: unknown): boolean {
+  if (!(error instanceof TRPCClientError)) return false;
+  const data = error.data as { reason?: string; code?: string } | undefined;
+  return data?.reason === "FENCED";
+}
+
+/** A plain HTTP route (artifact bytes) answered with an error status. */
+export class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpStatusError";
+  }
+}
+
+/**
+ * Network blips and restarts are retried; answers from the coordinator are not, except 5xx.
+ * A request that ran out its own time (`AbortSignal.timeout`) has spent its budget: not retried.
+ */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof HttpStatusError) return error.status >= 500;
+  if (error instanceof Error && error.name === "TimeoutError") return false;
+  if (!(error instanceof TRPCClientError)) return true;
+  const code = (error.data as { code?: string } | undefined)?.code;
+  return code === undefined || code === "INTERNAL_SERVER_ERROR" || code === "SERVICE_UNAVAILABLE" || code === "TIMEOUT";
+}
+
+/**
+ * Runs one write the factory makes about a job. `FENCED` becomes {@link FencedSignal} at once;
+ * transient failures are retried ({@link WRITE_TRIES} tries, {@link writeRetryDelay} apart) before they are thrown.
+ */
+export async function fencedWrite<T>(
+  jobId: string,
+  write: () => Promise<T>,
+  opts: { tries?: number; signal?: AbortSignal } = {},
+): Promise<T> {
+  const tries = opts.tries ?? WRITE_TRIES;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (error instanceof FencedSignal) throw error;
+      if (isFenced(error)) throw new FencedSignal(jobId);
+      if (attempt >= tries || !isTransient(error) || opts.signal?.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, writeRetryDelay(attempt)));
+    }
+  }
+}
