@@ -9,9 +9,8 @@ import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
 import { heartbeatEvery } from "./options.js";
 import { JobRunner } from "./runner/job-runner.js";
+import { FACTORY_VERSION } from "./version.js";
 import { cleanupLeftovers } from "./workspace/workspace.js";
-
-const VERSION = "0.1.0";
 
 type State = "starting" | "active" | "draining" | "closed";
 
@@ -59,7 +58,7 @@ export class FactoryDaemon {
     this.client = createGigafactoryClient({ url: config.url, token: config.token, lazyWebSocket: false });
     const registered = await this.client.trpc.factory.register.mutate({
       factoryId: this.factoryId,
-      descriptor: { host: hostname(), pid: process.pid, os: platform(), arch: arch(), version: VERSION },
+      descriptor: { host: hostname(), pid: process.pid, os: platform(), arch: arch(), version: FACTORY_VERSION },
       capabilities: config.capabilities,
       engines: [...this.engines.keys()],
       seatLimit: config.seats,

@@ -1,4 +1,4 @@
-import { type Job, isTerminalStage } from "@gigafactory/schema";
+import { type Job, REASON_MAX, isTerminalStage } from "@gigafactory/schema";
 
 /**
  * What a job's dependencies and children decide, as pure functions; `OutcomesService` applies
@@ -27,7 +27,7 @@ export function doom(culprit: Pick<Job, "_id" | "title" | "idempotencyKey" | "st
   const cancelled = culprit.stage === "cancelled";
   const reason = `dependency ${culprit._id} (${culprit.title || culprit.idempotencyKey}) ${cancelled ? "was cancelled" : "failed"}${culprit.reason ? `: ${culprit.reason}` : ""}`;
   // the schema's reason limit
-  return { stage: cancelled ? "cancelled" : "failed", reason: reason.slice(0, 2_000) };
+  return { stage: cancelled ? "cancelled" : "failed", reason: reason.slice(0, REASON_MAX) };
 }
 
 /**
