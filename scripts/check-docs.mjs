@@ -23,5 +23,14 @@ for (const doc of docs) {
       missing++;
     }
   }
+  // a package's README names its own files relative to the package
+  const base = dirname(join(root, doc));
+  if (base === root) continue;
+  for (const [, path] of text.matchAll(/`((?:src|test|bench|stand-in)\/[\w./@-]+?)\/?`/g)) {
+    if (!existsSync(join(base, path))) {
+      console.error(`${doc}: names ${path}, which does not exist`);
+      missing++;
+    }
+  }
 }
 if (missing) process.exit(1);
