@@ -12,7 +12,7 @@ export const Token = z.object({
 });
 export type Token = z.infer<typeof Token>;
 
-/** A named mutex held by one job; `_id` is `${productId}:${name}`. */
+/** A named mutex held by one job; `_id` is unique per product and name (the coordinator's `lockId`). */
 export const Lock = z.object({
   _id: z.string(),
   productId: ProductId,

@@ -8,7 +8,9 @@ import type { Collections } from "./collections.js";
 export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
   jobs: [
     { key: { productId: 1, idempotencyKey: 1 }, name: "idempotency", unique: true },
-    { key: { productId: 1, stage: 1, priority: -1, queuedAt: 1 }, name: "claim" },
+    // the claim's equality fields, then its sort (CLAIM_ORDER) in order, so a real mongod walks
+    // the index in claim order and stops at the first match instead of sorting the inbox
+    { key: { productId: 1, stage: 1, kind: 1, cancelRequested: 1, priority: -1, queuedAt: 1, _id: 1 }, name: "claim" },
     { key: { stage: 1, "lease.expiresAt": 1 }, name: "reaper" },
     { key: { productId: 1, _id: -1 }, name: "list_all" },
     { key: { productId: 1, stage: 1, _id: -1 }, name: "list_stage" },

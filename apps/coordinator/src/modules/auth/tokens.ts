@@ -1,7 +1,40 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Role, Token, TokenInfo } from "@gigafactory/schema";
 import { NotFoundError } from "../../errors.js";
+import { ExpiringLru } from "./token-cache.js";
 import type { TokensRepository } from "./tokens.repository.js";
+
+/**
+ * How long a valid token is trusted without asking the database, in ms: the revocation delay on
+ * coordinators other than the one that revoked it.
+ * @defaultValue 10_000
+ */
+export const TOKEN_CACHE_TTL_MS = 10_000;
+
+/**
+ * How long an unknown or revoked token's refusal is remembered, in ms. Short: a token created on
+ * another coordinator works here within this time, and a flood of random tokens leaves little behind.
+ * @defaultValue 1_000
+ */
+export const TOKEN_CACHE_NEGATIVE_TTL_MS = 1_000;
+
+/**
+ * Most tokens remembered at once (valid and refused together; least recently used out first).
+ * Bounds the cache's memory (about 2 MiB) whatever callers send.
+ * @defaultValue 10_000
+ */
+export const TOKEN_CACHE_MAX_ENTRIES = 10_000;
+
+export interface TokenCacheOptions {
+  /** @defaultValue {@link TOKEN_CACHE_TTL_MS} */
+  ttlMs?: number;
+  /** @defaultValue {@link TOKEN_CACHE_NEGATIVE_TTL_MS} */
+  negativeTtlMs?: number;
+  /** @defaultValue {@link TOKEN_CACHE_MAX_ENTRIES} */
+  maxEntries?: number;
+  /** The clock, in ms; tests inject one. @defaultValue `Date.now` */
+  now?: () => number;
+}
 
 export interface Principal {
   role: Role;
@@ -20,13 +53,27 @@ export function hashToken(token: string): string {
 
 /** Bearer tokens: 32 random bytes, shown once; only the hash is stored. */
 export class TokensService {
-  private readonly cache = new Map<string, { principal: Principal | null; until: number }>();
+  /** Looked-up tokens by hash: the principal, or null for a refused token. */
+  private readonly cache: ExpiringLru<Principal | null>;
+  private readonly ttlMs: number;
+  private readonly negativeTtlMs: number;
 
   constructor(
     private readonly tokens: TokensRepository,
-    /** How long a looked-up token is trusted without asking the database (revocation delay). */
-    private readonly cacheMs = 10_000,
-  ) {}
+    opts: TokenCacheOptions = {},
+  ) {
+    this.ttlMs = opts.ttlMs ?? TOKEN_CACHE_TTL_MS;
+    this.negativeTtlMs = opts.negativeTtlMs ?? TOKEN_CACHE_NEGATIVE_TTL_MS;
+    this.cache = new ExpiringLru({
+      maxEntries: opts.maxEntries ?? TOKEN_CACHE_MAX_ENTRIES,
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+  }
+
+  /** How many looked-up tokens are remembered (at most `maxEntries`). */
+  get cachedCount(): number {
+    return this.cache.size;
+  }
 
   async create(
     role: Role,
@@ -43,10 +90,10 @@ export class TokensService {
     if (!token) return null;
     const id = hashToken(token);
     const cached = this.cache.get(id);
-    if (cached && cached.until > Date.now()) return cached.principal;
+    if (cached) return cached.value;
     const doc = await this.tokens.findActive(id);
     const principal = doc ? { role: doc.role, productId: doc.productId, tokenId: id } : null;
-    this.cache.set(id, { principal, until: Date.now() + this.cacheMs });
+    this.cache.set(id, principal, principal ? this.ttlMs : this.negativeTtlMs);
     return principal;
   }
 
@@ -55,7 +102,7 @@ export class TokensService {
     return docs.map(({ _id, ...doc }) => ({ tokenId: _id, ...doc }));
   }
 
-  /** Takes effect at once on this coordinator, within the cache time (`cacheMs`) on the others. */
+  /** Takes effect at once on this coordinator, within the cache time ({@link TOKEN_CACHE_TTL_MS}) on the others. */
   async revoke(productId: string, tokenId: string): Promise<TokenInfo> {
     const doc = await this.tokens.revoke(productId, tokenId, new Date());
     if (!doc) throw new NotFoundError("token", tokenId);

@@ -1,11 +1,13 @@
 import type { Factory, FactoryHealth, FactoryLoad, FactoryState, RegisterInput } from "@gigafactory/schema";
 import type { Collections } from "../../db/collections.js";
+import { compoundKey } from "../../db/keys.js";
 
 export class FactoriesRepository {
   constructor(private readonly cols: Collections) {}
 
+  /** One document per product and factory id; ids may hold `:`, so the key is a {@link compoundKey}. */
   static key(productId: string, factoryId: string): string {
-    return `${productId}:${factoryId}`;
+    return compoundKey(productId, factoryId);
   }
 
   find(productId: string, factoryId: string): Promise<Factory | null> {

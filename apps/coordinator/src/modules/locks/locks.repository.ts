@@ -1,9 +1,13 @@
 import type { Job, Lock } from "@gigafactory/schema";
 import { type Collections, isDuplicateKey } from "../../db/collections.js";
+import { compoundKey } from "../../db/keys.js";
 
-/** A lock's document id: one per lock name and product, which is what makes it a mutex. */
+/**
+ * A lock's document id: one per lock name and product, which is what makes it a mutex. Names and
+ * product ids may hold `:`, so the id is a {@link compoundKey}, never the two joined as they are.
+ */
 export function lockId(productId: string, lock: string): string {
-  return `${productId}:${lock}`;
+  return compoundKey(productId, lock);
 }
 
 /**

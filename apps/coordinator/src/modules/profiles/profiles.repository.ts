@@ -1,6 +1,12 @@
 import type { Profile } from "@gigafactory/schema";
 import type { Collections, ProfileDoc } from "../../db/collections.js";
 import { isDuplicateKey } from "../../db/collections.js";
+import { compoundKey } from "../../db/keys.js";
+
+/** A profile version's document id (product, name and version: a {@link compoundKey}). */
+export function profileId(profile: Pick<Profile, "productId" | "name" | "version">): string {
+  return compoundKey(profile.productId, profile.name, String(profile.version));
+}
 
 /** The `profiles` collection. Profiles are insert-only: publishing a change makes a new version. */
 export class ProfilesRepository {
@@ -28,7 +34,7 @@ export class ProfilesRepository {
 
   /** Inserts one version; false when that version already exists (a concurrent publisher took it). */
   async insert(profile: Profile): Promise<boolean> {
-    const doc: ProfileDoc = { _id: `${profile.productId}:${profile.name}@${profile.version}`, ...profile };
+    const doc: ProfileDoc = { _id: profileId(profile), ...profile };
     try {
       await this.cols.profiles.insertOne(doc);
       return true;
