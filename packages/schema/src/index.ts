@@ -6,6 +6,7 @@ export * from "./job.js";
 export * from "./run.js";
 export * from "./event.js";
 export * from "./factory.js";
+export * from "./can-run.js";
 export * from "./profile.js";
 export * from "./artifact.js";
 export * from "./auth.js";
