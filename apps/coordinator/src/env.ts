@@ -1,8 +1,12 @@
-import { Duration } from "@gigafactory/schema";
+import { Duration, ProductId } from "@gigafactory/schema";
 import { z } from "zod";
+import { DEFAULT_TIMINGS, type TimingOptions } from "./options.js";
 
 /** `z.coerce.boolean()` turns "false" into true; this does not. */
 const Flag = z.enum(["true", "false", "1", "0", ""]).transform((value) => value === "true" || value === "1");
+
+/** A duration that must not be zero: factories are told it, and act on it. */
+const Positive = z.number().int().positive();
 
 /** Coordinator configuration, read once from the environment. */
 export const Env = z.object({
@@ -17,15 +21,15 @@ export const Env = z.object({
   GF_DATA_DIR: z.string().default(".gigafactory"),
   GF_BLOB_DIR: z.string().optional(),
   GF_ADMIN_TOKEN_FILE: z.string().optional(),
-  GF_DEFAULT_PRODUCT: z.string().default("default"),
-  GF_LEASE_TTL: Duration.default(30_000),
-  GF_HEARTBEAT_INTERVAL: Duration.default(10_000),
-  /** A factory whose heartbeat is older than this is `gone`. */
-  GF_FACTORY_GONE_AFTER: Duration.default(35_000),
-  /** How often the notifier tails the events collection for writes made by other coordinators; 0 turns it off. */
-  GF_NOTIFIER_POLL: Duration.default(250),
-  GF_BACKOFF_BASE: Duration.default(5_000),
-  GF_BACKOFF_MAX: Duration.default(300_000),
+  /** The admin token made at first start is for this product (a product id, as tokens carry it). */
+  GF_DEFAULT_PRODUCT: ProductId.default("default"),
+  // timings: documented with their defaults in options.ts
+  GF_LEASE_TTL: Duration.pipe(Positive).default(DEFAULT_TIMINGS.lease.ttlMs),
+  GF_HEARTBEAT_INTERVAL: Duration.pipe(Positive).default(DEFAULT_TIMINGS.lease.heartbeatMs),
+  GF_FACTORY_GONE_AFTER: Duration.default(DEFAULT_TIMINGS.lease.factoryGoneAfterMs),
+  GF_NOTIFIER_POLL: Duration.default(DEFAULT_TIMINGS.notifier.pollMs),
+  GF_BACKOFF_BASE: Duration.default(DEFAULT_TIMINGS.lease.backoff.baseMs),
+  GF_BACKOFF_MAX: Duration.default(DEFAULT_TIMINGS.lease.backoff.maxMs),
   GF_ARTIFACT_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -48,4 +52,20 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     throw new Error(`invalid coordinator configuration:\n${lines.join("\n")}`);
   }
   return parsed.data;
+}
+
+/** The timing options (options.ts) with the values the environment sets filled in. */
+export function timingOptions(env: Env): TimingOptions {
+  const { lease, notifier } = DEFAULT_TIMINGS;
+  return {
+    ...DEFAULT_TIMINGS,
+    lease: {
+      ...lease,
+      ttlMs: env.GF_LEASE_TTL,
+      heartbeatMs: env.GF_HEARTBEAT_INTERVAL,
+      factoryGoneAfterMs: env.GF_FACTORY_GONE_AFTER,
+      backoff: { baseMs: env.GF_BACKOFF_BASE, maxMs: env.GF_BACKOFF_MAX },
+    },
+    notifier: { ...notifier, pollMs: env.GF_NOTIFIER_POLL },
+  };
 }

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import type { JobEvent } from "@gigafactory/schema";
 import { ObjectId } from "mongodb";
 import type { Logger } from "../../logger.js";
+import { DEFAULT_TIMINGS, type NotifierOptions } from "../../options.js";
 import type { EventsRepository } from "./events.repository.js";
 
 /** Lifecycle events after which some factory may have new work to claim. */
@@ -18,9 +19,21 @@ const WORK_EVENTS = new Set([
   "rejected",
 ]);
 
-const TAIL_BATCH = 2_000;
-
 export type Notice = { kind: "event"; event: JobEvent } | { kind: "drain"; productId: string; factoryId: string };
+
+/** Notices buffered since a subscription was made; what the streams read. */
+export interface Wakeups {
+  /** The notices so far, waiting up to `timeoutMs` for one; empty on timeout or abort. */
+  next(timeoutMs: number): Promise<Notice[]>;
+}
+
+/** The notifier as the streams see it: subscriptions that end when `signal` aborts. */
+export interface NoticeSource {
+  /** Notices for one product (fleet feed, factory connections). */
+  product(productId: string, signal: AbortSignal): Wakeups;
+  /** Wake-ups for one job's events. */
+  job(jobId: string, signal: AbortSignal): Wakeups;
+}
 
 /**
  * Turns writes into wake-ups. Local writes are published at once; writes made through other
@@ -28,24 +41,26 @@ export type Notice = { kind: "event"; event: JobEvent } | { kind: "drain"; produ
  * Wake-ups are hints: subscribers read the database for the truth, so a duplicate or a
  * late wake-up never yields an event twice or loses one.
  */
-export class Notifier {
+export class Notifier implements NoticeSource {
   private readonly emitter = new EventEmitter();
   private timer: NodeJS.Timeout | undefined;
   private tailFrom: ObjectId | undefined;
   private readonly seen = new Map<string, number>();
   private polling = false;
+  private readonly opts: NotifierOptions & { logger: Logger };
 
   constructor(
     private readonly events: EventsRepository,
-    private readonly opts: { pollMs: number; logger: Logger },
+    opts: Partial<NotifierOptions> & { pollMs: number; logger: Logger },
   ) {
+    this.opts = { ...DEFAULT_TIMINGS.notifier, ...opts };
     this.emitter.setMaxListeners(0);
   }
 
   start(): void {
     if (this.opts.pollMs <= 0) return;
     // ObjectIds from other processes are not ordered within a second: re-read a short window, skip what was seen
-    this.tailFrom = ObjectId.createFromTime(Math.floor(Date.now() / 1000) - 2);
+    this.tailFrom = ObjectId.createFromTime(Math.floor((Date.now() - this.opts.lookBackMs) / 1000));
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs);
     this.timer.unref();
   }
@@ -92,15 +107,15 @@ export class Notifier {
     if (this.polling || !this.tailFrom) return;
     this.polling = true;
     try {
-      const docs = await this.events.since({ _id: { $gte: this.tailFrom } }, TAIL_BATCH);
+      const { tailBatch, lookBackMs } = this.opts;
+      const docs = await this.events.since({ _id: { $gte: this.tailFrom } }, tailBatch);
       for (const { _id, ...event } of docs) this.deliver(event);
       const newest = docs.at(-1)?._id;
       // a full batch means a backlog: move on without the look-back so the tail always advances
-      const lookBackSeconds = docs.length < TAIL_BATCH ? 2 : 0;
       if (newest)
         this.tailFrom =
-          docs.length < TAIL_BATCH
-            ? ObjectId.createFromTime(Math.max(newest.getTimestamp().getTime() / 1000 - lookBackSeconds, 0))
+          docs.length < tailBatch
+            ? ObjectId.createFromTime(Math.max((newest.getTimestamp().getTime() - lookBackMs) / 1000, 0))
             : newest;
       this.forgetOld();
     } catch (error) {
@@ -111,7 +126,7 @@ export class Notifier {
   }
 
   private forgetOld(): void {
-    const cutoff = Date.now() - 10_000;
+    const cutoff = Date.now() - this.opts.seenForMs;
     for (const [key, at] of this.seen) {
       if (at >= cutoff) break;
       this.seen.delete(key);
@@ -120,7 +135,7 @@ export class Notifier {
 }
 
 /** Buffers notices from the moment it is made, so nothing published during a backfill is missed. */
-export class Subscription {
+export class Subscription implements Wakeups {
   private buffer: Notice[] = [];
   private wake: (() => void) | undefined;
   private readonly listener = (notice: Notice) => {

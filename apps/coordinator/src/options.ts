@@ -1,0 +1,176 @@
+/**
+ * Every timing rule of the coordinator, in one place (the way BullMQ keeps a worker's in
+ * `worker-options.ts`). Rules read from the environment name their variable (`env.ts` parses
+ * them and `timingOptions` in `env.ts` fills them in); the others are fixed here. Derived
+ * cadences are functions with names (`reapEvery`), so "every ttl/4" is written once.
+ */
+
+/** Leases: how long a claim holds a job, and what follows from it. */
+export interface LeaseOptions {
+  /**
+   * How long a claim or a renewal holds a job. Factories renew every third of it (the factory's
+   * `renewEvery`); the reaper takes back a job whose lease ran out (`reapEvery`). `GF_LEASE_TTL`.
+   * @defaultValue 30_000
+   */
+  ttlMs: number;
+  /**
+   * How often a factory should heartbeat; told to it at `register`. `GF_HEARTBEAT_INTERVAL`.
+   * @defaultValue 10_000
+   */
+  heartbeatMs: number;
+  /**
+   * A factory whose last heartbeat is older than this is marked `gone` by the reaper.
+   * `GF_FACTORY_GONE_AFTER`.
+   * @defaultValue 35_000
+   */
+  factoryGoneAfterMs: number;
+  /**
+   * Retry backoff after a failed attempt: `baseMs * 2^(attempt-1)`, at most `maxMs`.
+   * `GF_BACKOFF_BASE`, `GF_BACKOFF_MAX`.
+   * @defaultValue `{ baseMs: 5_000, maxMs: 300_000 }`
+   */
+  backoff: { baseMs: number; maxMs: number };
+  /**
+   * How many lock collisions one claim call tolerates before it gives up (each is a job skipped).
+   * Used by `modules/leases/claims.service.ts` (`MAX_LOCK_RETRIES`).
+   * @defaultValue 20
+   */
+  maxLockRetries: number;
+}
+
+/** The notifier: how writes made through other coordinators become wake-ups here. */
+export interface NotifierOptions {
+  /**
+   * How often the notifier tails the `events` collection for writes made by other coordinators;
+   * 0 turns tailing off (one coordinator alone). `GF_NOTIFIER_POLL`.
+   * @defaultValue 250
+   */
+  pollMs: number;
+  /**
+   * The most events one tail read takes; a full batch means a backlog, and the next read starts
+   * right after it without the look-back.
+   * @defaultValue 2_000
+   */
+  tailBatch: number;
+  /**
+   * How far back each tail read starts before the newest event seen: ObjectIds made by other
+   * processes are not ordered within a second. Whole seconds.
+   * @defaultValue 2_000
+   */
+  lookBackMs: number;
+  /**
+   * How long an event already delivered is remembered, so the look-back does not deliver it twice.
+   * Must exceed `lookBackMs` plus one poll.
+   * @defaultValue 10_000
+   */
+  seenForMs: number;
+}
+
+/** Subscriptions (`jobs.watch`, `jobs.feed`, `factory.connect`). */
+export interface StreamOptions {
+  /**
+   * How long `watch` and `feed` sleep without a wake-up before they read the database anyway
+   * (a wake-up is a hint; a lost one costs at most this).
+   * @defaultValue 5_000
+   */
+  recheckMs: number;
+  /**
+   * How long `watch` waits for an event seq that is reserved but not yet written before it moves
+   * past it (its writer may have died).
+   * @defaultValue 5_000
+   */
+  gapWaitMs: number;
+  /**
+   * How often `watch` looks again while it waits at such a gap.
+   * @defaultValue 50
+   */
+  gapRecheckMs: number;
+  /**
+   * How many events `watch` reads per page.
+   * @defaultValue 500
+   */
+  watchPageSize: number;
+  /**
+   * How long a factory's `connect` stays quiet before it is nudged to look for work anyway, as a
+   * fallback for a missed wake-up.
+   * @defaultValue 15_000
+   */
+  idleNudgeMs: number;
+}
+
+/** HTTP, WebSocket and MongoDB connections. */
+export interface TransportOptions {
+  /**
+   * WebSocket keep-alive: ping every `pingMs`, drop a connection that does not answer within
+   * `pongWaitMs`.
+   * @defaultValue `{ pingMs: 30_000, pongWaitMs: 5_000 }`
+   */
+  keepAlive: { pingMs: number; pongWaitMs: number };
+  /**
+   * On shutdown, how long HTTP calls in flight may finish before their connections are cut.
+   * @defaultValue 5_000
+   */
+  closeGraceMs: number;
+  /**
+   * How long the whole process may take to shut down after SIGTERM/SIGINT before it exits
+   * anyway. Used by `main.ts`.
+   * @defaultValue 15_000
+   */
+  shutdownDeadlineMs: number;
+  /**
+   * How long the MongoDB driver looks for a server before an operation fails.
+   * @defaultValue 10_000
+   */
+  mongoServerSelectionTimeoutMs: number;
+}
+
+/** Caches and bounded reads. */
+export interface CacheOptions {
+  /**
+   * How long a looked-up bearer token is trusted without asking the database, which is also how
+   * long a revocation takes to reach the other coordinators. Used by `modules/auth/tokens.ts`.
+   * @defaultValue 10_000
+   */
+  tokenCacheMs: number;
+  /**
+   * The most runs one `admin.insights` call aggregates. Used by `modules/admin/insights.service.ts`
+   * (`MAX_RUNS`).
+   * @defaultValue 50_000
+   */
+  insightsMaxRuns: number;
+}
+
+export interface TimingOptions {
+  lease: LeaseOptions;
+  notifier: NotifierOptions;
+  streams: StreamOptions;
+  transport: TransportOptions;
+  caches: CacheOptions;
+}
+
+export const DEFAULT_TIMINGS = {
+  lease: {
+    ttlMs: 30_000,
+    heartbeatMs: 10_000,
+    factoryGoneAfterMs: 35_000,
+    backoff: { baseMs: 5_000, maxMs: 300_000 },
+    maxLockRetries: 20,
+  },
+  notifier: { pollMs: 250, tailBatch: 2_000, lookBackMs: 2_000, seenForMs: 10_000 },
+  streams: { recheckMs: 5_000, gapWaitMs: 5_000, gapRecheckMs: 50, watchPageSize: 500, idleNudgeMs: 15_000 },
+  transport: {
+    keepAlive: { pingMs: 30_000, pongWaitMs: 5_000 },
+    closeGraceMs: 5_000,
+    shutdownDeadlineMs: 15_000,
+    mongoServerSelectionTimeoutMs: 10_000,
+  },
+  caches: { tokenCacheMs: 10_000, insightsMaxRuns: 50_000 },
+} as const satisfies TimingOptions;
+
+/**
+ * How often the reaper sweeps: a quarter of the lease TTL (at least 50 ms), so an expired lease
+ * is taken back within 1.25 × TTL of its last renewal. Used by `modules/leases/reaper.ts`.
+ */
+export function reapEvery(leaseTtlMs: number): number {
+  return Math.max(50, Math.floor(leaseTtlMs / 4));
+}
