@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ArtifactPutMeta } from "@gigafactory/schema";
-import { DomainError, FencedError, NotFoundError } from "../errors.js";
+import { TRPCError } from "@trpc/server";
+import { DomainError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { TooLargeError } from "../modules/artifacts/blob-store.js";
 import { bearerToken } from "../modules/auth/tokens.js";
 import type { Services } from "../services.js";
-import { issuesOf } from "../trpc/errors.js";
+import { httpErrorOf } from "./errors.js";
 
 /**
  * The few plain HTTP routes beside tRPC: health probes and artifact bytes. Artifacts stream
@@ -27,11 +28,10 @@ export async function handlePlainRoute(
   if (url.pathname !== "/artifacts" && !url.pathname.startsWith("/artifacts/")) return false;
 
   const principal = await deps.services.tokens.verify(bearerToken(req.headers.authorization));
-  if (!principal) return send(res, 401, { error: "UNAUTHORIZED", message: "a valid bearer token is required" });
+  if (!principal) return fail(res, "UNAUTHORIZED", "a valid bearer token is required");
   try {
     if (req.method === "PUT" && url.pathname === "/artifacts") {
-      if (principal.role !== "factory")
-        return send(res, 403, { error: "FORBIDDEN", message: "uploads need a factory token" });
+      if (principal.role !== "factory") return fail(res, "FORBIDDEN", "uploads need a factory token");
       const meta = ArtifactPutMeta.safeParse({
         jobId: url.searchParams.get("jobId"),
         epoch: Number(url.searchParams.get("epoch")),
@@ -40,34 +40,36 @@ export async function handlePlainRoute(
         name: url.searchParams.get("name"),
         contentType: req.headers["content-type"] ?? "application/octet-stream",
       });
-      if (!meta.success) return send(res, 400, { error: "BAD_REQUEST", issues: issuesOf(meta.error) });
+      if (!meta.success) return fail(res, "BAD_REQUEST", "invalid artifact metadata", meta.error);
       const artifact = await deps.services.artifacts.put(principal.productId, meta.data, req);
       return send(res, 201, artifact);
     }
     const download = /^\/artifacts\/([A-Za-z0-9_:.-]+)\/content$/.exec(url.pathname);
     if (req.method === "GET" && download?.[1]) {
-      if (principal.role === "factory")
-        return send(res, 403, { error: "FORBIDDEN", message: "downloads need a service or admin token" });
+      if (principal.role === "factory") return fail(res, "FORBIDDEN", "downloads need a service or admin token");
       const { artifact, stream, size } = await deps.services.artifacts.open(principal.productId, download[1]);
       res.writeHead(200, { "content-type": artifact.contentType, "content-length": size, "x-sha256": artifact.sha256 });
       stream.pipe(res);
       return true;
     }
-    return send(res, 404, { error: "NOT_FOUND" });
+    return fail(res, "NOT_FOUND", `no route ${req.method} ${url.pathname}`);
   } catch (error) {
     if (error instanceof TooLargeError) {
       req.resume();
       // the rest of the body was not read: this connection cannot carry another request
       if (!res.headersSent) res.setHeader("connection", "close");
-      return send(res, 413, { error: "PAYLOAD_TOO_LARGE", message: error.message });
+    } else if (!(error instanceof DomainError)) {
+      deps.logger.error({ err: error }, "artifact route failed");
     }
-    if (error instanceof FencedError)
-      return send(res, 409, { error: "CONFLICT", reason: "FENCED", message: error.message });
-    if (error instanceof NotFoundError) return send(res, 404, { error: "NOT_FOUND", message: error.message });
-    if (error instanceof DomainError) return send(res, 400, { error: "BAD_REQUEST", message: error.message });
-    deps.logger.error({ err: error }, "artifact route failed");
-    return send(res, 500, { error: "INTERNAL_SERVER_ERROR" });
+    const { status, body } = httpErrorOf(error);
+    return send(res, status, body);
   }
+}
+
+/** An error answer whose status comes from the one code → status table (tRPC's). */
+function fail(res: ServerResponse, code: TRPCError["code"], message: string, cause?: unknown): true {
+  const { status, body } = httpErrorOf(new TRPCError({ code, message, cause }));
+  return send(res, status, body);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): true {

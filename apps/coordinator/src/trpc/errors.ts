@@ -2,7 +2,7 @@ import { TRPCError } from "@trpc/server";
 import type { TRPC_ERROR_CODE_KEY } from "@trpc/server";
 import {
   ConflictError,
-  type DomainError,
+  DomainError,
   FencedError,
   ForbiddenError,
   InvalidInputError,
@@ -10,15 +10,46 @@ import {
   PreconditionError,
 } from "../errors.js";
 
-/** The one mapping from domain errors to tRPC codes. */
+/**
+ * The one table from domain errors to tRPC codes, read top to bottom (the first class the error
+ * is an instance of wins). Every transport goes through it: tRPC by the `mapErrors` middleware,
+ * the plain HTTP routes by `getHTTPStatusCodeFromError` over the `TRPCError` made here. A domain
+ * error not listed is an `INTERNAL_SERVER_ERROR`.
+ */
+export const DOMAIN_ERROR_CODES: ReadonlyArray<
+  readonly [abstract new (...args: never[]) => DomainError, TRPC_ERROR_CODE_KEY]
+> = [
+  [NotFoundError, "NOT_FOUND"],
+  [FencedError, "CONFLICT"],
+  [ConflictError, "CONFLICT"],
+  [PreconditionError, "PRECONDITION_FAILED"],
+  [ForbiddenError, "FORBIDDEN"],
+  [InvalidInputError, "BAD_REQUEST"],
+];
+
+export function codeOf(error: DomainError): TRPC_ERROR_CODE_KEY {
+  return DOMAIN_ERROR_CODES.find(([type]) => error instanceof type)?.[1] ?? "INTERNAL_SERVER_ERROR";
+}
+
+/** A domain error as the `TRPCError` every transport answers with; the domain error is its cause. */
 export function toTRPCError(error: DomainError): TRPCError {
-  let code: TRPC_ERROR_CODE_KEY = "INTERNAL_SERVER_ERROR";
-  if (error instanceof NotFoundError) code = "NOT_FOUND";
-  else if (error instanceof FencedError || error instanceof ConflictError) code = "CONFLICT";
-  else if (error instanceof PreconditionError) code = "PRECONDITION_FAILED";
-  else if (error instanceof ForbiddenError) code = "FORBIDDEN";
-  else if (error instanceof InvalidInputError) code = "BAD_REQUEST";
-  return new TRPCError({ code, message: error.message, cause: error });
+  return new TRPCError({ code: codeOf(error), message: error.message, cause: error });
+}
+
+/**
+ * What clients see beside the code: `reason: "FENCED"` for a fenced write, the field of an
+ * invalid input, and the domain error's name. Used by the tRPC error formatter and the HTTP routes.
+ */
+export function domainDetails(cause: unknown): {
+  reason?: "FENCED";
+  issues?: Issue[];
+  domain?: string;
+} {
+  return {
+    ...(cause instanceof FencedError ? { reason: "FENCED" as const } : {}),
+    ...(cause instanceof InvalidInputError ? { issues: [{ path: cause.field, message: cause.message }] } : {}),
+    ...(cause instanceof DomainError ? { domain: cause.name } : {}),
+  };
 }
 
 type Issue = { path: string; message: string };

@@ -1,15 +1,14 @@
 import type { Role } from "@gigafactory/schema";
 import { TRPCError, initTRPC } from "@trpc/server";
 import superjson from "superjson";
-import { DomainError, FencedError, InvalidInputError } from "../errors.js";
+import { DomainError } from "../errors.js";
 import type { Context } from "./context.js";
-import { issuesOf, toTRPCError } from "./errors.js";
+import { domainDetails, issuesOf, toTRPCError } from "./errors.js";
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
   errorFormatter({ shape, error }) {
     const issues = error.code === "BAD_REQUEST" ? issuesOf(error.cause) : undefined;
-    const cause = error.cause;
     return {
       ...shape,
       // name the fields in the message too, for clients that only print the message
@@ -19,9 +18,7 @@ const t = initTRPC.context<Context>().create({
       data: {
         ...shape.data,
         ...(issues ? { issues } : {}),
-        ...(cause instanceof FencedError ? { reason: "FENCED" } : {}),
-        ...(cause instanceof InvalidInputError ? { issues: [{ path: cause.field, message: cause.message }] } : {}),
-        ...(cause instanceof DomainError ? { domain: cause.name } : {}),
+        ...domainDetails(error.cause),
       },
     };
   },
