@@ -41,7 +41,6 @@ export const ClaimedJob = z.object({
   profileSnapshot: Json.optional(),
 });
 export type ClaimedJob = z.infer<typeof ClaimedJob>;
-export const ClaimOutput = z.object({ jobs: z.array(ClaimedJob) });
 
 /** Every write a factory makes about a job carries this fence. */
 export const Fence = z.object({ jobId: z.string().min(1).max(128), epoch: Epoch, factoryId: FactoryId });

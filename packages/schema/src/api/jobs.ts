@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Duration } from "../duration.js";
-import { DepsMode, JOB_LIMITS, Job, JobKind, Review, VerifyCommand } from "../job.js";
+import { DepsMode, JOB_LIMITS, JobKind, Review, VerifyCommand } from "../job.js";
 import { Capability, EngineId, JobId, Json, Name, ProductId, Reason } from "../primitives.js";
 import { Run } from "../run.js";
 import { JobEvent } from "../event.js";
@@ -45,9 +45,6 @@ export const JobCreateInput = z
 export type JobCreateInput = z.input<typeof JobCreateInput>;
 export type JobCreate = z.output<typeof JobCreateInput>;
 
-export const JobCreateOutput = z.object({ job: Job, created: z.boolean() });
-export type JobCreateOutput = z.infer<typeof JobCreateOutput>;
-
 export const JobRef = z.object({ jobId: JobId }).strict();
 export type JobRef = z.infer<typeof JobRef>;
 
@@ -72,9 +69,6 @@ export const JobListInput = z
   })
   .strict();
 export type JobListInput = z.input<typeof JobListInput>;
-
-export const JobListOutput = z.object({ items: z.array(Job), nextCursor: z.string().nullable() });
-export type JobListOutput = z.infer<typeof JobListOutput>;
 
 export const JobCancelInput = z.object({ jobId: JobId, reason: Reason.optional() }).strict();
 export const JobRetryInput = z.object({ jobId: JobId }).strict();
