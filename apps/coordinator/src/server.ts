@@ -6,9 +6,10 @@ import { applyWSSHandler } from "@trpc/server/adapters/ws";
 import { MongoClient } from "mongodb";
 import { WebSocketServer } from "ws";
 import { ensureIndexes } from "./db/indexes.js";
-import type { Env } from "./env.js";
+import { type Env, timingOptions } from "./env.js";
 import { handlePlainRoute } from "./http/routes.js";
 import type { Logger } from "./logger.js";
+import type { TimingOptions } from "./options.js";
 import { bootstrapAdminToken } from "./modules/auth/bootstrap.js";
 import { type Services, createServices } from "./services.js";
 import { contextFactory } from "./trpc/context.js";
@@ -33,22 +34,30 @@ export class Coordinator {
   private closing: Promise<void> | undefined;
   private httpClosed: Promise<void> | undefined;
   services: Services | undefined;
+  /** Every timing rule, from options.ts with the environment's values filled in. */
+  readonly options: TimingOptions;
 
-  constructor(private readonly opts: CoordinatorOptions) {}
+  constructor(private readonly opts: CoordinatorOptions) {
+    this.options = timingOptions(opts.env);
+  }
 
   async start(): Promise<{ url: string; port: number }> {
     const { env, logger } = this.opts;
-    this.client = new MongoClient(this.opts.mongoUrl, { maxPoolSize: 50, serverSelectionTimeoutMS: 10_000 });
+    const options = this.options;
+    this.client = new MongoClient(this.opts.mongoUrl, {
+      maxPoolSize: 50,
+      serverSelectionTimeoutMS: options.transport.mongoServerSelectionTimeoutMs,
+    });
     await this.client.connect();
     const db = this.client.db(env.GF_DB_NAME);
     const services = createServices(
       db,
       {
-        leaseTtlMs: env.GF_LEASE_TTL,
-        heartbeatMs: env.GF_HEARTBEAT_INTERVAL,
-        factoryGoneAfterMs: env.GF_FACTORY_GONE_AFTER,
-        notifierPollMs: env.GF_NOTIFIER_POLL,
-        backoff: { baseMs: env.GF_BACKOFF_BASE, maxMs: env.GF_BACKOFF_MAX },
+        leaseTtlMs: options.lease.ttlMs,
+        heartbeatMs: options.lease.heartbeatMs,
+        factoryGoneAfterMs: options.lease.factoryGoneAfterMs,
+        notifierPollMs: options.notifier.pollMs,
+        backoff: options.lease.backoff,
         artifactMaxBytes: env.GF_ARTIFACT_MAX_BYTES,
         blobDir: env.GF_BLOB_DIR ?? join(env.GF_DATA_DIR, "blobs"),
       },
@@ -63,7 +72,7 @@ export class Coordinator {
       logger,
     });
 
-    const createContext = contextFactory(services, logger.child({ module: "trpc" }));
+    const createContext = contextFactory({ services, logger: logger.child({ module: "trpc" }), options });
     const trpcHandler = createHTTPHandler({
       router: appRouter,
       createContext,
@@ -92,7 +101,7 @@ export class Coordinator {
       wss: this.wss,
       router: appRouter,
       createContext,
-      keepAlive: { enabled: true, pingMs: 30_000, pongWaitMs: 5_000 },
+      keepAlive: { enabled: true, ...options.transport.keepAlive },
     });
 
     await new Promise<void>((resolve, reject) => {
@@ -103,7 +112,7 @@ export class Coordinator {
     services.reaper.start();
     const { port } = this.server.address() as AddressInfo;
     const url = `http://${env.GF_HOST}:${port}`;
-    logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: env.GF_LEASE_TTL }, "coordinator listening");
+    logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: options.lease.ttlMs }, "coordinator listening");
     return { url, port };
   }
 
@@ -146,7 +155,7 @@ export class Coordinator {
             setTimeout(() => {
               this.server?.closeAllConnections();
               resolve();
-            }, 5_000).unref();
+            }, this.options.transport.closeGraceMs).unref();
           }),
       ],
       ["close mongo", () => this.client?.close()],

@@ -1,13 +1,13 @@
 import { adminRouter } from "../modules/admin/admin.router.js";
 import { artifactsRouter } from "../modules/artifacts/artifacts.router.js";
-import { factoryRouter } from "../modules/factories/factory.router.js";
+import { factoriesRouter } from "../modules/factories/factories.router.js";
 import { jobsRouter } from "../modules/jobs/jobs.router.js";
 import { profilesRouter } from "../modules/profiles/profiles.router.js";
 import { router } from "./trpc.js";
 
 export const appRouter = router({
   jobs: jobsRouter,
-  factory: factoryRouter,
+  factory: factoriesRouter,
   profiles: profilesRouter,
   artifacts: artifactsRouter,
   admin: adminRouter,

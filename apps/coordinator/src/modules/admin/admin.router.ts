@@ -1,9 +1,11 @@
 import {
   DrainInput,
   InsightsInput,
+  InsightsOutput,
   ProductScope,
   RequeueInput,
   TokenCreateInput,
+  TokenCreateOutput,
   TokenRevokeInput,
 } from "@gigafactory/schema";
 import { adminProcedure, productFor, router } from "../../trpc/trpc.js";
@@ -22,6 +24,7 @@ export const adminRouter = router({
     .mutation(({ ctx, input }) => ctx.services.jobs.retry(productFor(ctx.principal, input.productId), input.jobId)),
   insights: adminProcedure
     .input(InsightsInput)
+    .output(InsightsOutput)
     .query(({ ctx, input }) => ctx.services.insights.compute(productFor(ctx.principal, input.productId), input.since)),
   tokens: adminProcedure
     .input(ProductScope)
@@ -33,6 +36,7 @@ export const adminRouter = router({
     ),
   createToken: adminProcedure
     .input(TokenCreateInput)
+    .output(TokenCreateOutput)
     .mutation(({ ctx, input }) =>
       ctx.services.tokens.create(input.role, productFor(ctx.principal, input.productId), input.name),
     ),

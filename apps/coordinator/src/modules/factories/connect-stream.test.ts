@@ -1,0 +1,153 @@
+import type { Factory, FactoryState, JobEvent } from "@gigafactory/schema";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { NotFoundError } from "../../errors.js";
+import { FakeNotifier } from "../../testing/fake-notifier.js";
+import { stepper } from "../../testing/stream-steps.js";
+import { connectFactory } from "./connect-stream.js";
+
+const options = { idleNudgeMs: 15_000 };
+const productId = "acme";
+const factoryId = "factory-1";
+
+function registered(state: FactoryState = "active"): Factory {
+  const now = new Date("2026-01-02T03:04:05Z");
+  return {
+    _id: `${productId}:${factoryId}`,
+    productId,
+    factoryId,
+    descriptor: { host: "build-01", pid: 1, os: "linux", version: "0.1.0" },
+    capabilities: ["os:linux"],
+    engines: ["shell"],
+    seatLimit: 2,
+    load: { running: 0, jobIds: [] },
+    health: { ok: true },
+    state,
+    registeredAt: now,
+    lastHeartbeatAt: now,
+  };
+}
+
+let seq = 0;
+const event = (type: JobEvent["type"], data: JobEvent["data"] = {}, jobId = "job-1"): JobEvent => ({
+  productId,
+  jobId,
+  seq: ++seq,
+  epoch: 1,
+  type,
+  at: new Date(),
+  data,
+});
+
+let notifier: FakeNotifier;
+let factory: Factory | null;
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+  notifier = new FakeNotifier();
+  factory = registered();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+function connect(signal?: AbortSignal) {
+  const factories = {
+    find: async (product: string, id: string) => (product === productId && id === factoryId ? factory : null),
+  };
+  return stepper(connectFactory({ factories, notifier, options }, { productId, factoryId, signal }), (m) => m);
+}
+
+/** A connected factory past its greeting. */
+async function connected(signal?: AbortSignal) {
+  const stream = connect(signal);
+  expect(await stream.next()).toEqual({ type: "work" });
+  return stream;
+}
+
+describe("connectFactory", () => {
+  it("greets with one `work` nudge, so a factory claims what is already waiting", async () => {
+    const stream = connect();
+    expect(await stream.next()).toEqual({ type: "work" });
+    expect(notifier.listeners(`product:${productId}`)).toBe(1);
+  });
+
+  it("tells a factory that connects while draining at once, then still greets it", async () => {
+    factory = registered("draining");
+    const stream = connect();
+    expect([await stream.next(), await stream.next()]).toEqual([{ type: "drain" }, { type: "work" }]);
+  });
+
+  it("nudges for new work this factory can run, and not for work it cannot", async () => {
+    const stream = await connected();
+    const pending = await stream.waiting(1_000);
+    notifier.publish(event("created", { engine: "codex", capabilities: [] }));
+    notifier.publish(event("created", { engine: "shell", capabilities: ["gpu"] }));
+    await vi.advanceTimersByTimeAsync(options.idleNudgeMs - 1_001);
+    notifier.publish(event("created", { engine: "shell", capabilities: ["os:linux"] }));
+    expect(await pending.settle(0)).toEqual({ type: "work" });
+  });
+
+  it("sends nothing for work events it cannot run until the idle nudge is due", async () => {
+    const stream = await connected();
+    const pending = await stream.waiting(1_000);
+    notifier.publish(event("created", { engine: "codex", capabilities: [] }));
+    // that batch ended the wait without a nudge; the next wait is a full idle period from then
+    await pending.still(options.idleNudgeMs - 1);
+    expect(await pending.settle(1)).toEqual({ type: "work" });
+  });
+
+  it("nudges for work events that name no engine (a requeue, a release, a lost lease)", async () => {
+    const stream = await connected();
+    const pending = await stream.waiting(1_000);
+    notifier.publish(event("requeued", { reason: "lock taken" }));
+    expect(await pending.settle(0)).toEqual({ type: "work" });
+  });
+
+  it("sends nothing for events that are not work, such as logs", async () => {
+    const stream = await connected();
+    const pending = await stream.waiting(1_000);
+    notifier.publish(event("log", { engine: "shell", capabilities: [] }));
+    await pending.still(options.idleNudgeMs - 1);
+    expect(await pending.settle(1)).toEqual({ type: "work" });
+  });
+
+  it("nudges after a quiet spell of idleNudgeMs, as a fallback", async () => {
+    const stream = await connected();
+    const pending = await stream.waiting(options.idleNudgeMs - 1);
+    expect(await pending.settle(1)).toEqual({ type: "work" });
+  });
+
+  it("passes on a cancel for a job this factory holds, and not one for another factory's", async () => {
+    const stream = await connected();
+    const pending = await stream.waiting(1_000);
+    notifier.publish(event("cancel_requested", { factoryId: "factory-2", epoch: 3 }, "job-2"));
+    notifier.publish(event("cancel_requested", { factoryId, epoch: 4 }, "job-7"));
+    expect(await pending.settle(0)).toEqual({ type: "cancel", jobId: "job-7", epoch: 4 });
+  });
+
+  it("passes on a drain of this factory, and not of another", async () => {
+    const stream = await connected();
+    const pending = await stream.waiting(1_000);
+    notifier.drain(productId, "factory-2");
+    notifier.drain(productId, factoryId);
+    expect(await pending.settle(0)).toEqual({ type: "drain" });
+  });
+
+  it("fails with NOT_FOUND for an unregistered factory, and drops its subscription", async () => {
+    factory = null;
+    const stream = connectFactory(
+      { factories: { find: async () => null }, notifier, options },
+      { productId, factoryId, signal: undefined },
+    );
+    await expect(stream.next()).rejects.toBeInstanceOf(NotFoundError);
+    expect(notifier.listeners(`product:${productId}`)).toBe(0);
+  });
+
+  it("ends when its signal aborts, and drops its subscription", async () => {
+    const abort = new AbortController();
+    const stream = await connected(abort.signal);
+    const pending = await stream.waiting(1_000);
+    abort.abort();
+    expect(await pending.settle(0)).toBe("end");
+    expect(notifier.listeners(`product:${productId}`)).toBe(0);
+  });
+});
