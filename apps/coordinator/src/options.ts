@@ -4,6 +4,12 @@
  * them and `timingOptions` in `env.ts` fills them in); the others are fixed here. Derived
  * cadences are functions with names (`reapEvery`), so "every ttl/4" is written once.
  */
+import {
+  TOKEN_CACHE_MAX_ENTRIES,
+  TOKEN_CACHE_NEGATIVE_TTL_MS,
+  TOKEN_CACHE_TTL_MS,
+  type TokenCacheOptions,
+} from "./modules/auth/tokens.js";
 
 /** Leases: how long a claim holds a job, and what follows from it. */
 export interface LeaseOptions {
@@ -127,11 +133,12 @@ export interface TransportOptions {
 /** Caches and bounded reads. */
 export interface CacheOptions {
   /**
-   * How long a looked-up bearer token is trusted without asking the database, which is also how
-   * long a revocation takes to reach the other coordinators. Used by `modules/auth/tokens.ts`.
-   * @defaultValue 10_000
+   * The bearer-token cache (`modules/auth/tokens.ts`, whose constants these are): a valid token is
+   * trusted for `ttlMs` without asking the database (how long a revocation takes to reach the other
+   * coordinators), a refusal is remembered for `negativeTtlMs`, and at most `maxEntries` are kept.
+   * @defaultValue `{ ttlMs: 10_000, negativeTtlMs: 1_000, maxEntries: 10_000 }`
    */
-  tokenCacheMs: number;
+  tokenCache: Required<Omit<TokenCacheOptions, "now">>;
   /**
    * The most runs one `admin.insights` call aggregates. Used by `modules/admin/insights.service.ts`
    * (`MAX_RUNS`).
@@ -164,7 +171,14 @@ export const DEFAULT_TIMINGS = {
     shutdownDeadlineMs: 15_000,
     mongoServerSelectionTimeoutMs: 10_000,
   },
-  caches: { tokenCacheMs: 10_000, insightsMaxRuns: 50_000 },
+  caches: {
+    tokenCache: {
+      ttlMs: TOKEN_CACHE_TTL_MS,
+      negativeTtlMs: TOKEN_CACHE_NEGATIVE_TTL_MS,
+      maxEntries: TOKEN_CACHE_MAX_ENTRIES,
+    },
+    insightsMaxRuns: 50_000,
+  },
 } as const satisfies TimingOptions;
 
 /**
