@@ -3,14 +3,15 @@ import { getHTTPStatusCodeFromError } from "@trpc/server/http";
 import { describe, expect, it } from "vitest";
 import {
   ConflictError,
+  DOMAIN_ERROR_CODES,
   DomainError,
   FencedError,
   ForbiddenError,
   InvalidInputError,
   NotFoundError,
   PreconditionError,
-} from "../errors.js";
-import { DOMAIN_ERROR_CODES, domainDetails, toTRPCError } from "./errors.js";
+} from "./errors.js";
+import { domainDetails, toTRPCError } from "./trpc/errors.js";
 
 const examples: Array<[DomainError, TRPCError["code"], number]> = [
   [new NotFoundError("job", "job-1"), "NOT_FOUND", 404],

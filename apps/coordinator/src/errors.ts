@@ -1,6 +1,8 @@
+import type { TRPC_ERROR_CODE_KEY } from "@trpc/server";
+
 /**
- * Domain errors: services throw these; one tRPC middleware maps them to error codes.
- * Each sets `name` so it survives logging and `instanceof` across module copies.
+ * Domain errors: services throw these; `DOMAIN_ERROR_CODES` below gives each its code for every
+ * transport. Each sets `name` so it survives logging and `instanceof` across module copies.
  */
 export class DomainError extends Error {
   constructor(
@@ -58,4 +60,26 @@ export class InvalidInputError extends DomainError {
     super(`${field}: ${message}`, { field });
     this.name = "InvalidInputError";
   }
+}
+
+/**
+ * The one table from domain errors to tRPC codes, read top to bottom (the first class the error
+ * is an instance of wins). Every transport goes through it: tRPC by the `mapErrors` middleware
+ * (trpc/trpc.ts), the plain HTTP routes by tRPC's `getHTTPStatusCodeFromError` over the same
+ * `TRPCError` (http/errors.ts), so a conflict is 409 on both. A domain error not listed is an
+ * `INTERNAL_SERVER_ERROR`.
+ */
+export const DOMAIN_ERROR_CODES: ReadonlyArray<
+  readonly [abstract new (...args: never[]) => DomainError, TRPC_ERROR_CODE_KEY]
+> = [
+  [NotFoundError, "NOT_FOUND"],
+  [FencedError, "CONFLICT"],
+  [ConflictError, "CONFLICT"],
+  [PreconditionError, "PRECONDITION_FAILED"],
+  [ForbiddenError, "FORBIDDEN"],
+  [InvalidInputError, "BAD_REQUEST"],
+];
+
+export function codeOf(error: DomainError): TRPC_ERROR_CODE_KEY {
+  return DOMAIN_ERROR_CODES.find(([type]) => error instanceof type)?.[1] ?? "INTERNAL_SERVER_ERROR";
 }

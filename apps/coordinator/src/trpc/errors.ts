@@ -1,37 +1,10 @@
 import { TRPCError } from "@trpc/server";
-import type { TRPC_ERROR_CODE_KEY } from "@trpc/server";
-import {
-  ConflictError,
-  DomainError,
-  FencedError,
-  ForbiddenError,
-  InvalidInputError,
-  NotFoundError,
-  PreconditionError,
-} from "../errors.js";
+import { DomainError, FencedError, InvalidInputError, codeOf } from "../errors.js";
 
 /**
- * The one table from domain errors to tRPC codes, read top to bottom (the first class the error
- * is an instance of wins). Every transport goes through it: tRPC by the `mapErrors` middleware,
- * the plain HTTP routes by `getHTTPStatusCodeFromError` over the `TRPCError` made here. A domain
- * error not listed is an `INTERNAL_SERVER_ERROR`.
+ * A domain error as the `TRPCError` every transport answers with (its code from the table in
+ * errors.ts); the domain error is its cause.
  */
-export const DOMAIN_ERROR_CODES: ReadonlyArray<
-  readonly [abstract new (...args: never[]) => DomainError, TRPC_ERROR_CODE_KEY]
-> = [
-  [NotFoundError, "NOT_FOUND"],
-  [FencedError, "CONFLICT"],
-  [ConflictError, "CONFLICT"],
-  [PreconditionError, "PRECONDITION_FAILED"],
-  [ForbiddenError, "FORBIDDEN"],
-  [InvalidInputError, "BAD_REQUEST"],
-];
-
-export function codeOf(error: DomainError): TRPC_ERROR_CODE_KEY {
-  return DOMAIN_ERROR_CODES.find(([type]) => error instanceof type)?.[1] ?? "INTERNAL_SERVER_ERROR";
-}
-
-/** A domain error as the `TRPCError` every transport answers with; the domain error is its cause. */
 export function toTRPCError(error: DomainError): TRPCError {
   return new TRPCError({ code: codeOf(error), message: error.message, cause: error });
 }
