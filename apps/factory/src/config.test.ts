@@ -34,8 +34,8 @@ describe("the factory's token", () => {
     try {
       const file = join(dir, "factory.token");
       writeFileSync(file, "from-file\n", { mode: 0o600 });
-      expect(readConfig(["--token-file", file], base).token).toBe("from-file");
-      expect(readConfig([], { ...base, GF_TOKEN_FILE: file }).token).toBe("from-file");
+      expect(readConfig(["--token-file", file], base)).toMatchObject({ token: "from-file" });
+      expect(readConfig([], { ...base, GF_TOKEN_FILE: file })).toMatchObject({ token: "from-file" });
       expect(() => readConfig(["--token-file", join(dir, "missing")], base)).toThrow(/cannot read the token file/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -50,9 +50,9 @@ describe("the factory's token", () => {
   });
 
   it("turns the sandbox off only when asked", () => {
-    expect(readConfig([], base).sandbox).toBe("auto");
-    expect(readConfig(["--no-sandbox"], base).sandbox).toBe("off");
-    expect(readConfig([], { ...base, GF_SANDBOX: "off" }).sandbox).toBe("off");
+    expect(readConfig([], base)).toMatchObject({ sandbox: "auto" });
+    expect(readConfig(["--no-sandbox"], base)).toMatchObject({ sandbox: "off" });
+    expect(readConfig([], { ...base, GF_SANDBOX: "off" })).toMatchObject({ sandbox: "off" });
     expect(() => readConfig([], { ...base, GF_SANDBOX: "maybe" })).toThrow(/sandbox/);
   });
 });
