@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v pnpm >/dev/null 2>&1 || npm install -g pnpm@10.34.9
+# engines and verify gates run under bubblewrap: install Debian's package when missing (as root, with apt)
+if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null 2>&1 ||
+    echo "could not install bubblewrap; factories refuse to start without it (or --no-sandbox)" >&2
+fi
 pnpm install --frozen-lockfile
 pnpm turbo run build typecheck
 # the formatter check and the lint rules (import cycles among them) over the whole repository

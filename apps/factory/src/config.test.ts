@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readConfig } from "./config.js";
+import { forgetToken, readConfig } from "./config.js";
 import { CLAIM_POLL_MS, DRAIN_GRACE_MS, KILL_GRACE_MS } from "./options.js";
 
 const base = { GF_URL: "http://127.0.0.1:7700", GF_TOKEN: "t" };
@@ -22,5 +25,34 @@ describe("readConfig", () => {
   it("refuses a factory id or a log level the schema does not allow", () => {
     expect(() => readConfig(["--id", "bad id"], base)).toThrow(/factoryId/);
     expect(() => readConfig(["--log-level", "loud"], base)).toThrow(/logLevel/);
+  });
+});
+
+describe("the factory's token", () => {
+  it("is read from --token-file / GF_TOKEN_FILE, which win over GF_TOKEN", () => {
+    const dir = mkdtempSync(join(tmpdir(), "gf-config-"));
+    try {
+      const file = join(dir, "factory.token");
+      writeFileSync(file, "from-file\n", { mode: 0o600 });
+      expect(readConfig(["--token-file", file], base)).toMatchObject({ token: "from-file" });
+      expect(readConfig([], { ...base, GF_TOKEN_FILE: file })).toMatchObject({ token: "from-file" });
+      expect(() => readConfig(["--token-file", join(dir, "missing")], base)).toThrow(/cannot read the token file/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("is dropped from the environment once read, so no child inherits it", () => {
+    const env: NodeJS.ProcessEnv = { ...base };
+    readConfig([], env);
+    forgetToken(env);
+    expect(env.GF_TOKEN).toBeUndefined();
+  });
+
+  it("turns the sandbox off only when asked", () => {
+    expect(readConfig([], base)).toMatchObject({ sandbox: "auto" });
+    expect(readConfig(["--no-sandbox"], base)).toMatchObject({ sandbox: "off" });
+    expect(readConfig([], { ...base, GF_SANDBOX: "off" })).toMatchObject({ sandbox: "off" });
+    expect(() => readConfig([], { ...base, GF_SANDBOX: "maybe" })).toThrow(/sandbox/);
   });
 });

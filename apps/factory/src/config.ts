@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -28,12 +29,19 @@ export const FactoryConfig = z.object({
   /** TERM, then KILL after this long ({@link KILL_GRACE_MS}). */
   killGrace: Duration.default(KILL_GRACE_MS),
   logLevel: LogLevel.default("info"),
+  /**
+   * `auto`: engines and verify gates run under bubblewrap, and the factory refuses to start
+   * without it; `off` (`--no-sandbox`, `GF_SANDBOX=off`) runs them with the factory's own rights.
+   */
+  sandbox: z.enum(["auto", "off"]).default("auto"),
 });
 export type FactoryConfig = z.output<typeof FactoryConfig>;
 
 const FLAGS = {
   url: { type: "string" },
   token: { type: "string" },
+  "token-file": { type: "string" },
+  "no-sandbox": { type: "boolean" },
   id: { type: "string" },
   capabilities: { type: "string" },
   engines: { type: "string" },
@@ -48,6 +56,7 @@ export const USAGE = `gf-factory: runs coding-agent jobs for a Gigafactory coord
 
   --url URL              coordinator URL                       (GF_URL)
   --token TOKEN          factory-role bearer token             (GF_TOKEN)
+  --token-file FILE      read the token from FILE (preferred)  (GF_TOKEN_FILE)
   --id ID                factory id (stable default per host)  (GF_FACTORY_ID)
   --capabilities a,b     capabilities offered                  (GF_CAPABILITIES)
   --engines shell,codex  engines offered (default: detected)   (GF_ENGINES)
@@ -55,6 +64,7 @@ export const USAGE = `gf-factory: runs coding-agent jobs for a Gigafactory coord
   --work-dir DIR         workspaces and state                  (GF_WORK_DIR)
   --drain-grace 30s      grace for running jobs on SIGTERM     (GF_DRAIN_GRACE)
   --log-level info                                             (GF_LOG_LEVEL)
+  --no-sandbox           run engines and gates unsandboxed     (GF_SANDBOX=off)
 `;
 
 /** Reads flags and env once; the only place the factory looks at process.env for settings. */
@@ -63,7 +73,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfi
   if (values.help) return "help";
   const raw = {
     url: values.url ?? env.GF_URL,
-    token: values.token ?? env.GF_TOKEN,
+    token: values.token ?? readTokenFile(values["token-file"] ?? env.GF_TOKEN_FILE) ?? env.GF_TOKEN,
     factoryId: values.id ?? env.GF_FACTORY_ID,
     capabilities: values.capabilities ?? env.GF_CAPABILITIES,
     engines: values.engines ?? env.GF_ENGINES,
@@ -74,6 +84,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfi
     drainGrace: values["drain-grace"] ?? env.GF_DRAIN_GRACE,
     killGrace: env.GF_KILL_GRACE,
     logLevel: values["log-level"] ?? env.GF_LOG_LEVEL,
+    sandbox: values["no-sandbox"] ? "off" : env.GF_SANDBOX,
   };
   const parsed = FactoryConfig.safeParse(
     Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== "")),
@@ -83,6 +94,24 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfi
     throw new Error(`invalid factory configuration:\n${lines.join("\n")}\n\n${USAGE}`);
   }
   return { ...parsed.data, workDir: resolve(parsed.data.workDir) };
+}
+
+/** The token in `file` (trimmed); undefined without a file. Throws when the file cannot be read. */
+function readTokenFile(file: string | undefined): string | undefined {
+  if (file === undefined || file === "") return undefined;
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch (error) {
+    throw new Error(`cannot read the token file ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Drops the token from this process's environment once it is read, so no child inherits it (the
+ * sandbox keeps jobs from reading the environment the process started with, in /proc).
+ */
+export function forgetToken(env: NodeJS.ProcessEnv): void {
+  delete env.GF_TOKEN;
 }
 
 /** The environment an engine child gets: the daemon's, minus the daemon's own secrets. */

@@ -9,6 +9,7 @@ import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
 import { heartbeatEvery } from "./options.js";
 import { JobRunner } from "./runner/job-runner.js";
+import type { Sandbox } from "./sandbox/sandbox.js";
 import { FACTORY_VERSION } from "./version.js";
 import { cleanupLeftovers } from "./workspace/workspace.js";
 
@@ -38,6 +39,8 @@ export class FactoryDaemon {
     private readonly config: FactoryConfig,
     private readonly logger: Logger,
     private readonly env: NodeJS.ProcessEnv = process.env,
+    /** Where engines and gates run; undefined only with the explicit `--no-sandbox`. */
+    private readonly sandbox?: Sandbox,
   ) {}
 
   get id(): string {
@@ -137,6 +140,7 @@ export class FactoryDaemon {
           engines: this.engines,
           env: childEnv(this.env),
           killGraceMs: this.config.killGrace,
+          ...(this.sandbox ? { sandbox: this.sandbox } : {}),
           logger: this.logger,
         });
         const stale = this.runners.get(runner.jobId);

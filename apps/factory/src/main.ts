@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-import { readConfig, USAGE } from "./config.js";
+import { homedir } from "node:os";
+import { forgetToken, readConfig, USAGE } from "./config.js";
 import { FactoryDaemon } from "./daemon.js";
 import { createLogger } from "./logger.js";
 import { EXIT_FLUSH_WAIT_MS } from "./options.js";
+import { detectSandbox, type Sandbox } from "./sandbox/sandbox.js";
 
 let config: ReturnType<typeof readConfig>;
 try {
@@ -16,8 +18,18 @@ if (config === "help") {
   process.exit(0);
 }
 
+forgetToken(process.env);
 const logger = createLogger(config.logLevel);
-const daemon = new FactoryDaemon(config, logger);
+let sandbox: Sandbox | undefined;
+try {
+  // once, at start: jobs never run unsandboxed unless the operator said so
+  sandbox = detectSandbox({ mode: config.sandbox, protect: [config.workDir, homedir(), process.cwd()] });
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+if (!sandbox) logger.warn("sandbox off (--no-sandbox): engines and verify gates run with this factory's own rights");
+const daemon = new FactoryDaemon(config, logger, process.env, sandbox);
 let signals = 0;
 const onSignal = (signal: NodeJS.Signals) => {
   signals++;

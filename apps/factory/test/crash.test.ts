@@ -47,7 +47,7 @@ describe("a factory killed with SIGKILL mid-job", () => {
       "echo finished",
     ].join("\n");
 
-    const a = await startFactory(cluster, { factoryId: "crash-a", workDir: workDirA });
+    const a = await startFactory(cluster, { factoryId: "crash-a", workDir: workDirA, sandbox: false });
     const { job } = await cluster.service.trpc.jobs.create.mutate({
       title: "crash",
       engine: "shell",
@@ -72,7 +72,7 @@ describe("a factory killed with SIGKILL mid-job", () => {
       `[crash] engine process group ${enginePgid} of the SIGKILLed factory ${engineSurvived ? "SURVIVED" : "is gone"}`,
     );
 
-    const b = await startFactory(cluster, { factoryId: "crash-b" });
+    const b = await startFactory(cluster, { factoryId: "crash-b", sandbox: false });
     const shipped = await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => b.tail() });
     expect(shipped.stage).toBe("shipped");
     expect(shipped.attempt).toBe(2);
@@ -94,7 +94,7 @@ describe("a factory killed with SIGKILL mid-job", () => {
     expect(await worktrees(repo.path)).toContain(leftover);
 
     // Restarting A on the same work dir removes it; the job's branch stays.
-    const restarted = await startFactory(cluster, { factoryId: "crash-a", workDir: workDirA });
+    const restarted = await startFactory(cluster, { factoryId: "crash-a", workDir: workDirA, sandbox: false });
     const notice = await restarted.waitForLog(
       "leftover notice",
       (entry) => entry.msg === "removed workspaces left by a previous run",

@@ -37,7 +37,12 @@ describe("SIGTERM drains a factory", () => {
     ].join("\n");
 
     const workDirA = join(tmp.path, "factory-a");
-    const a = await startFactory(cluster, { factoryId: "drain-a", workDir: workDirA, drainGrace: "500ms" });
+    const a = await startFactory(cluster, {
+      factoryId: "drain-a",
+      workDir: workDirA,
+      drainGrace: "500ms",
+      sandbox: false,
+    });
     const { job } = await cluster.service.trpc.jobs.create.mutate({
       title: "drain",
       engine: "shell",
@@ -71,7 +76,7 @@ describe("SIGTERM drains a factory", () => {
     expect(existsSync(workspaceA)).toBe(false);
     expect(await worktrees(repo.path)).toHaveLength(1);
 
-    const b = await startFactory(cluster, { factoryId: "drain-b" });
+    const b = await startFactory(cluster, { factoryId: "drain-b", sandbox: false });
     const shipped = await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => b.tail() });
     expect(shipped.attempt).toBe(1);
     const runs = await runsOf(cluster.service, job._id);
@@ -107,7 +112,7 @@ describe("SIGTERM drains a factory", () => {
       "echo 'step one' > progress.txt",
       "sleep 1000",
     ].join("\n");
-    const a = await startFactory(cluster, { factoryId: "handoff-a", drainGrace: "300ms" });
+    const a = await startFactory(cluster, { factoryId: "handoff-a", drainGrace: "300ms", sandbox: false });
     const { job } = await cluster.service.trpc.jobs.create.mutate({
       title: "handoff",
       engine: "shell",
@@ -120,7 +125,7 @@ describe("SIGTERM drains a factory", () => {
     scratch.defer(() => killGroupQuietly(pgidA));
     // B is idle and listening when A lets go: it is nudged by the release and claims at once,
     // possibly while A is still removing its worktree of the same branch.
-    const b = await startFactory(cluster, { factoryId: "handoff-b" });
+    const b = await startFactory(cluster, { factoryId: "handoff-b", sandbox: false });
     expect(await a.stop("SIGTERM")).toEqual({ code: 0, signal: null });
 
     await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => `${a.tail()}\n${b.tail()}` });

@@ -38,7 +38,7 @@ describe("a factory paused past its lease (SIGSTOP) and resumed (SIGCONT)", () =
       "echo 'second holder done'",
     ].join("\n");
 
-    const a = await startFactory(cluster, { factoryId: "fence-a" });
+    const a = await startFactory(cluster, { factoryId: "fence-a", sandbox: false });
     const { job } = await cluster.service.trpc.jobs.create.mutate({
       title: "fencing",
       engine: "shell",
@@ -54,7 +54,7 @@ describe("a factory paused past its lease (SIGSTOP) and resumed (SIGCONT)", () =
     const lost = await waitForRunResult(cluster.service, job._id, 0);
     expect(lost).toMatchObject({ factoryId: "fence-a", result: "lost" });
 
-    const b = await startFactory(cluster, { factoryId: "fence-b" });
+    const b = await startFactory(cluster, { factoryId: "fence-b", sandbox: false });
     await waitForPids(pids, 2);
     const runsNow = await runsOf(cluster.service, job._id);
     const epochB = runsNow[1]?.epoch;
@@ -111,7 +111,12 @@ describe("a factory that claims again a job it still runs at an older epoch", ()
       `if [ "$(wc -l < ${pids})" -eq 1 ]; then trap '' TERM; while true; do sleep 0.1; done; fi`,
       "sleep 1000",
     ].join("\n");
-    const a = await startFactory(cluster, { factoryId: "reclaim-a", killGrace: "3s", drainGrace: "300ms" });
+    const a = await startFactory(cluster, {
+      factoryId: "reclaim-a",
+      killGrace: "3s",
+      drainGrace: "300ms",
+      sandbox: false,
+    });
     const { job } = await cluster.service.trpc.jobs.create.mutate({
       title: "reclaim",
       engine: "shell",

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { JobEvent } from "@gigafactory/schema";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Cluster, listArtifacts, startCluster } from "./support/cluster.js";
@@ -96,12 +97,11 @@ describe("a factory process ships jobs end to end", () => {
   });
 
   it("streams output while the engine is still running", async () => {
-    const tmp = scratch.dir("stream");
-    const go = tmp.file("go");
+    // the go-ahead is a file in the job's workspace: the sandboxed engine sees nothing else of the host
     const { job } = await cluster.service.trpc.jobs.create.mutate({
       title: "streaming",
       engine: "shell",
-      bodyMd: ["echo 'first line'", `while [ ! -f ${go} ]; do sleep 0.05; done`, "echo 'last line'"].join("\n"),
+      bodyMd: ["echo 'first line'", "while [ ! -f go ]; do sleep 0.05; done", "echo 'last line'"].join("\n"),
     });
     await waitFor(
       "the first line as an event",
@@ -116,7 +116,8 @@ describe("a factory process ships jobs end to end", () => {
     // seen before the engine was allowed to finish
     expect((await cluster.service.trpc.jobs.get.query({ jobId: job._id })).stage).toBe("building");
     expect((await allEvents(cluster.service, job._id)).some((event) => event.data.line === "last line")).toBe(false);
-    writeFileSync(go, "");
+    const { lease } = await cluster.service.trpc.jobs.get.query({ jobId: job._id });
+    writeFileSync(join(factory.workDir, "jobs", `${job._id}-e${lease.epoch}`, "go"), "");
     await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
     expect(
       (await allEvents(cluster.service, job._id)).some(

@@ -25,7 +25,12 @@ describe("a second SIGTERM", () => {
     // the whole group ignores TERM (the disposition is inherited): only SIGKILL ends it
     const bodyMd = ["trap '' TERM", `echo $$ >> ${pids}`, "sleep 1000 &", `echo $! >> ${pids}`, "wait"].join("\n");
     // A drain and a TERM grace far longer than the test: only the second signal's SIGKILL can stop the engine in time.
-    const factory = await startFactory(cluster, { factoryId: "signals-1", drainGrace: "10m", killGrace: "10m" });
+    const factory = await startFactory(cluster, {
+      factoryId: "signals-1",
+      drainGrace: "10m",
+      killGrace: "10m",
+      sandbox: false,
+    });
     await cluster.service.trpc.jobs.create.mutate({ title: "stubborn", engine: "shell", bodyMd });
     const [pgid] = await waitForPids(pids, 2);
     if (pgid === undefined) throw new Error("no engine pid");

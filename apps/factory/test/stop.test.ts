@@ -11,7 +11,7 @@ const scratch = new Scratch();
 
 beforeAll(async () => {
   cluster = await startCluster({ mongoUrl: inject("mongoUrl"), label: "factory-stop" });
-  factory = await startFactory(cluster, { factoryId: "stop-1", killGrace: "300ms" });
+  factory = await startFactory(cluster, { factoryId: "stop-1", killGrace: "300ms", sandbox: false });
 });
 afterEach(async () => {
   await scratch.clean();

@@ -98,6 +98,8 @@ export const Job = z.object({
   repo: z.string().max(1_000).optional(),
   baseRef: z.string().max(256).optional(),
   cwd: z.string().max(1_000).optional(),
+  /** `false`: the engine and gates run with no network at all (default: the host's network). */
+  network: z.boolean().optional(),
   trackerItemId: z.string().max(256).optional(),
   lease: Lease,
   eventSeq: z.number().int().nonnegative(),

@@ -50,6 +50,8 @@ export const JobFileFrontmatter = z.looseObject({
   repo: z.string().max(1_000).optional(),
   "base-ref": z.string().max(256).optional(),
   cwd: z.string().max(1_000).optional(),
+  /** `false`: no network for the engine and gates. */
+  network: z.boolean().optional(),
   review: z
     .union([ReviewMode, z.object({ mode: ReviewMode, engine: EngineId.optional(), profile: Name.optional() }).strict()])
     .optional(),
@@ -91,6 +93,7 @@ export function jobFileToCreateInput(
   set("repo", front.repo);
   set("baseRef", front["base-ref"]);
   set("cwd", front.cwd);
+  set("network", front.network);
   set("review", review);
   set("parentId", front.parent);
   return input;

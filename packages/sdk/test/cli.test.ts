@@ -308,13 +308,13 @@ describe("--json on the commands that read", () => {
 
 describe("gf logs -f", () => {
   it("prints events as they come and stops when the job ends", async () => {
-    const gate = join(dir, "gate-logs");
-    // the job waits for the test to open the gate, so its first line is out while it still runs
+    // the job waits for the test to open the gate, so its first line is out while it still runs; the
+    // gate is a file in its workspace, the only part of the host the sandboxed job sees
     const file = await fileIn(
       "follow.md",
       shellJob({
         title: "Follow me",
-        body: `echo first-line\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\necho second-line`,
+        body: "echo first-line\nwhile [ ! -e gate-logs ]; do sleep 0.05; done\necho second-line",
         extra: ["timeout: 2m"],
       }),
     );
@@ -335,7 +335,8 @@ describe("gf logs -f", () => {
     expect(output).not.toContain("second-line");
     expect((await fleet.service.trpc.jobs.get.query({ jobId })).stage).toBe("building");
 
-    await writeFile(gate, "");
+    const { lease } = await fleet.service.trpc.jobs.get.query({ jobId });
+    await writeFile(join(fleet.workDir, "jobs", `${jobId}-e${lease.epoch}`, "gate-logs"), "");
     expect(await exited).toBe(0);
     const lines = output.trim().split("\n");
     expect(lines.indexOf("second-line")).toBeGreaterThan(lines.indexOf("first-line"));

@@ -46,13 +46,22 @@ export const aiderEngine: Engine = {
     const file = ctx.binary ?? "aider";
     const parser = createAiderParser();
     const prompt = withPersona(ctx.job.bodyMd, ctx.profile?.persona);
-    if (fitsArgv(prompt)) return startEngineRun({ ctx, file, args: aiderArgs(ctx), parser });
+    const homePaths = [".aider.conf.yml", ".aider.model.settings.yml", ".aider.model.metadata.json"];
+    if (fitsArgv(prompt))
+      return startEngineRun({ ctx, file, args: aiderArgs(ctx), parser, sandboxExtras: { homePaths } });
     let message: TempFile;
     try {
       message = writeTempFile("message.md", prompt);
     } catch (err) {
       return failedRun(`could not write the aider message file: ${err instanceof Error ? err.message : String(err)}`);
     }
-    return startEngineRun({ ctx, file, args: aiderArgs(ctx, message.path), parser, cleanup: message.remove });
+    return startEngineRun({
+      ctx,
+      file,
+      args: aiderArgs(ctx, message.path),
+      parser,
+      cleanup: message.remove,
+      sandboxExtras: { homePaths, readOnly: [message.path] },
+    });
   },
 };

@@ -42,6 +42,13 @@ export const claudeCodeEngine: Engine = {
   binaryName: "claude",
   run(ctx: EngineContext): EngineRun {
     const { args, input } = claudeCodeInvocation(ctx);
-    return startEngineRun({ ctx, file: ctx.binary ?? "claude", args, input, parser: createClaudeCodeParser() });
+    return startEngineRun({
+      ctx,
+      file: ctx.binary ?? "claude",
+      args,
+      input,
+      parser: createClaudeCodeParser(),
+      sandboxExtras: { homePaths: [".claude", ".claude.json", ".config/claude"] },
+    });
   },
 };

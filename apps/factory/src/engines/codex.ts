@@ -34,6 +34,13 @@ export const codexEngine: Engine = {
   run(ctx: EngineContext): EngineRun {
     const { args, input } = codexInvocation(ctx);
     const parser = createCodexParser({ model: ctx.profile?.model });
-    return startEngineRun({ ctx, file: ctx.binary ?? "codex", args, input, parser });
+    return startEngineRun({
+      ctx,
+      file: ctx.binary ?? "codex",
+      args,
+      input,
+      parser,
+      sandboxExtras: { homePaths: [".codex"] },
+    });
   },
 };

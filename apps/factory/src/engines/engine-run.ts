@@ -4,6 +4,7 @@ import { EventQueue } from "./event-queue.js";
 import { clip, logEvent } from "./events.js";
 import type { OutputParser, ParsedOutput } from "./output-parser.js";
 import { type GroupExit, spawnGroup } from "./process.js";
+import type { SandboxExtras } from "../sandbox/sandbox.js";
 
 /** Reasons are stored on the run (at most {@link REASON_MAX} characters); room is left for clip's note. */
 const MAX_REASON = REASON_MAX - 50;
@@ -17,6 +18,8 @@ export interface StartRunOptions {
   parser: OutputParser;
   /** Runs once the process group is gone, before `result` settles (e.g. to remove temp files). */
   cleanup?: () => Promise<void>;
+  /** Outside the workspace, what the program reads (a temp file) and its config in HOME, for the sandbox. */
+  sandboxExtras?: SandboxExtras;
 }
 
 /** Wires a process group to a parser: every adapter's `run` ends here. */
@@ -32,6 +35,8 @@ export function startEngineRun(opts: StartRunOptions): EngineRun {
     timeoutMs: ctx.job.timeoutMs,
     signal: ctx.signal,
     killGraceMs: ctx.killGraceMs,
+    ...(ctx.sandbox ? { sandbox: ctx.sandbox } : {}),
+    ...(opts.sandboxExtras ? { sandboxExtras: opts.sandboxExtras } : {}),
     onLine: ({ stream, line }) => {
       let events: EngineEvent[];
       try {

@@ -1,3 +1,4 @@
+import type { JobSandbox } from "../sandbox/sandbox.js";
 import type { CompletionResult, ExitInfo, Insights, Job, NewEvent, ProfileSnapshot } from "@gigafactory/schema";
 
 /** What an engine needs to run one attempt of a job. */
@@ -18,6 +19,8 @@ export interface EngineContext {
   killGraceMs: number;
   /** Run this program instead of the engine's `binaryName` (tests point it at fake programs). */
   binary?: string;
+  /** The job's sandbox; without it the engine runs unsandboxed (the factory's `--no-sandbox`). */
+  sandbox?: JobSandbox;
 }
 
 /**

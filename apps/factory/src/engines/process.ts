@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { DRAIN_WAIT_MS } from "../options.js";
+import type { JobSandbox, SandboxExtras } from "../sandbox/sandbox.js";
 import { isGroupAlive, killGroup } from "./process-group.js";
 
 export { isGroupAlive, killGroup };
@@ -52,6 +53,10 @@ export interface SpawnGroupOptions {
   killGraceMs: number;
   /** Called for every complete line of output, without its line terminator. */
   onLine: (line: OutputLine) => void;
+  /** Run inside this job's sandbox (its process group is the sandbox's); without it, unsandboxed. */
+  sandbox?: JobSandbox;
+  /** What the program needs of the host besides the workspace, when sandboxed. */
+  sandboxExtras?: SandboxExtras;
 }
 
 export interface GroupProcess {
@@ -72,7 +77,10 @@ export function spawnGroup(opts: SpawnGroupOptions): GroupProcess {
   const stdin = opts.input === undefined ? "ignore" : inputFile(opts.input);
   let child: ReturnType<typeof spawn>;
   try {
-    child = spawn(opts.file, [...opts.args], {
+    const command = opts.sandbox
+      ? opts.sandbox.wrap({ file: opts.file, args: opts.args, cwd: opts.cwd, env: opts.env }, opts.sandboxExtras)
+      : { file: opts.file, args: [...opts.args] };
+    child = spawn(command.file, command.args, {
       cwd: opts.cwd,
       env: opts.env,
       detached: true,

@@ -42,6 +42,7 @@ export const shellEngine: Engine = {
       args: [...extra, "-euo", "pipefail", script.path],
       parser,
       cleanup: script.remove,
+      sandboxExtras: { readOnly: [script.path] },
     });
   },
 };

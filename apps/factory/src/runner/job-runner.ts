@@ -17,6 +17,7 @@ import { attemptLimitMs, WATCHDOG_SLACK_MS } from "../options.js";
 import { Workspace } from "../workspace/workspace.js";
 import { EngineLog, uploadArtifacts } from "./artifacts.js";
 import { EventBatcher } from "./event-batcher.js";
+import type { Sandbox } from "../sandbox/sandbox.js";
 import { FencedSignal, fencedWrite } from "./fence.js";
 import type { RunnerClient } from "./runner-client.js";
 import { LeaseKeeper } from "./lease-keeper.js";
@@ -31,6 +32,8 @@ export interface JobRunnerDeps {
   engines: ReadonlyMap<string, Engine>;
   env: Record<string, string>;
   killGraceMs: number;
+  /** Engines and gates run in it; undefined only when the factory was started with `--no-sandbox`. */
+  sandbox?: Sandbox;
   logger: Logger;
   /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @defaultValue {@link WATCHDOG_SLACK_MS} */
   watchdogSlackMs?: number;
@@ -249,6 +252,14 @@ export class JobRunner implements PhaseHost {
       env: this.deps.env,
       signal: this.abort.signal,
       killGraceMs: this.deps.killGraceMs,
+      ...(this.deps.sandbox
+        ? {
+            sandbox: this.deps.sandbox.forJob({
+              workspace: workspace.path,
+              network: this.claimed.job.network !== false,
+            }),
+          }
+        : {}),
     });
     this.logger.info({ engine: engine.id, pid: run.pid }, "engine started");
     this.group.started(run.pid, run.result);

@@ -9,6 +9,7 @@ import type {
   VerifyResult,
 } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
+import type { Sandbox } from "../sandbox/sandbox.js";
 import { reviewJob } from "./review.js";
 import type { RunningGroup } from "./running-group.js";
 import { runVerify } from "./verify.js";
@@ -18,7 +19,12 @@ export interface PhaseHost {
   readonly job: Job;
   readonly epoch: number;
   readonly signal: AbortSignal;
-  readonly deps: { engines: ReadonlyMap<string, Engine>; env: Record<string, string>; killGraceMs: number };
+  readonly deps: {
+    engines: ReadonlyMap<string, Engine>;
+    env: Record<string, string>;
+    killGraceMs: number;
+    sandbox?: Sandbox;
+  };
   advance(to: ActiveStage): Promise<void>;
   runEngine(engine: Engine, profile: ProfileSnapshot | undefined, job?: EngineContext["job"]): Promise<EngineResult>;
   /** Sends the phase's events; true when the attempt ends here (silenced, or drained and released). */
@@ -69,6 +75,9 @@ export async function verifyPhase(host: PhaseHost, cwd: string): Promise<VerifyR
     killGraceMs: host.deps.killGraceMs,
     onLine: (gate, line) => host.push({ type: "verify", data: { gate, stream: line.stream, line: line.line } }),
     onGroup: (pgid) => (pgid === undefined ? host.group.ended() : host.group.started(pgid)),
+    ...(host.deps.sandbox
+      ? { sandbox: host.deps.sandbox.forJob({ workspace: cwd, network: job.network !== false }) }
+      : {}),
   });
   if (await host.endsHere()) return "ended";
   host.push({

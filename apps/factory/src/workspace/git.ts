@@ -34,9 +34,29 @@ export async function git(
   return { stdout: String(result.stdout), exitCode };
 }
 
+const COMMIT_ID = /^[0-9a-f]{7,64}$/;
+
+/**
+ * `value` as a commit id (hex, 7 to 64 digits); throws otherwise. Commits that reach git from
+ * outside this process (a checkpoint's `wipBase`, `wipCommit`) are checked with it, so a value
+ * like `--output=<path>` can never be read as an option.
+ */
+export function commitId(value: string, what: string): string {
+  if (!COMMIT_ID.test(value)) throw new Error(`${what} is not a commit id: ${JSON.stringify(value.slice(0, 80))}`);
+  return value;
+}
+
+/** `value` as a revision to resolve (e.g. a job's `baseRef`): no leading `-`, no control characters, no `..`. */
+export function revision(value: string, what: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (value === "" || value.startsWith("-") || /[\x00-\x20\x7f]|\.\./.test(value))
+    throw new Error(`${what} is not a usable revision: ${JSON.stringify(value.slice(0, 80))}`);
+  return value;
+}
+
 /** Files changed and lines added/deleted between two commits (`git diff --numstat`). */
 export async function diffStats(cwd: string, from: string, to: string): Promise<DiffStats> {
-  const { stdout } = await git(cwd, ["diff", "--numstat", from, to]);
+  const { stdout } = await git(cwd, ["diff", "--numstat", "--end-of-options", from, to]);
   let filesChanged = 0;
   let linesAdded = 0;
   let linesDeleted = 0;

@@ -152,3 +152,28 @@ describe("cleanupLeftovers", () => {
     },
   );
 });
+
+describe("refs from outside never reach git as options", () => {
+  it("refuses a checkpoint whose wipBase is `--output=<path>`, and git writes nothing", async () => {
+    const repo = await scratch.repo("ref-option");
+    const work = scratch.dir("ref-option-work");
+    const head = await git(repo.path, "rev-parse", "HEAD");
+    const target = join(work.path, "written-by-git");
+    const job = {
+      _id: "job_ref_option",
+      repo: repo.path,
+      checkpoint: { wipBranch: "gf/job_ref_option", wipBase: `--output=${target}`, wipCommit: head },
+    };
+    await expect(Workspace.prepare(job, { workDir: work.path, epoch: 1 })).rejects.toThrow(
+      /checkpoint\.wipBase is not a commit id/,
+    );
+    expect(existsSync(target)).toBe(false);
+  });
+
+  it("refuses a baseRef that starts with a dash", async () => {
+    const repo = await scratch.repo("ref-dash");
+    const work = scratch.dir("ref-dash-work");
+    const job = { _id: "job_ref_dash", repo: repo.path, baseRef: "--output=/tmp/x" };
+    await expect(Workspace.prepare(job, { workDir: work.path, epoch: 1 })).rejects.toThrow(/baseRef is not a usable/);
+  });
+});

@@ -4,7 +4,7 @@ import type { Checkpoint, DiffStats, Job } from "@gigafactory/schema";
 import { type GroupIdentity, groupIdentity, isGroupAlive, isSameGroup, killGroup } from "../engines/process-group.js";
 import type { Logger } from "../logger.js";
 import { LEFTOVER_KILL_GRACE_MS } from "../options.js";
-import { diffStats, git } from "./git.js";
+import { commitId, diffStats, git, revision } from "./git.js";
 
 /** What a leftover workspace needs for cleanup after a crash. */
 interface WorkspaceRecord {
@@ -67,16 +67,23 @@ export class Workspace {
     const repo = job.repo ? resolve(job.repo) : undefined;
     const record: WorkspaceRecord = { jobId: job._id, path, ...(repo ? { repo } : {}) };
     await writeFile(recordFile, JSON.stringify(record));
+    // refs from outside (the job, its checkpoint) never reach git where an option could go
+    const wipBase = job.checkpoint ? commitId(job.checkpoint.wipBase, "checkpoint.wipBase") : undefined;
     if (repo) {
-      const start = job.checkpoint?.wipCommit ?? job.baseRef ?? "HEAD";
-      const startCommit = (await git(repo, ["rev-parse", "--verify", `${start}^{commit}`])).stdout;
+      const start = job.checkpoint
+        ? commitId(job.checkpoint.wipCommit, "checkpoint.wipCommit")
+        : revision(job.baseRef ?? "HEAD", "baseRef");
+      const startCommit = commitId(
+        (await git(repo, ["rev-parse", "--verify", "--end-of-options", `${start}^{commit}`])).stdout,
+        "the start commit",
+      );
       await git(repo, ["worktree", "prune"]);
       // Detached, so the branch is checked out in no worktree: one an earlier holder of this job
       // still has (SIGKILLed, paused past its lease, or still cleaning up after a release) would
       // otherwise make `worktree add -B` fail. The branch moves by ref updates (here, commitWip).
       await git(repo, ["update-ref", `refs/heads/${branch}`, startCommit]);
       await git(repo, ["worktree", "add", "--force", "--detach", path, startCommit]);
-      return new Workspace(path, branch, job.checkpoint?.wipBase ?? startCommit, startCommit, repo, recordFile, record);
+      return new Workspace(path, branch, wipBase ?? startCommit, startCommit, repo, recordFile, record);
     }
     await mkdir(path, { recursive: true });
     await git(path, ["init", "-q", "-b", branch]);
@@ -120,12 +127,16 @@ export class Workspace {
   private async moveBranch(commit: string): Promise<void> {
     if (!this.repo || this.frozen) return;
     const ref = `refs/heads/${this.branch}`;
-    const update = await git(this.path, ["update-ref", ref, commit, this.branchAt], { allowFail: true });
+    const update = await git(this.path, ["update-ref", "--end-of-options", ref, commit, this.branchAt], {
+      allowFail: true,
+    });
     if (update.exitCode !== 0) {
       // "" when the branch was deleted (update-ref then takes "" as "must not exist")
-      const actual = (await git(this.path, ["rev-parse", "--verify", "-q", ref], { allowFail: true })).stdout;
+      const actual = (
+        await git(this.path, ["rev-parse", "--verify", "-q", "--end-of-options", ref], { allowFail: true })
+      ).stdout;
       if (actual !== this.branchAt) throw new BranchMovedError(this.branch, this.branchAt, actual);
-      await git(this.path, ["update-ref", ref, commit, this.branchAt]);
+      await git(this.path, ["update-ref", "--end-of-options", ref, commit, this.branchAt]);
     }
     this.branchAt = commit;
   }
@@ -140,7 +151,7 @@ export class Workspace {
   }
 
   async diff(): Promise<string> {
-    return (await git(this.path, ["diff", "--binary", this.base, "HEAD"])).stdout;
+    return (await git(this.path, ["diff", "--binary", "--end-of-options", this.base, "HEAD"])).stdout;
   }
 
   /** Notes a process group (engine or verify gate) in the workspace record, for {@link cleanupLeftovers} after a crash. */

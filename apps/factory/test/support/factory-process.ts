@@ -26,6 +26,12 @@ export interface FactoryOptions {
   claimPoll?: string;
   /** @default "500ms" */
   heartbeat?: string;
+  /**
+   * Run engines and gates in the sandbox (bubblewrap), as a factory does by default. Tests whose
+   * engines write host pids to files outside their workspace turn it off.
+   * @default true
+   */
+  sandbox?: boolean;
   /** Extra environment (e.g. FAKE_MODE for the fake engines). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
@@ -77,6 +83,7 @@ function factoryEnv(cluster: Cluster, opts: FactoryOptions, workDir: string): Re
     GF_CLAIM_POLL: opts.claimPoll ?? "500ms",
     GF_HEARTBEAT: opts.heartbeat ?? "500ms",
     GF_LOG_LEVEL: "info",
+    ...(opts.sandbox === false ? { GF_SANDBOX: "off" } : {}),
     ...opts.env,
   };
 }

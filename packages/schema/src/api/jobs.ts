@@ -38,6 +38,8 @@ export const JobCreateInput = z
     repo: z.string().max(1_000).optional(),
     baseRef: z.string().max(256).optional(),
     cwd: z.string().max(1_000).optional(),
+    /** `false`: the engine and gates run with no network (default true). */
+    network: z.boolean().optional(),
     trackerItemId: z.string().max(256).optional(),
     manifest: Json.default({}),
   })

@@ -17,6 +17,8 @@ export interface TestFleet {
   service: GigafactoryClient;
   coordinator: SpawnedCoordinator;
   factory: ChildProcess;
+  /** The factory's work dir: a job's workspace is `jobs/<jobId>-e<epoch>` in it. */
+  workDir: string;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export async function startTestFleet(opts: { mongoUrl: string; label: string }):
       service,
       coordinator,
       factory: running,
+      workDir,
       close() {
         closing ??= (async () => {
           await service.close().catch(() => undefined);

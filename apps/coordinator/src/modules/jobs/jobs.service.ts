@@ -102,6 +102,7 @@ export class JobsService {
         repo: input.repo,
         baseRef: input.baseRef,
         cwd: input.cwd,
+        network: input.network,
         trackerItemId: input.trackerItemId,
       }),
     };

@@ -141,13 +141,16 @@ export class LocalFleet {
           const id = `local-${i + 1}`;
           const workDir = join(opts.stateDir, "work", id);
           await mkdir(workDir, { recursive: true, mode: 0o700 });
+          // the token goes in a 0600 file, not the environment (a process's environ stays readable in /proc)
+          const tokenFile = join(opts.stateDir, "work", `${id}.token`);
+          await writeFile(tokenFile, `${factoryToken}\n`, { mode: 0o600 });
           const app = await ChildApp.start({
             label: `factory ${id}`,
             script: factory.main,
             env: {
               ...baseEnv,
               GF_URL: url,
-              GF_TOKEN: factoryToken,
+              GF_TOKEN_FILE: tokenFile,
               GF_FACTORY_ID: id,
               GF_WORK_DIR: workDir,
               ...(opts.seats ? { GF_SEATS: String(opts.seats) } : {}),
