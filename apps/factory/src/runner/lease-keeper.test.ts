@@ -7,7 +7,10 @@ describe("LeaseKeeper", () => {
     let overruns = 0;
     const keeper = new LeaseKeeper({
       leaseTtlMs: 30_000,
+      grantedAt: Date.now(),
       renew: async () => undefined,
+      selfFenceMarginMs: 1_000,
+      onExpiring: () => undefined,
       watchdogMs: 7 * 24 * 3_600_000 * 5,
       onOverrun: () => overruns++,
     });
