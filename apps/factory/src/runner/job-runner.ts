@@ -84,6 +84,11 @@ export class JobRunner implements PhaseHost {
       grantedAt: deps.claimedAt ?? Date.now(),
       selfFenceMarginMs: selfFenceMargin(claimed.leaseTtlMs, deps.killGraceMs),
       onExpiring: (deadline) => {
+        if (Date.now() >= deadline) {
+          // woken past the deadline (the process was paused): the lease has lapsed, as good as fenced
+          this.logger.warn({ deadline: new Date(deadline).toISOString() }, "the lease lapsed before it was renewed");
+          return this.stop("fenced");
+        }
         this.logger.error(
           { deadline: new Date(deadline).toISOString(), leaseTtlMs: claimed.leaseTtlMs },
           "self-fenced: the lease could not be renewed before its deadline; stopping the job and reporting nothing",
