@@ -28,6 +28,8 @@ export const FactoryConfig = z.object({
   drainGrace: Duration.default(DRAIN_GRACE_MS),
   /** TERM, then KILL after this long ({@link KILL_GRACE_MS}). */
   killGrace: Duration.default(KILL_GRACE_MS),
+  /** How long to wait for an unreachable coordinator at start-up; unbounded when not set. */
+  startTimeout: Duration.optional(),
   logLevel: LogLevel.default("info"),
   /**
    * `auto`: engines and verify gates run under bubblewrap, and the factory refuses to start
@@ -48,6 +50,7 @@ const FLAGS = {
   seats: { type: "string" },
   "work-dir": { type: "string" },
   "drain-grace": { type: "string" },
+  "start-timeout": { type: "string" },
   "log-level": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -63,6 +66,8 @@ export const USAGE = `gf-factory: runs coding-agent jobs for a Gigafactory coord
   --seats N              concurrent jobs (default 2)           (GF_SEATS)
   --work-dir DIR         workspaces and state                  (GF_WORK_DIR)
   --drain-grace 30s      grace for running jobs on SIGTERM     (GF_DRAIN_GRACE)
+  --start-timeout 10m    wait for the coordinator at start-up  (GF_START_TIMEOUT)
+                         (default: as long as it takes)
   --log-level info                                             (GF_LOG_LEVEL)
   --no-sandbox           run engines and gates unsandboxed     (GF_SANDBOX=off)
 `;
@@ -83,6 +88,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfi
     claimPoll: env.GF_CLAIM_POLL,
     drainGrace: values["drain-grace"] ?? env.GF_DRAIN_GRACE,
     killGrace: env.GF_KILL_GRACE,
+    startTimeout: values["start-timeout"] ?? env.GF_START_TIMEOUT,
     logLevel: values["log-level"] ?? env.GF_LOG_LEVEL,
     sandbox: values["no-sandbox"] ? "off" : env.GF_SANDBOX,
   };

@@ -1,4 +1,5 @@
 import { mkdir, readFile, statfs, writeFile } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { arch, hostname, loadavg, platform } from "node:os";
 import { join } from "node:path";
 import type { FactoryMessage } from "@gigafactory/schema";
@@ -7,13 +8,22 @@ import { childEnv, defaultFactoryId, type FactoryConfig } from "./config.js";
 import type { Engine } from "./engines/engine.js";
 import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
-import { heartbeatEvery } from "./options.js";
+import { heartbeatEvery, startRetryDelay } from "./options.js";
+import { isTransient } from "./runner/fence.js";
 import { JobRunner } from "./runner/job-runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { FACTORY_VERSION } from "./version.js";
 import { cleanupLeftovers } from "./workspace/workspace.js";
 
 type State = "starting" | "active" | "draining" | "closed";
+
+/** `close()` (a signal) came while the daemon was still waiting for its coordinator at start-up. */
+export class StartCancelled extends Error {
+  constructor() {
+    super("stopped while waiting for the coordinator");
+    this.name = "StartCancelled";
+  }
+}
 
 /**
  * The factory daemon: registers, heartbeats, listens on `factory.connect`, claims what it
@@ -34,6 +44,8 @@ export class FactoryDaemon {
   private claimAgain = false;
   private closing: Promise<void> | undefined;
   private drainStarted: Promise<void> | undefined;
+  /** Aborted by `close()`: ends a start-up still waiting for the coordinator. */
+  private readonly closed = new AbortController();
 
   constructor(
     private readonly config: FactoryConfig,
@@ -59,13 +71,7 @@ export class FactoryDaemon {
     this.factoryId = config.factoryId ?? (await this.stableId());
     this.engines = await this.resolveEngines();
     this.client = createGigafactoryClient({ url: config.url, token: config.token, lazyWebSocket: false });
-    const registered = await this.client.trpc.factory.register.mutate({
-      factoryId: this.factoryId,
-      descriptor: { host: hostname(), pid: process.pid, os: platform(), arch: arch(), version: FACTORY_VERSION },
-      capabilities: config.capabilities,
-      engines: [...this.engines.keys()],
-      seatLimit: config.seats,
-    });
+    const registered = await this.register(this.client);
     this.state = "active";
     this.timers.push(
       setInterval(() => void this.heartbeat(), heartbeatEvery(config.heartbeat, registered.heartbeatMs)),
@@ -89,6 +95,39 @@ export class FactoryDaemon {
     );
     this.claimSoon();
     return { factoryId: this.factoryId, engines: [...this.engines.keys()] };
+  }
+
+  /**
+   * Registers; while the coordinator is unreachable (a network error or a 5xx) it tries again
+   * with capped exponential backoff ({@link startRetryDelay}), logging each try, until it answers,
+   * `startTimeout` runs out (then the last error is thrown) or `close()` is called
+   * ({@link StartCancelled}). Any other answer (a refused token) is thrown at once.
+   */
+  private async register(client: GigafactoryClient) {
+    const { config } = this;
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed.signal.aborted) throw new StartCancelled();
+      try {
+        return await client.trpc.factory.register.mutate({
+          factoryId: this.factoryId,
+          descriptor: { host: hostname(), pid: process.pid, os: platform(), arch: arch(), version: FACTORY_VERSION },
+          capabilities: config.capabilities,
+          engines: [...this.engines.keys()],
+          seatLimit: config.seats,
+        });
+      } catch (error) {
+        if (this.closed.signal.aborted) throw new StartCancelled();
+        if (!isTransient(error)) throw error;
+        const delayMs = startRetryDelay(attempt);
+        if (config.startTimeout !== undefined && Date.now() - started + delayMs > config.startTimeout) throw error;
+        this.logger.warn(
+          { err: error, url: config.url, attempt, retryInMs: delayMs },
+          "coordinator unreachable; waiting to register",
+        );
+        await sleep(delayMs, undefined, { signal: this.closed.signal }).catch(() => undefined);
+      }
+    }
   }
 
   private onMessage(message: FactoryMessage): void {
@@ -118,6 +157,7 @@ export class FactoryDaemon {
     while (this.state === "active" && this.client) {
       const free = this.config.seats - this.runners.size;
       if (free <= 0) return;
+      const claimedAt = Date.now();
       const { jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free });
       if (jobs.length === 0) return;
       for (const claimed of jobs) {
@@ -142,6 +182,7 @@ export class FactoryDaemon {
           killGraceMs: this.config.killGrace,
           ...(this.sandbox ? { sandbox: this.sandbox } : {}),
           logger: this.logger,
+          claimedAt,
         });
         const stale = this.runners.get(runner.jobId);
         if (stale) {
@@ -209,6 +250,7 @@ export class FactoryDaemon {
   /** Drains, then disconnects. Idempotent; every step runs even if one fails. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.closed.abort();
       try {
         await this.drain();
       } catch (error) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { homedir } from "node:os";
 import { forgetToken, readConfig, USAGE } from "./config.js";
-import { FactoryDaemon } from "./daemon.js";
+import { FactoryDaemon, StartCancelled } from "./daemon.js";
 import { createLogger } from "./logger.js";
 import { EXIT_FLUSH_WAIT_MS } from "./options.js";
 import { detectSandbox, type Sandbox } from "./sandbox/sandbox.js";
@@ -52,6 +52,12 @@ try {
   const { factoryId, engines } = await daemon.start();
   process.stdout.write(`${JSON.stringify({ msg: "GF_FACTORY_READY", factoryId, engines, pid: process.pid })}\n`);
 } catch (error) {
+  if (error instanceof StartCancelled) {
+    // a signal while waiting for the coordinator: nothing ran, nothing to drain
+    logger.info("stopped before the coordinator answered");
+    await daemon.close();
+    process.exit(0);
+  }
   logger.fatal({ err: error }, "factory failed to start");
   await daemon.close();
   process.exit(1);

@@ -58,6 +58,25 @@ export function renewEvery(leaseTtlMs: number): number {
 }
 
 /**
+ * Room kept for stopping the engine (its kill grace) and the writes around it, on top of the
+ * kill grace, when the factory fences itself.
+ * @defaultValue 1_000
+ */
+export const SELF_FENCE_SLACK_MS = 1_000;
+
+/**
+ * Self-fencing: when no renewal has succeeded and the lease's deadline (the send time of the
+ * last successful claim or renewal plus the TTL, so the coordinator's clock is never read) is
+ * this close, the factory stops the engine itself, as if fenced: another factory may hold the
+ * job once the lease lapses. The kill grace plus {@link SELF_FENCE_SLACK_MS}, but at most a
+ * quarter of the TTL, so a short lease is not given up after its first missed renewal.
+ * @defaultValue `min(leaseTtlMs / 4, killGraceMs + SELF_FENCE_SLACK_MS)`
+ */
+export function selfFenceMargin(leaseTtlMs: number, killGraceMs: number): number {
+  return Math.min(Math.floor(leaseTtlMs / 4), killGraceMs + SELF_FENCE_SLACK_MS);
+}
+
+/**
  * Added to the longest time the attempt's engine, reviewer and gates may take before the
  * watchdog gives the lease up: room for git, uploads and the writes around them.
  * @defaultValue 300_000
@@ -84,7 +103,8 @@ export function attemptLimitMs(
 // ── Writes to the coordinator ───────────────────────────────────────────────
 
 /**
- * Tries per fenced write (the first one included) when the failure is transient.
+ * Tries per fenced write (the first one included) when the failure is transient and the write
+ * has no deadline; a job runner's writes are retried until its lease's deadline instead.
  * @defaultValue 5
  */
 export const WRITE_TRIES = 5;
@@ -110,6 +130,20 @@ export function writeRetryDelay(attempt: number): number {
 }
 
 /**
+ * Events held for the coordinator (waiting to be sent, or sent again after a failure) at most;
+ * past it the oldest `log` lines are dropped, counted by a `dropped` event in their place. Other
+ * events are never dropped.
+ * @defaultValue 10_000
+ */
+export const EVENT_BUFFER_MAX = 10_000;
+
+/**
+ * The same bound in bytes of event data (JSON).
+ * @defaultValue 8 MiB
+ */
+export const EVENT_BUFFER_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
  * A stalled artifact upload must not hold the job (and its lease) forever.
  * @defaultValue 300_000
  */
@@ -126,6 +160,30 @@ export const EVENT_FLUSH_MS = 250;
  * @defaultValue 200
  */
 export const EVENT_BATCH_MAX = 200;
+
+// ── Start-up ────────────────────────────────────────────────────────────────
+
+/**
+ * The first wait before registering again when the coordinator is unreachable at start-up;
+ * each later one doubles it.
+ * @defaultValue 500
+ */
+export const START_RETRY_BASE_MS = 500;
+
+/**
+ * The longest wait between two tries to reach the coordinator at start-up.
+ * @defaultValue 10_000
+ */
+export const START_RETRY_MAX_MS = 10_000;
+
+/**
+ * The wait before try `attempt + 1` to register: exponential, capped. The whole wait is
+ * unbounded unless `--start-timeout` (`GF_START_TIMEOUT`) is set.
+ * @defaultValue `min(START_RETRY_MAX_MS, START_RETRY_BASE_MS × 2^(attempt - 1))`
+ */
+export function startRetryDelay(attempt: number): number {
+  return Math.min(START_RETRY_MAX_MS, START_RETRY_BASE_MS * 2 ** (attempt - 1));
+}
 
 // ── Processes and git ───────────────────────────────────────────────────────
 

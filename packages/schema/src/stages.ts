@@ -56,6 +56,8 @@ export const EventType = z.enum([
   "verify",
   "artifact",
   "insights",
+  // log lines a factory dropped from its full buffer during an outage: `data.count`
+  "dropped",
 ]);
 export type EventType = z.infer<typeof EventType>;
 
@@ -68,6 +70,7 @@ export const FACTORY_EVENT_TYPES = [
   "verify",
   "artifact",
   "insights",
+  "dropped",
 ] as const satisfies readonly EventType[];
 export const FactoryEventType = z.enum(FACTORY_EVENT_TYPES);
 export type FactoryEventType = z.infer<typeof FactoryEventType>;

@@ -12,6 +12,16 @@ import WebSocket from "ws";
 
 export type { AppRouter };
 
+/**
+ * The longest URL of one batched GET. Node's HTTP server refuses a request whose head (request
+ * line and headers) passes 16 KiB (`--max-http-header-size`), answering 431 with no body; this
+ * leaves room for the headers. A single call longer than this fails on the client.
+ */
+export const MAX_URL_LENGTH = 14_000;
+
+/** The most calls in one HTTP batch (queries or mutations). */
+export const MAX_BATCH_ITEMS = 100;
+
 export interface GigafactoryClientOptions {
   /** The coordinator's base URL, e.g. `http://127.0.0.1:7700`. */
   url: string;
@@ -54,7 +64,15 @@ export function createGigafactoryClient(opts: GigafactoryClientOptions): Gigafac
       splitLink({
         condition: (op) => op.type === "subscription",
         true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({ url: base, transformer: superjson, headers: authHeader }),
+        false: httpBatchLink({
+          url: base,
+          transformer: superjson,
+          headers: authHeader,
+          // a fan-out (Promise.all over hundreds of queries) becomes several GETs, each within
+          // the request-head size a Node server accepts (16 KiB, headers included)
+          maxURLLength: MAX_URL_LENGTH,
+          maxItems: MAX_BATCH_ITEMS,
+        }),
       }),
     ],
   });

@@ -37,6 +37,37 @@ describe("fencedWrite", () => {
   });
 });
 
+describe("fencedWrite with a deadline", () => {
+  it("retries a transient failure past the try count while the deadline is ahead", async () => {
+    let calls = 0;
+    const answer = await fencedWrite(
+      "job_1",
+      async () => {
+        calls++;
+        if (calls <= 3) throw new TypeError("fetch failed");
+        return "ok";
+      },
+      { deadline: () => Date.now() + 60_000, tries: 2 },
+    );
+    expect(answer).toBe("ok");
+    expect(calls).toBe(4);
+  });
+
+  it("stops retrying once the deadline is gone (0: the runner was silenced)", async () => {
+    let calls = 0;
+    const error = await fencedWrite(
+      "job_1",
+      async () => {
+        calls++;
+        throw new TypeError("fetch failed");
+      },
+      { deadline: () => 0 },
+    ).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(calls).toBe(1);
+  });
+});
+
 describe("isTransient", () => {
   it("retries network errors and server-side tRPC errors, not answers about the request", () => {
     expect(isTransient(new TypeError("fetch failed"))).toBe(true);

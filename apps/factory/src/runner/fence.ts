@@ -39,14 +39,27 @@ export function isTransient(error: unknown): boolean {
   return code === undefined || code === "INTERNAL_SERVER_ERROR" || code === "SERVICE_UNAVAILABLE" || code === "TIMEOUT";
 }
 
+export interface FencedWriteOptions {
+  /**
+   * Transient failures are retried until this moment (epoch ms, read before each retry): the
+   * job's lease deadline, so a coordinator outage shorter than the lease loses nothing. A
+   * deadline of 0 stops the retries (the runner was silenced).
+   */
+  deadline?: () => number;
+  /** Without a deadline: tries in all, the first one included. @defaultValue {@link WRITE_TRIES} */
+  tries?: number;
+  signal?: AbortSignal;
+}
+
 /**
  * Runs one write the factory makes about a job. `FENCED` becomes {@link FencedSignal} at once;
- * transient failures are retried ({@link WRITE_TRIES} tries, {@link writeRetryDelay} apart) before they are thrown.
+ * transient failures are retried {@link writeRetryDelay} apart, until `deadline` when one is
+ * given (never sleeping past it), else for {@link WRITE_TRIES} tries, before they are thrown.
  */
 export async function fencedWrite<T>(
   jobId: string,
   write: () => Promise<T>,
-  opts: { tries?: number; signal?: AbortSignal } = {},
+  opts: FencedWriteOptions = {},
 ): Promise<T> {
   const tries = opts.tries ?? WRITE_TRIES;
   for (let attempt = 1; ; attempt++) {
@@ -55,8 +68,14 @@ export async function fencedWrite<T>(
     } catch (error) {
       if (error instanceof FencedSignal) throw error;
       if (isFenced(error)) throw new FencedSignal(jobId);
-      if (attempt >= tries || !isTransient(error) || opts.signal?.aborted) throw error;
-      await new Promise((resolve) => setTimeout(resolve, writeRetryDelay(attempt)));
+      if (!isTransient(error) || opts.signal?.aborted) throw error;
+      let delay = writeRetryDelay(attempt);
+      if (opts.deadline) {
+        const left = opts.deadline() - Date.now();
+        if (left <= 0) throw error;
+        delay = Math.min(delay, left);
+      } else if (attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 }

@@ -13,7 +13,7 @@ import type {
 import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
-import { attemptLimitMs, WATCHDOG_SLACK_MS } from "../options.js";
+import { attemptLimitMs, selfFenceMargin, WATCHDOG_SLACK_MS } from "../options.js";
 import { Workspace } from "../workspace/workspace.js";
 import { EngineLog, uploadArtifacts } from "./artifacts.js";
 import { EventBatcher } from "./event-batcher.js";
@@ -37,6 +37,8 @@ export interface JobRunnerDeps {
   logger: Logger;
   /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @defaultValue {@link WATCHDOG_SLACK_MS} */
   watchdogSlackMs?: number;
+  /** When the claim was sent (epoch ms): the lease holds at least until this plus its TTL. @defaultValue now */
+  claimedAt?: number;
 }
 
 /**
@@ -82,6 +84,20 @@ export class JobRunner implements PhaseHost {
     });
     this.lease = new LeaseKeeper({
       leaseTtlMs: claimed.leaseTtlMs,
+      grantedAt: deps.claimedAt ?? Date.now(),
+      selfFenceMarginMs: selfFenceMargin(claimed.leaseTtlMs, deps.killGraceMs),
+      onExpiring: (deadline) => {
+        if (Date.now() >= deadline) {
+          // woken past the deadline (the process was paused): the lease has lapsed, as good as fenced
+          this.logger.warn({ deadline: new Date(deadline).toISOString() }, "the lease lapsed before it was renewed");
+          return this.stop("fenced");
+        }
+        this.logger.error(
+          { deadline: new Date(deadline).toISOString(), leaseTtlMs: claimed.leaseTtlMs },
+          "self-fenced: the lease could not be renewed before its deadline; stopping the job and reporting nothing",
+        );
+        this.stop("expired");
+      },
       watchdogMs: attemptLimitMs(claimed.job, deps.watchdogSlackMs ?? WATCHDOG_SLACK_MS),
       renew: () => this.renew(),
       onOverrun: (limitMs) => {
@@ -101,6 +117,7 @@ export class JobRunner implements PhaseHost {
       .finally(() => {
         this.lease.stop();
         if (this.stopReason === "fenced") this.logger.warn("fenced: stopped the job and discarded its result");
+        if (this.stopReason === "expired") this.logger.warn("self-fenced: stopped the job; the reaper gives it back");
       });
     this.done = Promise.race([finished, this.lease.overrun]);
   }
@@ -160,7 +177,10 @@ export class JobRunner implements PhaseHost {
   private async write<T>(fn: () => Promise<T>): Promise<T> {
     if (this.stopReason && isSilent(this.stopReason)) throw new StoppedSignal(this.jobId, this.stopReason);
     try {
-      return await fencedWrite(this.jobId, fn);
+      // retried until the lease's deadline; a silenced runner stops retrying
+      return await fencedWrite(this.jobId, fn, {
+        deadline: () => (isSilent(this.stopReason) ? 0 : this.lease.deadline),
+      });
     } catch (error) {
       if (error instanceof FencedSignal) this.stop("fenced");
       throw error;
@@ -174,6 +194,7 @@ export class JobRunner implements PhaseHost {
     } catch (error) {
       if (!(error instanceof FencedSignal || error instanceof StoppedSignal))
         this.logger.warn({ err: error }, "lease renewal failed");
+      throw error;
     }
   }
 
@@ -234,7 +255,27 @@ export class JobRunner implements PhaseHost {
       await this.group.gone();
       this.batcher.stop();
       this.lease.stopRenewing();
+      if (this.stopReason === "expired") await this.keepExpiredWork(workspace);
       await workspace.cleanup().catch((error: unknown) => this.logger.warn({ err: error }, "workspace cleanup failed"));
+    }
+  }
+
+  /**
+   * Self-fenced: the work is kept as a commit in the repository (the workspace is frozen, so the
+   * job branch, which may soon be another holder's, does not move) and named in the log.
+   */
+  private async keepExpiredWork(workspace: Workspace): Promise<void> {
+    if (!workspace.shareable) return;
+    try {
+      const kept = await workspace.commitWip(
+        `gf: WIP of ${this.jobId} (self-fenced, epoch ${this.epoch})`,
+        async () => {
+          throw new StoppedSignal(this.jobId, "expired");
+        },
+      );
+      this.logger.warn({ commit: kept?.wipCommit }, "self-fenced: kept the attempt's work as a commit");
+    } catch (error) {
+      this.logger.warn({ err: error }, "self-fenced: could not keep the attempt's work");
     }
   }
 
@@ -292,7 +333,9 @@ export class JobRunner implements PhaseHost {
   /** A WIP commit on the job branch; when a stale holder moved the branch, a renewal proves the lease before it is taken back. */
   commitWip(message: string): Promise<Checkpoint | undefined> {
     return this.mustHaveWorkspace().commitWip(message, async () => {
+      const sentAt = Date.now();
       await this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()));
+      this.lease.renewed(sentAt);
     });
   }
 

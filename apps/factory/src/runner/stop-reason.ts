@@ -2,13 +2,14 @@
  * Why a runner stops before its attempt ends on its own: `cancel` (the coordinator asked),
  * `drain` (the factory is stopping; checkpoint and release), `fenced` (a newer lease holds the
  * job), `kill` (second signal: the daemon exits now), `watchdog` (the attempt overran every bound
- * and gives its lease up).
+ * and gives its lease up), `expired` (no renewal got through and the lease's deadline is near:
+ * the factory fences itself before another factory may claim the job).
  */
-export type StopReason = "cancel" | "drain" | "fenced" | "kill" | "watchdog";
+export type StopReason = "cancel" | "drain" | "fenced" | "kill" | "watchdog" | "expired";
 
 /** After these the runner writes nothing more and moves no git ref: the lease is, or is about to be, someone else's. */
 export function isSilent(reason: StopReason | undefined): boolean {
-  return reason === "fenced" || reason === "kill" || reason === "watchdog";
+  return reason === "fenced" || reason === "kill" || reason === "watchdog" || reason === "expired";
 }
 
 /**

@@ -12,7 +12,8 @@ export const FAST_COORDINATOR_ENV = {
 
 /** A real coordinator process on its own database, with a service client and a factory token. */
 export interface Cluster {
-  coordinator: SpawnedCoordinator;
+  /** The coordinator process running now (a new one after {@link Cluster.restartCoordinator}). */
+  readonly coordinator: SpawnedCoordinator;
   url: string;
   /** Service-role client: jobs, profiles, artifacts. */
   service: GigafactoryClient;
@@ -21,6 +22,10 @@ export interface Cluster {
   factoryToken: string;
   /** Downloads an artifact's bytes over the plain HTTP route. */
   download(artifactId: string): Promise<{ status: number; body: Buffer; sha256Header: string | null }>;
+  /** Stops the coordinator process (an outage); the database and data dir stay. */
+  stopCoordinator(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a coordinator again on the same port, database and data dir (needs `dataDir`). */
+  restartCoordinator(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,14 +36,18 @@ export interface ClusterOptions {
   label: string;
   /** Coordinator environment laid over {@link FAST_COORDINATOR_ENV}. */
   env?: Record<string, string>;
+  /** The coordinator's data dir, kept across {@link Cluster.restartCoordinator} (the caller removes it). */
+  dataDir?: string;
 }
 
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  const coordinator = await spawnCoordinator({
+  const spawnOptions = {
     mongoUrl: opts.mongoUrl,
     dbName: databaseNameFor(opts.label),
     env: { ...FAST_COORDINATOR_ENV, ...opts.env },
-  });
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+  };
+  let coordinator = await spawnCoordinator(spawnOptions);
   const admin = createGigafactoryClient({ url: coordinator.url, token: coordinator.adminToken });
   try {
     const { token: serviceToken } = await admin.trpc.admin.createToken.mutate({
@@ -52,7 +61,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     const service = createGigafactoryClient({ url: coordinator.url, token: serviceToken });
     let closing: Promise<void> | undefined;
     return {
-      coordinator,
+      get coordinator() {
+        return coordinator;
+      },
       url: coordinator.url,
       service,
       serviceToken,
@@ -66,6 +77,14 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
           body: Buffer.from(await response.arrayBuffer()),
           sha256Header: response.headers.get("x-sha256"),
         };
+      },
+      async stopCoordinator(signal = "SIGKILL") {
+        await coordinator.stop(signal);
+      },
+      async restartCoordinator() {
+        if (!opts.dataDir) throw new Error("restartCoordinator needs a cluster started with a dataDir");
+        const port = new URL(coordinator.url).port;
+        coordinator = await spawnCoordinator({ ...spawnOptions, env: { ...spawnOptions.env, GF_PORT: port } });
       },
       close() {
         closing ??= (async () => {

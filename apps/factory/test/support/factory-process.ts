@@ -35,6 +35,8 @@ export interface FactoryOptions {
   /** Extra environment (e.g. FAKE_MODE for the fake engines). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Return at once instead of waiting for the ready line (a factory started before its coordinator). @default true */
+  waitReady?: boolean;
 }
 
 /** A running `gf-factory` process (the built dist/main.js). */
@@ -165,6 +167,7 @@ export async function startFactory(cluster: Cluster, opts: FactoryOptions): Prom
     },
   };
   running.add(factory);
+  if (opts.waitReady === false) return factory;
 
   try {
     await Promise.race([

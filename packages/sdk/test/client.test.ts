@@ -1,0 +1,37 @@
+import { databaseNameFor } from "@gigafactory/devdb";
+import { type SpawnedCoordinator, spawnCoordinator } from "@gigafactory/coordinator/testing";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createGigafactoryClient, type GigafactoryClient } from "../src/index.js";
+
+let coordinator: SpawnedCoordinator;
+let service: GigafactoryClient;
+
+beforeAll(async () => {
+  coordinator = await spawnCoordinator({ mongoUrl: inject("mongoUrl"), dbName: databaseNameFor("sdk-client") });
+  const admin = createGigafactoryClient({ url: coordinator.url, token: coordinator.adminToken });
+  try {
+    const { token } = await admin.trpc.admin.createToken.mutate({ role: "service", name: "sdk client test" });
+    service = createGigafactoryClient({ url: coordinator.url, token });
+  } finally {
+    await admin.close();
+  }
+});
+
+afterAll(async () => {
+  await service?.close();
+  await coordinator?.stop();
+});
+
+describe("the client's batch link", () => {
+  it("splits a fan-out of 250 queries into requests the server accepts", async () => {
+    const created = await Promise.all(
+      Array.from({ length: 250 }, (_, index) =>
+        service.trpc.jobs.create.mutate({ title: `fan-out ${index}`, engine: "shell", bodyMd: "echo hi" }),
+      ),
+    );
+    const ids = created.map(({ job }) => job._id);
+    const jobs = await Promise.all(ids.map((jobId) => service.trpc.jobs.get.query({ jobId })));
+    expect(jobs.map((job) => job._id)).toEqual(ids);
+    expect(new Set(jobs.map((job) => job.title)).size).toBe(250);
+  });
+});
