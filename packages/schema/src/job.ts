@@ -113,5 +113,11 @@ export const Job = z.object({
   /** When the job last entered `inbox`; the claim order's tie-breaker. */
   queuedAt: z.date(),
   endedAt: z.date().optional(),
+  /**
+   * Follow-ups of a stage change still owed (lock release, dependents, composite parent, a
+   * dependency re-check): set by the update that made the change, cleared once they ran. Any
+   * coordinator's reaper runs those a failed or crashed request left.
+   */
+  settle: z.object({ owedSince: z.date() }).optional(),
 });
 export type Job = z.infer<typeof Job>;

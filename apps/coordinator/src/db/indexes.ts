@@ -3,7 +3,7 @@ import type { Collections } from "./collections.js";
 
 /**
  * Every index, in one place, created at start-up. Each hot query names the index it uses:
- * claim → jobs.claim, reaper → jobs.reaper, list → jobs.list_*, watch → events.seq.
+ * claim → jobs.claim, reaper → jobs.reaper and jobs.settle_owed, list → jobs.list_*, watch → events.seq.
  */
 export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
   jobs: [
@@ -19,6 +19,8 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
     { key: { productId: 1, trackerItemId: 1 }, name: "tracker" },
     { key: { "lease.holder": 1, stage: 1 }, name: "held_by" },
     { key: { cancelRequested: 1, stage: 1 }, name: "cancel_backstop" },
+    // only jobs owing follow-ups carry the field, briefly: a sparse index stays tiny
+    { key: { "settle.owedSince": 1 }, name: "settle_owed", sparse: true },
   ],
   runs: [
     { key: { jobId: 1, attempt: 1 }, name: "by_job" },

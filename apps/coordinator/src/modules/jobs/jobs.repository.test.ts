@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { claimFilter, fenceFilter, moving, movingFromActive } from "./jobs.repository.js";
+import { claimFilter, fenceFilter, moving, movingFromActive, owesSettle } from "./jobs.repository.js";
 
 const factory = { productId: "acme", capabilities: ["git", "node"], engines: ["shell", "codex"] };
 const now = new Date("2026-01-01T00:00:00Z");
@@ -51,5 +51,19 @@ describe("fenceFilter", () => {
       "lease.holder": "f-1",
       stage: { $in: ["building", "review", "testing"] },
     });
+  });
+});
+
+describe("owesSettle", () => {
+  it("is owed when a change leaves an active stage or reaches a terminal one", () => {
+    expect(owesSettle("building", "inbox")).toBe(true); // the lock
+    expect(owesSettle("review", "inbox")).toBe(true);
+    expect(owesSettle("inbox", "cancelled")).toBe(true); // dependents, parent
+    expect(owesSettle(["inbox", "review"], "cancelled")).toBe(true);
+  });
+
+  it("is not owed by a change with no follow-ups", () => {
+    expect(owesSettle(["failed", "cancelled"], "inbox")).toBe(false);
+    expect(owesSettle("inbox", "building")).toBe(false);
   });
 });

@@ -9,6 +9,7 @@ import {
   type Stage,
   canTransition,
   isActiveStage,
+  isTerminalStage,
   stagesLeadingTo,
 } from "@gigafactory/schema";
 import type { Filter, UpdateFilter } from "mongodb";
@@ -19,6 +20,24 @@ import type { Collections } from "../../db/collections.js";
  * the same atomic write, so a reader never sees the new state without its event being due.
  */
 export const RESERVE_EVENT = { eventSeq: 1 } as const;
+
+/**
+ * Merged into the `$set` of a stage change with follow-ups: records in the same atomic write that
+ * they are owed, so a request that dies before running them leaves a marker the reaper finds
+ * (`OutcomesService.catchUp`). Cleared by {@link JobsRepository.clearSettle}.
+ */
+function owedSettle(): { settle: NonNullable<Job["settle"]> } {
+  return { settle: { owedSince: new Date() } };
+}
+
+/**
+ * Whether a change `from → to` has follow-ups (`OutcomesService.settled`): leaving an active stage
+ * (the lock) or reaching a terminal one (dependents, parent).
+ */
+export function owesSettle(from: Stage | readonly Stage[], to: Stage): boolean {
+  const sources: readonly Stage[] = typeof from === "string" ? [from] : from;
+  return isTerminalStage(to) || sources.some(isActiveStage);
+}
 
 /** Fields that clear the lease; the epoch is kept (it only ever grows). */
 const LEASE_CLEARED = { "lease.holder": null, "lease.expiresAt": null, "lease.runId": null } as const;
@@ -124,6 +143,11 @@ export interface Move {
   /** Clears the lease's holder, expiry and run (the epoch stays). */
   clearLease?: boolean;
   unset?: ReadonlyArray<"reason" | "endedAt">;
+  /**
+   * Records that follow-ups are owed (see `owedSettle`).
+   * @default owesSettle(from, to)
+   */
+  owesSettle?: boolean;
 }
 
 /** What `list` filters on; unset (or empty) criteria do not filter. */
@@ -175,8 +199,14 @@ export class JobsRepository {
     return (await this.cols.jobs.findOne(fenceFilter(fence), { projection: { _id: 1 } })) !== null;
   }
 
-  insert(job: Job): Promise<unknown> {
-    return this.cols.jobs.insertOne(job);
+  /**
+   * Stores a new job. One with dependencies is stored owing a settle: the dependency re-check
+   * that follows the insert (a dependency may finish meanwhile). Returns the job as stored.
+   */
+  async insert(job: Job): Promise<Job> {
+    const stored: Job = job.deps.length ? { ...job, ...owedSettle() } : job;
+    await this.cols.jobs.insertOne(stored);
+    return stored;
   }
 
   /** Newest first (ids are time-ordered), index `list_all` / `list_stage`. */
@@ -205,6 +235,27 @@ export class JobsRepository {
       .find({ stage: { $in: [...ACTIVE_STAGES] }, "lease.expiresAt": { $lt: now } })
       .limit(limit)
       .toArray();
+  }
+
+  /** Jobs whose follow-ups have been owed since before `before` (the reaper's, index `settle_owed`). */
+  settleOwed(before: Date, limit: number): Promise<Job[]> {
+    return this.cols.jobs
+      .find({ "settle.owedSince": { $lt: before } })
+      .limit(limit)
+      .toArray();
+  }
+
+  /**
+   * The follow-ups `job` owed ran: drops its marker, unless a later change set a new one since.
+   * Returns whether it dropped it.
+   */
+  async clearSettle(job: Pick<Job, "_id" | "settle">): Promise<boolean> {
+    if (!job.settle) return false;
+    const { modifiedCount } = await this.cols.jobs.updateOne(
+      { _id: job._id, "settle.owedSince": job.settle.owedSince },
+      { $unset: { settle: "" } },
+    );
+    return modifiedCount > 0;
   }
 
   /** Unheld jobs in `inbox` or `review` whose cancel was requested (index `cancel_backstop`). */
@@ -314,8 +365,14 @@ export class JobsRepository {
       ...(where.kind !== undefined ? { kind: where.kind } : {}),
       ...moving(move.from, move.to),
     };
+    const owed = move.owesSettle ?? owesSettle(move.from, move.to);
     const update: UpdateFilter<Job> = {
-      $set: { stage: move.to, ...move.set, ...(move.clearLease ? LEASE_CLEARED : {}) },
+      $set: {
+        stage: move.to,
+        ...move.set,
+        ...(move.clearLease ? LEASE_CLEARED : {}),
+        ...(owed ? owedSettle() : {}),
+      },
       ...(move.unset?.length ? { $unset: Object.fromEntries(move.unset.map((field) => [field, ""])) } : {}),
       $inc: RESERVE_EVENT,
     };
@@ -339,7 +396,7 @@ export class JobsRepository {
         ...movingFromActive(to),
       },
       {
-        $set: { stage: to, ...LEASE_CLEARED, lastResult: "lost", updatedAt: now, ...outcome.set },
+        $set: { stage: to, ...LEASE_CLEARED, lastResult: "lost", updatedAt: now, ...outcome.set, ...owedSettle() },
         $inc: { "lease.epoch": 1, ...RESERVE_EVENT },
       },
       { returnDocument: "after" },
@@ -394,7 +451,7 @@ function fencedUpdate(change: FencedChange): [Filter<Job>, UpdateFilter<Job>] {
       return [
         { ...movingFromActive(change.to), cancelRequested: change.cancelRequested },
         {
-          $set: { stage: change.to, ...LEASE_CLEARED, ...change.set },
+          $set: { stage: change.to, ...LEASE_CLEARED, ...change.set, ...owedSettle() },
           $inc: change.refundAttempt ? { attempt: -1, ...RESERVE_EVENT } : RESERVE_EVENT,
         },
       ];

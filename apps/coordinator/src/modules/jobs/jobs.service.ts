@@ -12,6 +12,7 @@ import {
 import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
+import { failpoint } from "../../failpoints.js";
 import type { EventLog } from "../events/event-log.js";
 import type { Notifier } from "../events/notifier.js";
 import type { ProfilesRepository } from "../profiles/profiles.repository.js";
@@ -19,7 +20,7 @@ import type { RunsRepository } from "../runs/runs.repository.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { JobsRepository } from "./jobs.repository.js";
 import type { OutcomesService } from "./outcomes.service.js";
-import { doomedBy, pendingDeps } from "./settle-rules.js";
+import { pendingDeps } from "./settle-rules.js";
 
 type ListQuery = Omit<JobListInput, "limit" | "productId"> & { limit: number };
 
@@ -106,32 +107,33 @@ export class JobsService {
         trackerItemId: input.trackerItemId,
       }),
     };
+    let stored: Job;
     try {
-      await jobs.insert(job);
+      stored = await jobs.insert(job);
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
       const winner = await jobs.findByKey(productId, idempotencyKey);
       if (!winner) throw error;
       return { job: winner, created: false };
     }
-    await this.deps.events.record(job, "created", {
+    failpoint("create.afterInsert");
+    await this.deps.events.record(stored, "created", {
       title: job.title,
       engine: job.engine,
       capabilities: job.capabilities,
     });
-    const settled = await this.settleDeps(job);
+    const settled = await this.settleDeps(stored);
     return { job: settled, created: true };
   }
 
-  /** A dependency may have finished while this job was being created: re-check once it is stored. */
+  /**
+   * A dependency may have finished while this job was being created or retried: re-check once it
+   * is stored (which recorded the re-check as owed), then drop the marker.
+   */
   private async settleDeps(job: Job): Promise<Job> {
-    if (job.deps.length === 0) return job;
-    const deps = await this.deps.jobs.findRefs(job.productId, job.deps);
-    const culprit = doomedBy(job.depsMode, deps);
-    if (culprit) return (await this.deps.outcomes.doom(job, culprit)) ?? job;
-    const pending = pendingDeps(job.depsMode, deps);
-    if (pending.length === job.pendingDeps.length) return job;
-    return (await this.deps.jobs.keepPendingDeps(job._id, pending)) ?? job;
+    const settled = await this.deps.outcomes.recheckDeps(job);
+    await this.deps.jobs.clearSettle(job);
+    return settled;
   }
 
   private async resolveDeps(productId: string, refs: string[]): Promise<Job[]> {
@@ -169,8 +171,9 @@ export class JobsService {
         set: { reason, awaitingApproval: false, endedAt: now, updatedAt: now },
       });
       if (moved) {
+        failpoint("cancel.afterMove");
         await this.deps.events.record(moved, "cancelled", { reason });
-        await this.deps.outcomes.settled(moved);
+        await this.deps.outcomes.settle(moved);
         return moved;
       }
     }
@@ -210,6 +213,8 @@ export class JobsService {
       },
       clearLease: true,
       unset: ["reason", "endedAt"],
+      // the dependency re-check below
+      owesSettle: job.deps.length > 0,
     });
     if (!moved) throw new PreconditionError(`job ${jobId} changed while retrying; try again`);
     await this.deps.events.record(moved, "retried", { from: job.stage });
@@ -245,11 +250,12 @@ export class JobsService {
       await this.get(productId, jobId); // NOT_FOUND before "not waiting"
       throw new PreconditionError(`job ${jobId} is not waiting for approval`);
     }
+    failpoint(to === "shipped" ? "approve.afterMove" : "reject.afterMove");
     await this.deps.events.record(moved, to === "shipped" ? "approved" : "rejected", {
       ...(note ? { note } : {}),
       stage: to,
     });
-    await this.deps.outcomes.settled(moved);
+    await this.deps.outcomes.settle(moved);
     return moved;
   }
 

@@ -1,13 +1,20 @@
 import { type Job, isTerminalStage } from "@gigafactory/schema";
+import { failpoint } from "../../failpoints.js";
 import type { EventLog } from "../events/event-log.js";
 import type { LocksRepository } from "../locks/locks.repository.js";
 import type { JobsRepository } from "./jobs.repository.js";
-import { doom, doomedBy, settleParent } from "./settle-rules.js";
+import { doom, doomedBy, pendingDeps, settleParent } from "./settle-rules.js";
 
 /**
  * What follows a stage change: the lock is freed, dependents are unblocked or failed,
  * a composite parent finishes when its last child does. One place for these rules
  * (decided in `settle-rules.ts`).
+ *
+ * Durable: the update that changes the stage also records that follow-ups are owed (the job's
+ * `settle` marker, see `JobsRepository`), and every follow-up is idempotent (a `$pull`, or a
+ * move or lock release conditional on what was read). The request runs them and drops the
+ * marker; when it fails or its coordinator dies first, any coordinator's reaper finds the
+ * marker and runs them again ({@link OutcomesService.catchUp}).
  */
 export class OutcomesService {
   constructor(
@@ -18,12 +25,46 @@ export class OutcomesService {
     },
   ) {}
 
-  /** Call after any update that took a job out of an active stage. */
-  async settled(job: Job): Promise<void> {
+  /** Call after any update that took a job out of an active stage: runs its follow-ups, then drops its marker. */
+  async settle(job: Job): Promise<void> {
+    await this.settled(job);
+    await this.deps.jobs.clearSettle(job);
+  }
+
+  /**
+   * Finishes what a failed request left (the reaper's backstop): the follow-ups `job` owes in the
+   * stage it is in now, then drops its marker. A job a factory holds again owes nothing more: it
+   * was given back to the inbox and claimed since, and its lock is the new lease's.
+   */
+  async catchUp(job: Job): Promise<void> {
+    if (job.lease.holder === null) {
+      await this.settled(job);
+      if (job.stage === "inbox" && job.pendingDeps.length) await this.recheckDeps(job);
+    }
+    await this.deps.jobs.clearSettle(job);
+  }
+
+  /** The follow-ups of `job`'s stage; each is idempotent, so running them twice is harmless. */
+  private async settled(job: Job): Promise<void> {
     await this.deps.locks.releaseHeldBy(job);
+    failpoint("settle.afterLockRelease");
     if (job.stage === "shipped") await this.deps.jobs.unblockDependents(job);
     if (job.stage === "failed" || job.stage === "cancelled") await this.failDependents(job);
     if (isTerminalStage(job.stage) && job.parentId) await this.finishParent(job);
+  }
+
+  /**
+   * A dependency may have finished while this job was being stored (create, retry): re-checks
+   * its dependencies from the stored job, failing it or narrowing what it waits on.
+   */
+  async recheckDeps(job: Job): Promise<Job> {
+    if (job.deps.length === 0) return job;
+    const deps = await this.deps.jobs.findRefs(job.productId, job.deps);
+    const culprit = doomedBy(job.depsMode, deps);
+    if (culprit) return (await this.doom(job, culprit)) ?? job;
+    const pending = pendingDeps(job.depsMode, deps);
+    if (pending.length === job.pendingDeps.length) return job;
+    return (await this.deps.jobs.keepPendingDeps(job._id, pending)) ?? job;
   }
 
   private async failDependents(dep: Job): Promise<void> {
@@ -48,8 +89,9 @@ export class OutcomesService {
       set: { reason, endedAt: now, updatedAt: now },
     });
     if (!moved) return null;
+    failpoint("doom.afterMove");
     await this.deps.events.record(moved, "dep_failed", { dependency: culprit._id, stage: to, reason: moved.reason });
-    await this.settled(moved);
+    await this.settle(moved);
     return moved;
   }
 
@@ -71,6 +113,6 @@ export class OutcomesService {
       children: children.length,
       unshipped: outcome.unshipped,
     });
-    await this.settled(parent);
+    await this.settle(parent);
   }
 }

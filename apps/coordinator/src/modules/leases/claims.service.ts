@@ -1,6 +1,7 @@
 import type { ClaimedJob, Factory, Job } from "@gigafactory/schema";
 import { newId } from "../../db/ids.js";
 import { NotFoundError } from "../../errors.js";
+import { failpoint } from "../../failpoints.js";
 import type { Logger } from "../../logger.js";
 import type { EventLog } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
@@ -81,6 +82,7 @@ export class ClaimsService {
     const expiresAt = new Date(now.getTime() + timing.leaseTtlMs);
     const job = await jobs.claimNext({ factory, heldLocks, now, lease: { runId, expiresAt } });
     if (!job) return "none";
+    failpoint("claim.afterClaim");
     try {
       if (job.lock && !(await this.deps.locks.take(job))) {
         await this.undoClaim(job, `lock ${job.lock} is held by another job`);

@@ -9,6 +9,7 @@ import type {
 } from "@gigafactory/schema";
 import type { z } from "zod";
 import { FencedError, PreconditionError } from "../../errors.js";
+import { failpoint } from "../../failpoints.js";
 import type { EventLog } from "../events/event-log.js";
 import type { FencedChange, JobsRepository } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
@@ -101,6 +102,7 @@ export class LeasesService {
         },
       };
     });
+    failpoint("complete.afterMove");
     await this.deps.runs.finish(current.lease.runId, {
       result: input.result,
       endedAt: now,
@@ -115,7 +117,7 @@ export class LeasesService {
       ...(job.stage === "inbox" ? { retryInMs: backoff } : {}),
       ...(input.reason ? { reason: input.reason } : {}),
     });
-    await this.deps.outcomes.settled(job);
+    await this.deps.outcomes.settle(job);
     return job;
   }
 
@@ -133,12 +135,13 @@ export class LeasesService {
             refundAttempt: true,
           },
     );
+    failpoint("release.afterMove");
     await this.deps.runs.finish(current.lease.runId, { result: "released", endedAt: now, reason: opts.reason });
     await this.deps.events.record(job, job.stage === "cancelled" ? "cancelled" : "released", {
       reason: opts.reason,
       ...kept,
     });
-    await this.deps.outcomes.settled(job);
+    await this.deps.outcomes.settle(job);
     return job;
   }
 

@@ -1,4 +1,5 @@
 import { type Job, isActiveStage } from "@gigafactory/schema";
+import { failpoint } from "../../failpoints.js";
 import type { Logger } from "../../logger.js";
 import type { EventLog } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
@@ -9,9 +10,18 @@ import type { RunsRepository } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
 
 /**
+ * How long a job's follow-ups may stay owed (its `settle` marker) before a reaper runs them: long
+ * enough for the request that made the stage change to finish them itself, short enough that a
+ * dependent of a job whose request failed waits seconds, not forever. Compared with the reaper's
+ * clock, so it also absorbs small clock differences between coordinators.
+ */
+export const SETTLE_GRACE_MS = 5_000;
+
+/**
  * Returns jobs whose lease ran out to the inbox (or fails them when no attempt is left),
  * bumping the epoch so the old holder is fenced, marking its run `lost`, freeing its lock.
  * Runs in every coordinator every `leaseTtl/4`; each move is conditional, so two reapers agree.
+ * It also runs the follow-ups that a failed request left owed (see `OutcomesService.catchUp`).
  */
 export class Reaper {
   private timer: NodeJS.Timeout | undefined;
@@ -56,9 +66,15 @@ export class Reaper {
     await this.deps.factories.markGone(new Date(now.getTime() - this.deps.factoryGoneAfterMs));
     let reaped = 0;
     for (const job of await this.deps.jobs.expired(now, 200)) {
-      if (await this.reap(job, now)) reaped++;
+      // one job that cannot be reaped must not keep the others (or the catch-up below) waiting
+      try {
+        if (await this.reap(job, now)) reaped++;
+      } catch (error) {
+        this.deps.logger.error({ err: error, jobId: job._id }, "reaping a job failed");
+      }
     }
     await this.cancelRequestedIdle(now);
+    await this.catchUpSettles(now);
     await this.releaseStaleLocks();
     return reaped;
   }
@@ -78,7 +94,27 @@ export class Reaper {
       });
       if (!moved) continue;
       await this.deps.events.record(moved, "cancelled", { reason: moved.reason ?? "cancel requested" });
-      await this.deps.outcomes.settled(moved);
+      await this.deps.outcomes.settle(moved);
+    }
+  }
+
+  /**
+   * Backstop: follow-ups owed for longer than {@link SETTLE_GRACE_MS} (the request that owed them
+   * failed, or its coordinator died) are run here. Each is idempotent, so a request that is only
+   * slow does no harm.
+   */
+  private async catchUpSettles(now: Date): Promise<void> {
+    const owed = await this.deps.jobs.settleOwed(new Date(now.getTime() - SETTLE_GRACE_MS), 100);
+    for (const job of owed) {
+      try {
+        await this.deps.outcomes.catchUp(job);
+        this.deps.logger.warn(
+          { jobId: job._id, stage: job.stage, owedSince: job.settle?.owedSince },
+          "caught up on follow-ups",
+        );
+      } catch (error) {
+        this.deps.logger.error({ err: error, jobId: job._id }, "catching up on a job's follow-ups failed");
+      }
     }
   }
 
@@ -110,6 +146,7 @@ export class Reaper {
       set: to === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : { endedAt: now, reason },
     });
     if (!moved) return false;
+    failpoint("reap.afterMove");
     await this.deps.runs.finish(job.lease.runId, { result: "lost", endedAt: now, reason });
     await this.deps.events.record(moved, "lost", {
       factoryId: job.lease.holder,
@@ -118,7 +155,7 @@ export class Reaper {
       reason,
     });
     this.deps.logger.warn({ jobId: job._id, factoryId: job.lease.holder, epoch: job.lease.epoch, to }, "lease expired");
-    await this.deps.outcomes.settled(moved);
+    await this.deps.outcomes.settle(moved);
     return true;
   }
 }
