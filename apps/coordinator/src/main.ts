@@ -20,7 +20,7 @@ async function stop(signal: string): Promise<void> {
   const deadline = setTimeout(() => {
     logger.error("shutdown deadline passed; exiting");
     process.exit(1);
-  }, 15_000);
+  }, coordinator.options.transport.shutdownDeadlineMs);
   deadline.unref();
   await coordinator.close();
   await mongo.stop();

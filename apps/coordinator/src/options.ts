@@ -38,10 +38,18 @@ export interface LeaseOptions {
   backoff: { baseMs: number; maxMs: number };
   /**
    * How many lock collisions one claim call tolerates before it gives up (each is a job skipped).
-   * Used by `modules/leases/claims.service.ts` (`MAX_LOCK_RETRIES`).
+   * Used by `modules/leases/claims.service.ts`.
    * @defaultValue 20
    */
   maxLockRetries: number;
+  /**
+   * How long a job's follow-ups may stay owed (its `settle` marker) before a reaper runs them: long
+   * enough for the request that made the stage change to finish them itself, short enough that a
+   * dependent of a job whose request failed waits seconds, not forever. Compared with the reaper's
+   * clock, so it also absorbs small clock differences between coordinators.
+   * @defaultValue 5_000
+   */
+  settleGraceMs: number;
 }
 
 /** The notifier: how writes made through other coordinators become wake-ups here. */
@@ -140,8 +148,7 @@ export interface CacheOptions {
    */
   tokenCache: Required<Omit<TokenCacheOptions, "now">>;
   /**
-   * The most runs one `admin.insights` call aggregates. Used by `modules/admin/insights.service.ts`
-   * (`MAX_RUNS`).
+   * The most runs one `admin.insights` call aggregates. Used by `modules/admin/insights.service.ts`.
    * @defaultValue 50_000
    */
   insightsMaxRuns: number;
@@ -162,6 +169,7 @@ export const DEFAULT_TIMINGS = {
     factoryGoneAfterMs: 35_000,
     backoff: { baseMs: 5_000, maxMs: 300_000 },
     maxLockRetries: 20,
+    settleGraceMs: 5_000,
   },
   notifier: { pollMs: 250, tailBatch: 2_000, lookBackMs: 2_000, seenForMs: 10_000 },
   streams: { recheckMs: 5_000, gapWaitMs: 5_000, gapRecheckMs: 50, watchPageSize: 500, idleNudgeMs: 15_000 },

@@ -53,6 +53,7 @@ export class Coordinator {
     const services = createServices(
       db,
       {
+        timings: options,
         leaseTtlMs: options.lease.ttlMs,
         heartbeatMs: options.lease.heartbeatMs,
         factoryGoneAfterMs: options.lease.factoryGoneAfterMs,

@@ -1,6 +1,7 @@
 import type { Db } from "mongodb";
 import { type Collections, collections } from "./db/collections.js";
 import type { Logger } from "./logger.js";
+import { type TimingOptions, reapEvery } from "./options.js";
 import { InsightsService } from "./modules/admin/insights.service.js";
 import { ArtifactsRepository } from "./modules/artifacts/artifacts.repository.js";
 import { ArtifactsService } from "./modules/artifacts/artifacts.service.js";
@@ -24,6 +25,8 @@ import { ProfilesService } from "./modules/profiles/profiles.service.js";
 import { RunsRepository } from "./modules/runs/runs.repository.js";
 
 export interface ServicesConfig {
+  /** Every timing rule (options.ts, with the environment's values filled in). */
+  timings: TimingOptions;
   leaseTtlMs: number;
   heartbeatMs: number;
   factoryGoneAfterMs: number;
@@ -54,6 +57,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   const cols: Collections = collections(db);
   const repos = createRepositories(cols);
   const notifier = new Notifier(repos.events, {
+    ...config.timings.notifier,
     pollMs: config.notifierPollMs,
     logger: logger.child({ module: "notifier" }),
   });
@@ -76,6 +80,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       factories: repos.factories,
       profiles: repos.profiles,
       timing: { leaseTtlMs: config.leaseTtlMs },
+      maxLockRetries: config.timings.lease.maxLockRetries,
       logger: logger.child({ module: "claims" }),
     }),
     leases: new LeasesService({ ...common, leaseTtlMs: config.leaseTtlMs, backoff: config.backoff }),
@@ -84,6 +89,8 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       locks: repos.locks,
       factories: repos.factories,
       leaseTtlMs: config.leaseTtlMs,
+      everyMs: reapEvery(config.leaseTtlMs),
+      settleGraceMs: config.timings.lease.settleGraceMs,
       factoryGoneAfterMs: config.factoryGoneAfterMs,
       backoff: config.backoff,
       logger: logger.child({ module: "reaper" }),
@@ -95,7 +102,11 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       events,
       maxBytes: config.artifactMaxBytes,
     }),
-    insights: new InsightsService({ jobs: repos.jobs, runs: repos.runs }),
+    insights: new InsightsService({
+      jobs: repos.jobs,
+      runs: repos.runs,
+      maxRuns: config.timings.caches.insightsMaxRuns,
+    }),
   };
 }
 

@@ -2,17 +2,22 @@ import type { InsightsOutput } from "@gigafactory/schema";
 import type { JobsRepository } from "../jobs/jobs.repository.js";
 import type { RunSummary, RunsRepository } from "../runs/runs.repository.js";
 
-const MAX_RUNS = 50_000;
-
 type Totals = { runs: number; tokensIn: number; tokensOut: number; tokensCached: number; costUsd: number };
 
 /** Fleet statistics: jobs by stage, run outcomes, duration percentiles, tokens and cost. */
 export class InsightsService {
-  constructor(private readonly deps: { jobs: JobsRepository; runs: RunsRepository }) {}
+  constructor(
+    private readonly deps: {
+      jobs: JobsRepository;
+      runs: RunsRepository;
+      /** `caches.insightsMaxRuns` in options.ts. */
+      maxRuns: number;
+    },
+  ) {}
 
   async compute(productId: string, since?: Date): Promise<InsightsOutput> {
     const jobsByStage = await this.deps.jobs.countByStage(productId);
-    const runs = await this.deps.runs.finished(productId, { since, limit: MAX_RUNS });
+    const runs = await this.deps.runs.finished(productId, { since, limit: this.deps.maxRuns });
     const profileOf = await this.profileNames(productId, runs);
     return { jobsByStage, ...summarizeRuns(runs, profileOf) };
   }

@@ -14,9 +14,6 @@ export interface LeaseTiming {
   leaseTtlMs: number;
 }
 
-/** How many lock collisions one claim call tolerates before giving up (each one is a job skipped). */
-const MAX_LOCK_RETRIES = 20;
-
 /**
  * Claims: one atomic update per job (`JobsRepository.claimNext`, filter `claimFilter`) that takes
  * the job out of the inbox and gives it a lease with a fresh epoch. Jobs with a named lock then
@@ -32,6 +29,8 @@ export class ClaimsService {
       profiles: ProfilesRepository;
       events: EventLog;
       timing: LeaseTiming;
+      /** `lease.maxLockRetries` in options.ts. */
+      maxLockRetries: number;
       logger: Logger;
     },
   ) {}
@@ -50,7 +49,7 @@ export class ClaimsService {
     const claimed: ClaimedJob[] = [];
     let lockRetries = 0;
     let locks: string[] | undefined = heldLocks;
-    while (claimed.length < wanted && lockRetries <= MAX_LOCK_RETRIES) {
+    while (claimed.length < wanted && lockRetries <= this.deps.maxLockRetries) {
       // later claims of this call must see the locks taken since
       let outcome: Awaited<ReturnType<ClaimsService["claimOne"]>>;
       try {

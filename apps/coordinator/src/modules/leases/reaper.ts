@@ -10,17 +10,9 @@ import type { RunsRepository } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
 
 /**
- * How long a job's follow-ups may stay owed (its `settle` marker) before a reaper runs them: long
- * enough for the request that made the stage change to finish them itself, short enough that a
- * dependent of a job whose request failed waits seconds, not forever. Compared with the reaper's
- * clock, so it also absorbs small clock differences between coordinators.
- */
-export const SETTLE_GRACE_MS = 5_000;
-
-/**
  * Returns jobs whose lease ran out to the inbox (or fails them when no attempt is left),
  * bumping the epoch so the old holder is fenced, marking its run `lost`, freeing its lock.
- * Runs in every coordinator every `leaseTtl/4`; each move is conditional, so two reapers agree.
+ * Runs in every coordinator every `reapEvery` (options.ts); each move is conditional, so two reapers agree.
  * It also runs the follow-ups that a failed request left owed (see `OutcomesService.catchUp`).
  */
 export class Reaper {
@@ -36,6 +28,10 @@ export class Reaper {
       events: EventLog;
       outcomes: OutcomesService;
       leaseTtlMs: number;
+      /** Sweep cadence: `reapEvery(leaseTtlMs)` in options.ts. */
+      everyMs: number;
+      /** `lease.settleGraceMs` in options.ts. */
+      settleGraceMs: number;
       factoryGoneAfterMs: number;
       backoff: { baseMs: number; maxMs: number };
       logger: Logger;
@@ -43,7 +39,7 @@ export class Reaper {
   ) {}
 
   start(): void {
-    const every = Math.max(50, Math.floor(this.deps.leaseTtlMs / 4));
+    const every = this.deps.everyMs;
     this.timer = setInterval(() => {
       this.running ??= this.sweep()
         .then(() => undefined)
@@ -99,12 +95,12 @@ export class Reaper {
   }
 
   /**
-   * Backstop: follow-ups owed for longer than {@link SETTLE_GRACE_MS} (the request that owed them
+   * Backstop: follow-ups owed for longer than `settleGraceMs` (the request that owed them
    * failed, or its coordinator died) are run here. Each is idempotent, so a request that is only
    * slow does no harm.
    */
   private async catchUpSettles(now: Date): Promise<void> {
-    const owed = await this.deps.jobs.settleOwed(new Date(now.getTime() - SETTLE_GRACE_MS), 100);
+    const owed = await this.deps.jobs.settleOwed(new Date(now.getTime() - this.deps.settleGraceMs), 100);
     for (const job of owed) {
       try {
         await this.deps.outcomes.catchUp(job);
