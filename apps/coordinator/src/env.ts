@@ -1,4 +1,4 @@
-import { Duration, ProductId } from "@gigafactory/schema";
+import { Duration, LogLevel, ProductId } from "@gigafactory/schema";
 import { z } from "zod";
 import { DEFAULT_TIMINGS, type TimingOptions } from "./options.js";
 
@@ -40,7 +40,7 @@ export const Env = z.object({
     .int()
     .positive()
     .default(2 * 1024 * 1024),
-  GF_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  GF_LOG_LEVEL: LogLevel.default("info"),
   GF_LOG_PRETTY: Flag.default(false),
 });
 export type Env = z.infer<typeof Env>;

@@ -45,6 +45,8 @@ export type ClaimedJob = z.infer<typeof ClaimedJob>;
 /** Every write a factory makes about a job carries this fence. */
 export const Fence = z.object({ jobId: z.string().min(1).max(128), epoch: Epoch, factoryId: FactoryId });
 export type Fence = z.infer<typeof Fence>;
+/** A fence as the coordinator applies it: the caller's product (from its token) added. */
+export type TenantFence = Fence & { productId: string };
 
 export const RenewInput = Fence.strict();
 export const RenewOutput = z.object({ expiresAt: z.date(), cancelRequested: z.boolean() });

@@ -7,6 +7,7 @@ import {
   type JobKind,
   type Lease,
   type Stage,
+  type TenantFence,
   canTransition,
   isActiveStage,
   isTerminalStage,
@@ -42,13 +43,8 @@ export function owesSettle(from: Stage | readonly Stage[], to: Stage): boolean {
 /** Fields that clear the lease; the epoch is kept (it only ever grows). */
 const LEASE_CLEARED = { "lease.holder": null, "lease.expiresAt": null, "lease.runId": null } as const;
 
-/** Who may write about a job: the factory holding it at this epoch. */
-export interface Fence {
-  jobId: string;
-  epoch: number;
-  factoryId: string;
-  productId: string;
-}
+/** Who may write about a job: the factory holding it at this epoch (the schema's `TenantFence`). */
+export type Fence = TenantFence;
 
 /** Plain job fields a service sets along with a change; the stage, lease and event seq are the repository's. */
 export type JobFields = Partial<Omit<Job, "_id" | "productId" | "stage" | "lease" | "eventSeq">>;

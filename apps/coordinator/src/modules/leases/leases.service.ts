@@ -6,6 +6,7 @@ import type {
   Job,
   JobEvent,
   NewEvent,
+  TenantFence,
 } from "@gigafactory/schema";
 import type { z } from "zod";
 import { FencedError, PreconditionError } from "../../errors.js";
@@ -15,13 +16,6 @@ import type { FencedChange, JobsRepository } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
 import type { RunsRepository } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
-
-export interface FenceArgs {
-  productId: string;
-  factoryId: string;
-  jobId: string;
-  epoch: number;
-}
 
 type Completion = Omit<z.output<typeof CompleteSchema>, "jobId" | "epoch" | "factoryId">;
 
@@ -44,14 +38,14 @@ export class LeasesService {
     },
   ) {}
 
-  async renew(fence: FenceArgs): Promise<{ expiresAt: Date; cancelRequested: boolean }> {
+  async renew(fence: TenantFence): Promise<{ expiresAt: Date; cancelRequested: boolean }> {
     const expiresAt = new Date(Date.now() + this.deps.leaseTtlMs);
     const job = await this.deps.jobs.applyFenced(fence, { kind: "renew", expiresAt });
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     return { expiresAt, cancelRequested: job.cancelRequested };
   }
 
-  async advance(fence: FenceArgs, to: ActiveStage): Promise<Job> {
+  async advance(fence: TenantFence, to: ActiveStage): Promise<Job> {
     const now = new Date();
     const job = await this.deps.jobs.applyFenced(fence, { kind: "advance", to, now });
     if (!job) {
@@ -64,13 +58,13 @@ export class LeasesService {
     return job;
   }
 
-  async appendEvents(fence: FenceArgs, events: NewEvent[]): Promise<JobEvent[]> {
+  async appendEvents(fence: TenantFence, events: NewEvent[]): Promise<JobEvent[]> {
     const written = await this.deps.events.appendFenced(fence, events);
     if (!written) throw new FencedError(fence.jobId, fence.epoch);
     return written;
   }
 
-  async checkpoint(fence: FenceArgs, checkpoint: Checkpoint): Promise<void> {
+  async checkpoint(fence: TenantFence, checkpoint: Checkpoint): Promise<void> {
     const job = await this.deps.jobs.applyFenced(fence, { kind: "checkpoint", checkpoint, now: new Date() });
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     await this.deps.events.record(job, "checkpoint", { ...checkpoint });
@@ -80,7 +74,7 @@ export class LeasesService {
    * Ends the attempt. Accepted at most once per epoch (the update clears the holder);
    * the job moves on by the lifecycle table and the retry policy.
    */
-  async complete(fence: FenceArgs, input: Completion): Promise<Job> {
+  async complete(fence: TenantFence, input: Completion): Promise<Job> {
     const now = new Date();
     let backoff = 0;
     // decided from a read, applied only if the cancel flag is still what was read: a cancel that
@@ -122,7 +116,7 @@ export class LeasesService {
   }
 
   /** Gives the job back without an attempt penalty (drain); keeps a checkpoint to resume from. */
-  async release(fence: FenceArgs, opts: { checkpoint?: Checkpoint | undefined; reason: string }): Promise<Job> {
+  async release(fence: TenantFence, opts: { checkpoint?: Checkpoint | undefined; reason: string }): Promise<Job> {
     const now = new Date();
     const kept = opts.checkpoint ? { checkpoint: opts.checkpoint } : {};
     // a job whose cancel was requested is not given back: it ends cancelled
@@ -157,7 +151,7 @@ export class LeasesService {
    * fence holds and `cancelRequested` is unchanged; retries when only the flag moved.
    */
   private async decideAndMove(
-    fence: FenceArgs,
+    fence: TenantFence,
     decide: (current: Job) => AttemptEnd,
   ): Promise<{ job: Job; current: Job }> {
     for (let round = 0; round < 5; round++) {
@@ -187,7 +181,7 @@ export class LeasesService {
   }
 
   /** The job if `fence` still holds it, else FENCED. */
-  private async assertHeld(fence: FenceArgs): Promise<Job> {
+  private async assertHeld(fence: TenantFence): Promise<Job> {
     const job = await this.deps.jobs.findHeld(fence);
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     return job;
