@@ -73,7 +73,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     profiles: new ProfilesService(repos.profiles),
     tokens: new TokensService(repos.tokens),
     jobs: new JobsService({ ...common, profiles: repos.profiles, notifier }),
-    factories: new FactoriesService(repos.factories, notifier),
+    factories: new FactoriesService(repos.factories, notifier, repos.tokens),
     claims: new ClaimsService({
       ...common,
       locks: repos.locks,

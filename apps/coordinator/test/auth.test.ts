@@ -244,6 +244,11 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
       otherProduct: "NOT_FOUND",
       call: (c) => c.trpc.admin.drain.mutate({ factoryId: a.factoryId }),
     },
+    "admin.revokeFactory": {
+      allowed: ["admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.admin.revokeFactory.mutate({ factoryId: a.factoryId }),
+    },
     "admin.requeue": {
       allowed: ["admin"],
       otherProduct: "NOT_FOUND",

@@ -41,5 +41,12 @@ export const Factory = z.object({
   state: FactoryState,
   registeredAt: z.date(),
   lastHeartbeatAt: z.date(),
+  /**
+   * The id (sha-256) of the token that registered this factory: only that token may act as it.
+   * Absent on a factory registered before factories were bound.
+   */
+  tokenId: z.string().optional(),
+  /** Set when an admin revoked this factory: no token may act as it until a new token registers it. */
+  revokedAt: z.date().optional(),
 });
 export type Factory = z.infer<typeof Factory>;

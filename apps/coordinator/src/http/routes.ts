@@ -41,6 +41,7 @@ export async function handlePlainRoute(
         contentType: req.headers["content-type"] ?? "application/octet-stream",
       });
       if (!meta.success) return fail(res, "BAD_REQUEST", "invalid artifact metadata", meta.error);
+      await deps.services.factories.authorize(principal, meta.data.factoryId);
       const artifact = await deps.services.artifacts.put(principal.productId, meta.data, req);
       return send(res, 201, artifact);
     }

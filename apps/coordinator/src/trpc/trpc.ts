@@ -1,6 +1,7 @@
-import type { Role } from "@gigafactory/schema";
+import { FactoryId, type Role } from "@gigafactory/schema";
 import { TRPCError, initTRPC } from "@trpc/server";
 import superjson from "superjson";
+import { z } from "zod";
 import { DomainError } from "../errors.js";
 import type { Context } from "./context.js";
 import { domainDetails, issuesOf, toTRPCError } from "./errors.js";
@@ -73,7 +74,19 @@ function withRoles(roles: readonly Role[]) {
 
 /** People and services: jobs, profiles, artifacts. */
 export const serviceProcedure = withRoles(["service", "admin"]);
-export const factoryProcedure = withRoles(["factory"]);
+/** A factory token, before it is bound to a factory id: `factory.register` only. */
+export const factoryTokenProcedure = withRoles(["factory"]);
+/**
+ * A factory acting as the factory its input names: the token must be the one that registered that
+ * `factoryId` (FORBIDDEN otherwise, or once an admin revoked it). Its input merges with the
+ * procedure's own, which names `factoryId` too.
+ */
+export const factoryProcedure = factoryTokenProcedure
+  .input(z.object({ factoryId: FactoryId }))
+  .use(async ({ ctx, input, next }) => {
+    await ctx.services.factories.authorize(ctx.principal, input.factoryId);
+    return next();
+  });
 export const adminProcedure = withRoles(["admin"]);
 
 /** The product a call acts on: always the token's, unless an admin names another. */

@@ -4,6 +4,8 @@ import { ProfileSnapshot } from "../profile.js";
 import { Stage } from "../stages.js";
 
 export const DrainInput = z.object({ factoryId: FactoryId }).strict();
+/** Revokes one factory: it is `gone` and its token can no longer act as it. */
+export const FactoryRevokeInput = z.object({ factoryId: FactoryId }).strict();
 export const RequeueInput = z.object({ jobId: JobId }).strict();
 export const ProductScope = z.object({ productId: ProductId.optional() }).strict();
 

@@ -1,5 +1,6 @@
 import {
   DrainInput,
+  FactoryRevokeInput,
   InsightsInput,
   InsightsOutput,
   ProductScope,
@@ -18,6 +19,12 @@ export const adminRouter = router({
     .input(DrainInput.extend(ProductScope.shape).strict())
     .mutation(({ ctx, input }) =>
       ctx.services.factories.drain(productFor(ctx.principal, input.productId), input.factoryId),
+    ),
+  /** The factory is `gone` and its token can no longer act as it; a new token may register the id. */
+  revokeFactory: adminProcedure
+    .input(FactoryRevokeInput.extend(ProductScope.shape).strict())
+    .mutation(({ ctx, input }) =>
+      ctx.services.factories.revoke(productFor(ctx.principal, input.productId), input.factoryId),
     ),
   requeue: adminProcedure
     .input(RequeueInput.extend(ProductScope.shape).strict())

@@ -1,6 +1,17 @@
 import type { Factory, FactoryHealth, FactoryLoad, FactoryState, RegisterInput } from "@gigafactory/schema";
-import type { Collections } from "../../db/collections.js";
+import { type Collections, isDuplicateKey } from "../../db/collections.js";
 import { compoundKey } from "../../db/keys.js";
+
+/** Who a factory is bound to, as read: whether it exists, its token's id, whether it was revoked. */
+export interface FactoryBinding {
+  exists: boolean;
+  tokenId: string | undefined;
+  revoked: boolean;
+}
+
+export function bindingOf(factory: Factory | null): FactoryBinding {
+  return { exists: factory !== null, tokenId: factory?.tokenId, revoked: factory?.revokedAt !== undefined };
+}
 
 export class FactoriesRepository {
   constructor(private readonly cols: Collections) {}
@@ -14,26 +25,58 @@ export class FactoriesRepository {
     return this.cols.factories.findOne({ _id: FactoriesRepository.key(productId, factoryId) });
   }
 
-  /** Register is an upsert: a restarted factory keeps its id and becomes active again. */
-  upsert(productId: string, input: RegisterInput, now: Date): Promise<Factory | null> {
-    return this.cols.factories.findOneAndUpdate(
-      { _id: FactoriesRepository.key(productId, input.factoryId) },
-      {
-        $set: {
-          productId,
-          factoryId: input.factoryId,
-          descriptor: input.descriptor,
-          capabilities: input.capabilities,
-          engines: input.engines,
-          seatLimit: input.seatLimit,
-          state: "active",
-          lastHeartbeatAt: now,
-          load: { running: 0, jobIds: [] },
-          health: { ok: true },
+  /**
+   * Register is an upsert that binds the factory to `tokenId`: a restarted factory keeps its id and
+   * becomes active again. Applied only while the binding is still `expected` (as read before), so two
+   * tokens racing for one id cannot both win; null when it changed meanwhile.
+   */
+  async register(
+    productId: string,
+    input: RegisterInput,
+    tokenId: string,
+    expected: FactoryBinding,
+    now: Date,
+  ): Promise<Factory | null> {
+    const _id = FactoriesRepository.key(productId, input.factoryId);
+    try {
+      return await this.cols.factories.findOneAndUpdate(
+        {
+          _id,
+          tokenId: expected.tokenId ?? { $exists: false },
+          revokedAt: expected.revoked ? { $exists: true } : { $exists: false },
         },
-        $setOnInsert: { registeredAt: now },
-      },
-      { upsert: true, returnDocument: "after" },
+        {
+          $set: {
+            productId,
+            factoryId: input.factoryId,
+            descriptor: input.descriptor,
+            capabilities: input.capabilities,
+            engines: input.engines,
+            seatLimit: input.seatLimit,
+            state: "active",
+            lastHeartbeatAt: now,
+            load: { running: 0, jobIds: [] },
+            health: { ok: true },
+            tokenId,
+          },
+          $unset: { revokedAt: "" },
+          $setOnInsert: { registeredAt: now },
+        },
+        // only a factory that did not exist is inserted; a changed binding must not upsert a twin
+        { upsert: !expected.exists, returnDocument: "after" },
+      );
+    } catch (error) {
+      if (isDuplicateKey(error)) return null; // another register inserted it first
+      throw error;
+    }
+  }
+
+  /** Marks the factory `gone` and its binding revoked; null when there is no such factory. */
+  revoke(productId: string, factoryId: string, now: Date): Promise<Factory | null> {
+    return this.cols.factories.findOneAndUpdate(
+      { _id: FactoriesRepository.key(productId, factoryId) },
+      { $set: { state: "gone", revokedAt: now } },
+      { returnDocument: "after" },
     );
   }
 

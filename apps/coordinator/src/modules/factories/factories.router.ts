@@ -14,16 +14,21 @@ import {
   RenewInput,
   RenewOutput,
 } from "@gigafactory/schema";
-import { factoryProcedure, router } from "../../trpc/trpc.js";
+import { factoryProcedure, factoryTokenProcedure, router } from "../../trpc/trpc.js";
 import { connectFactory } from "./connect-stream.js";
 
-/** The factory's side of the protocol; every job write carries `{jobId, epoch}` and is fenced. */
+/**
+ * The factory's side of the protocol; every job write carries `{jobId, epoch}` and is fenced.
+ * Every procedure but `register` acts as the factory its input names, and only the token that
+ * registered it may (`factoryProcedure`).
+ */
 export const factoriesRouter = router({
-  register: factoryProcedure
+  /** Binds the factory id to the caller's token (see FactoriesService.register). */
+  register: factoryTokenProcedure
     .input(RegisterInput)
     .output(RegisterOutput)
     .mutation(async ({ ctx, input }) => ({
-      factory: await ctx.services.factories.register(ctx.principal.productId, input),
+      factory: await ctx.services.factories.register(ctx.principal, input),
       leaseTtlMs: ctx.options.lease.ttlMs,
       heartbeatMs: ctx.options.lease.heartbeatMs,
     })),

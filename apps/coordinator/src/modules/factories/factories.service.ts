@@ -1,18 +1,76 @@
 import type { Factory, FactoryHealth, FactoryLoad, RegisterInput } from "@gigafactory/schema";
-import { NotFoundError } from "../../errors.js";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.js";
+import { ExpiringLru } from "../auth/token-cache.js";
+import type { Principal } from "../auth/tokens.js";
+import type { TokensRepository } from "../auth/tokens.repository.js";
 import type { Notifier } from "../events/notifier.js";
-import type { FactoriesRepository } from "./factories.repository.js";
+import { FactoriesRepository, type FactoryBinding, bindingOf } from "./factories.repository.js";
+
+/**
+ * How long a factory's binding (its token, whether it was revoked) is trusted without asking the
+ * database, in ms: the delay before an admin's `revokeFactory` takes effect on coordinators other
+ * than the one it was called on. A refusal always re-reads, so a new binding is seen at once.
+ * @defaultValue 5_000
+ */
+export const FACTORY_BINDING_CACHE_TTL_MS = 5_000;
+
+/**
+ * Most factory bindings remembered at once (least recently used out first).
+ * @defaultValue 10_000
+ */
+export const FACTORY_BINDING_CACHE_MAX_ENTRIES = 10_000;
+
+/** Who is calling: the product and the id of the caller's token. */
+type Caller = Pick<Principal, "productId" | "tokenId">;
 
 export class FactoriesService {
+  /** Bindings as last read, by factory key; only bindings that exist are cached. */
+  private readonly bindings = new ExpiringLru<FactoryBinding>({ maxEntries: FACTORY_BINDING_CACHE_MAX_ENTRIES });
+
   constructor(
     private readonly repository: FactoriesRepository,
     private readonly notifier: Notifier,
+    private readonly tokens: Pick<TokensRepository, "findActive">,
   ) {}
 
-  async register(productId: string, input: RegisterInput): Promise<Factory> {
-    const factory = await this.repository.upsert(productId, input, new Date());
-    if (!factory) throw new Error(`register: upsert of factory ${input.factoryId} returned nothing`);
+  /**
+   * Registers (or re-registers) a factory and binds it to the caller's token. An id bound to
+   * another token is refused unless that token was revoked, or an admin revoked the factory; a
+   * factory an admin revoked cannot be taken back by the token it was revoked from.
+   */
+  async register(caller: Caller, input: RegisterInput): Promise<Factory> {
+    const { productId, tokenId } = caller;
+    const previous = bindingOf(await this.repository.find(productId, input.factoryId));
+    if (previous.tokenId === tokenId && previous.revoked)
+      throw new ForbiddenError(`factory ${input.factoryId} was revoked by an admin; register it with another token`);
+    if (previous.tokenId !== undefined && previous.tokenId !== tokenId && !previous.revoked) {
+      if (await this.tokens.findActive(previous.tokenId))
+        throw new ForbiddenError(`factory ${input.factoryId} is registered by another token`);
+    }
+    const factory = await this.repository.register(productId, input, tokenId, previous, new Date());
+    if (!factory) throw new ConflictError(`factory ${input.factoryId} was registered by another call meanwhile`);
+    this.remember(factory);
     return factory;
+  }
+
+  /**
+   * Refuses (FORBIDDEN) a caller whose token is not the one bound to `factoryId`, or any caller
+   * once an admin revoked the factory. An unknown factory passes: the procedure answers NOT_FOUND
+   * (or nothing) itself. A factory registered before bindings existed (no token) passes too,
+   * until its next register binds it. Cached: the hot path adds no query.
+   */
+  async authorize(caller: Caller, factoryId: string): Promise<void> {
+    const key = FactoriesRepository.key(caller.productId, factoryId);
+    const cached = this.bindings.get(key)?.value;
+    if (cached && allows(cached, caller.tokenId)) return;
+    // a miss or a refusal: read again, so a binding changed on another coordinator is seen
+    const fresh = this.remember(await this.repository.find(caller.productId, factoryId));
+    if (!allows(fresh, caller.tokenId))
+      throw new ForbiddenError(
+        fresh.revoked
+          ? `factory ${factoryId} was revoked by an admin`
+          : `factory ${factoryId} is registered by another token`,
+      );
   }
 
   /** A heartbeat keeps a draining factory draining and brings a `gone` one back. */
@@ -30,6 +88,19 @@ export class FactoriesService {
     return factory;
   }
 
+  /**
+   * An admin's revocation: the factory is `gone` and no token may act as it (its leases lapse and
+   * are reaped) until a different token registers the id again. Takes effect at once on this
+   * coordinator, within {@link FACTORY_BINDING_CACHE_TTL_MS} on the others.
+   */
+  async revoke(productId: string, factoryId: string): Promise<Factory> {
+    const factory = await this.repository.revoke(productId, factoryId, new Date());
+    if (!factory) throw new NotFoundError("factory", factoryId);
+    this.remember(factory);
+    this.notifier.drain(productId, factoryId);
+    return factory;
+  }
+
   list(productId: string): Promise<Factory[]> {
     return this.repository.list(productId);
   }
@@ -37,4 +108,23 @@ export class FactoriesService {
   find(productId: string, factoryId: string): Promise<Factory | null> {
     return this.repository.find(productId, factoryId);
   }
+
+  private remember(factory: Factory | null): FactoryBinding {
+    const binding = bindingOf(factory);
+    if (factory) {
+      this.bindings.set(
+        FactoriesRepository.key(factory.productId, factory.factoryId),
+        binding,
+        FACTORY_BINDING_CACHE_TTL_MS,
+      );
+    }
+    return binding;
+  }
+}
+
+/** Whether `tokenId` may act as the factory bound by `binding`. */
+function allows(binding: FactoryBinding, tokenId: string): boolean {
+  if (!binding.exists) return true;
+  if (binding.revoked) return false;
+  return binding.tokenId === undefined || binding.tokenId === tokenId;
 }
