@@ -12,6 +12,22 @@ import WebSocket from "ws";
 
 export type { AppRouter };
 
+/**
+ * superjson without its reference annotations: the coordinator refuses inputs that carry
+ * `meta.referentialEqualities` (they let a tiny body name a huge shared graph). Without
+ * `dedupe`, superjson writes every repeated object out in full, so dropping them loses nothing
+ * but object identity.
+ */
+const transformer = {
+  serialize(value: unknown) {
+    const result = superjson.serialize(value);
+    if (result.meta?.referentialEqualities === undefined) return result;
+    const { referentialEqualities: _dropped, ...meta } = result.meta;
+    return Object.keys(meta).length ? { json: result.json, meta } : { json: result.json };
+  },
+  deserialize: superjson.deserialize,
+};
+
 export interface GigafactoryClientOptions {
   /** The coordinator's base URL, e.g. `http://127.0.0.1:7700`. */
   url: string;
@@ -53,8 +69,8 @@ export function createGigafactoryClient(opts: GigafactoryClientOptions): Gigafac
     links: [
       splitLink({
         condition: (op) => op.type === "subscription",
-        true: wsLink({ client: wsClient, transformer: superjson }),
-        false: httpBatchLink({ url: base, transformer: superjson, headers: authHeader }),
+        true: wsLink({ client: wsClient, transformer }),
+        false: httpBatchLink({ url: base, transformer, headers: authHeader }),
       }),
     ],
   });

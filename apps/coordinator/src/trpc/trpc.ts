@@ -1,12 +1,12 @@
 import type { Role } from "@gigafactory/schema";
 import { TRPCError, initTRPC } from "@trpc/server";
-import superjson from "superjson";
 import { DomainError } from "../errors.js";
 import type { Context } from "./context.js";
 import { domainDetails, issuesOf, toTRPCError } from "./errors.js";
+import { transformer } from "./transformer.js";
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   errorFormatter({ shape, error }) {
     const issues = error.code === "BAD_REQUEST" ? issuesOf(error.cause) : undefined;
     return {
