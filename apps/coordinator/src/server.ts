@@ -8,6 +8,7 @@ import { WebSocketServer } from "ws";
 import { ensureIndexes } from "./db/indexes.js";
 import { type Env, timingOptions } from "./env.js";
 import { handlePlainRoute } from "./http/routes.js";
+import { guardWebSockets } from "./http/websocket.js";
 import type { Logger } from "./logger.js";
 import type { TimingOptions } from "./options.js";
 import { bootstrapAdminToken } from "./modules/auth/bootstrap.js";
@@ -31,6 +32,7 @@ export class Coordinator {
   private server: Server | undefined;
   private wss: WebSocketServer | undefined;
   private wssHandler: ReturnType<typeof applyWSSHandler> | undefined;
+  private stopGuard: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private httpClosed: Promise<void> | undefined;
   services: Services | undefined;
@@ -77,6 +79,7 @@ export class Coordinator {
       router: appRouter,
       createContext,
       maxBodySize: env.GF_HTTP_MAX_BODY_BYTES,
+      maxBatchSize: options.limits.maxBatchSize,
     });
     const ready = async () => {
       try {
@@ -96,11 +99,15 @@ export class Coordinator {
           if (!res.headersSent) res.writeHead(500).end();
         });
     });
-    this.wss = new WebSocketServer({ server: this.server });
+    // a message over `maxPayload` closes the socket (1009) before it is buffered
+    this.wss = new WebSocketServer({ server: this.server, maxPayload: options.limits.wsMaxPayloadBytes });
+    this.stopGuard = guardWebSockets(this.wss, options.limits, logger.child({ module: "ws" }));
     this.wssHandler = applyWSSHandler({
       wss: this.wss,
       router: appRouter,
       createContext,
+      // a client resending every open subscription after a reconnect sends them in one message
+      maxBatchSize: options.limits.maxBatchSize + options.limits.wsMaxSubscriptions,
       keepAlive: { enabled: true, ...options.transport.keepAlive },
     });
 
@@ -133,6 +140,7 @@ export class Coordinator {
     const steps: Array<[string, () => unknown]> = [
       ["broadcast reconnect", () => this.wssHandler?.broadcastReconnectNotification()],
       ["stop reaper", () => this.services?.reaper.close()],
+      ["stop websocket guard", () => this.stopGuard?.()],
       ["stop notifier", () => this.services?.notifier.close()],
       // stop accepting first (clients told to reconnect must not come back here), then close the
       // WebSockets (an open upgraded socket would hold `server.close()`), then let HTTP calls finish

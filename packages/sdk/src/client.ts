@@ -70,7 +70,13 @@ export function createGigafactoryClient(opts: GigafactoryClientOptions): Gigafac
       splitLink({
         condition: (op) => op.type === "subscription",
         true: wsLink({ client: wsClient, transformer }),
-        false: httpBatchLink({ url: base, transformer, headers: authHeader }),
+        false: httpBatchLink({
+          url: base,
+          transformer,
+          headers: authHeader,
+          // the coordinator answers a batch over its cap (100) with 400
+          maxItems: 50,
+        }),
       }),
     ],
   });
