@@ -69,3 +69,11 @@ export function timingOptions(env: Env): TimingOptions {
     notifier: { ...notifier, pollMs: env.GF_NOTIFIER_POLL },
   };
 }
+
+/**
+ * Development mode (`NODE_ENV=development`): only then do error answers carry stack traces. Read
+ * here, beside the other variables; anything else (unset, `test`, `production`) sends none.
+ */
+export function isDevelopment(source: NodeJS.ProcessEnv = process.env): boolean {
+  return source.NODE_ENV === "development";
+}

@@ -1,4 +1,4 @@
-import { type Server, createServer } from "node:http";
+import { type IncomingMessage, type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -7,7 +7,7 @@ import { MongoClient } from "mongodb";
 import { WebSocketServer } from "ws";
 import { ensureIndexes } from "./db/indexes.js";
 import { type Env, timingOptions } from "./env.js";
-import { handlePlainRoute } from "./http/routes.js";
+import { credentialInUrl, handlePlainRoute } from "./http/routes.js";
 import { guardWebSockets } from "./http/websocket.js";
 import type { Logger } from "./logger.js";
 import type { TimingOptions } from "./options.js";
@@ -100,7 +100,13 @@ export class Coordinator {
         });
     });
     // a message over `maxPayload` closes the socket (1009) before it is buffered
-    this.wss = new WebSocketServer({ server: this.server, maxPayload: options.limits.wsMaxPayloadBytes });
+    this.wss = new WebSocketServer({
+      server: this.server,
+      maxPayload: options.limits.wsMaxPayloadBytes,
+      // tokens come in the connection params, never in the URL
+      verifyClient: ({ req }: { req: IncomingMessage }) =>
+        !credentialInUrl(new URL(req.url ?? "/", "http://localhost"), { websocket: true }),
+    });
     this.stopGuard = guardWebSockets(this.wss, options.limits, logger.child({ module: "ws" }));
     this.wssHandler = applyWSSHandler({
       wss: this.wss,

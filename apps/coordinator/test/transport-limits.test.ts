@@ -65,6 +65,18 @@ describe("transport limits", () => {
     good.socket.close();
   });
 
+  it("refuses a WebSocket with a token in its URL", async () => {
+    const token = await h.token("service");
+    const socket = new WebSocket(`${h.url.replace(/^http/, "ws")}/?connectionParams=1&token=${token}`);
+    const status = await new Promise<number | undefined>((resolve) => {
+      socket.once("unexpected-response", (_req, res) => resolve(res.statusCode));
+      socket.once("open", () => resolve(undefined));
+      socket.once("error", () => resolve(-1));
+    });
+    socket.terminate();
+    expect(status).toBe(401);
+  });
+
   it("refuses a subscription over the per-connection cap", { timeout: 120_000 }, async () => {
     const max = DEFAULT_TIMINGS.limits.wsMaxSubscriptions;
     const client: TestClient = await h.as("service");

@@ -1,5 +1,6 @@
 import type { Role } from "@gigafactory/schema";
 import { TRPCError, initTRPC } from "@trpc/server";
+import { isDevelopment } from "../env.js";
 import { DomainError } from "../errors.js";
 import type { Context } from "./context.js";
 import { domainDetails, issuesOf, toTRPCError } from "./errors.js";
@@ -7,8 +8,11 @@ import { transformer } from "./transformer.js";
 
 const t = initTRPC.context<Context>().create({
   transformer,
+  // stack traces only in development: callers (unauthenticated ones too) see none otherwise
+  isDev: isDevelopment(),
   errorFormatter({ shape, error }) {
     const issues = error.code === "BAD_REQUEST" ? issuesOf(error.cause) : undefined;
+    const { stack, ...data } = shape.data;
     return {
       ...shape,
       // name the fields in the message too, for clients that only print the message
@@ -16,7 +20,8 @@ const t = initTRPC.context<Context>().create({
         ? issues.map((issue) => `${issue.path || "(input)"}: ${issue.message}`).join("; ")
         : shape.message,
       data: {
-        ...shape.data,
+        ...data,
+        ...(stack !== undefined && isDevelopment() ? { stack } : {}),
         ...(issues ? { issues } : {}),
         ...domainDetails(error.cause),
       },
