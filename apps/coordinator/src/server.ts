@@ -1,4 +1,6 @@
-import { type IncomingMessage, type Server, createServer } from "node:http";
+import { readFileSync } from "node:fs";
+import { type IncomingMessage, type RequestListener, type Server, createServer } from "node:http";
+import { type Server as HttpsServer, createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -29,7 +31,7 @@ export interface CoordinatorOptions {
  */
 export class Coordinator {
   private client: MongoClient | undefined;
-  private server: Server | undefined;
+  private server: Server | HttpsServer | undefined;
   private wss: WebSocketServer | undefined;
   private wssHandler: ReturnType<typeof applyWSSHandler> | undefined;
   private stopGuard: (() => void) | undefined;
@@ -89,7 +91,7 @@ export class Coordinator {
         return false;
       }
     };
-    this.server = createServer((req, res) => {
+    const listener: RequestListener = (req, res) => {
       handlePlainRoute(req, res, { services, ready, logger })
         .then((handled) => {
           if (!handled) trpcHandler(req, res);
@@ -98,7 +100,12 @@ export class Coordinator {
           logger.error({ err: error }, "request failed");
           if (!res.headersSent) res.writeHead(500).end();
         });
-    });
+    };
+    // HTTPS and WSS on the same port when given a certificate (env.ts checks the pair)
+    const tls = env.GF_TLS_CERT && env.GF_TLS_KEY ? { cert: env.GF_TLS_CERT, key: env.GF_TLS_KEY } : undefined;
+    this.server = tls
+      ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, listener)
+      : createServer(listener);
     // a message over `maxPayload` closes the socket (1009) before it is buffered
     this.wss = new WebSocketServer({
       server: this.server,
@@ -124,7 +131,7 @@ export class Coordinator {
     services.notifier.start();
     services.reaper.start();
     const { port } = this.server.address() as AddressInfo;
-    const url = `http://${env.GF_HOST}:${port}`;
+    const url = `${tls ? "https" : "http"}://${env.GF_HOST}:${port}`;
     logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: options.lease.ttlMs }, "coordinator listening");
     return { url, port };
   }
