@@ -40,13 +40,22 @@ export const Env = z.object({
     .int()
     .positive()
     .default(2 * 1024 * 1024),
+  /** With both, the coordinator serves HTTPS and WSS (PEM files); with neither, plain HTTP. */
+  GF_TLS_CERT: z.string().min(1).optional(),
+  GF_TLS_KEY: z.string().min(1).optional(),
   GF_LOG_LEVEL: LogLevel.default("info"),
   GF_LOG_PRETTY: Flag.default(false),
 });
 export type Env = z.infer<typeof Env>;
 
+/** Both TLS files or neither: one alone is a mistake, not a request for plain HTTP. */
+const TlsPair = Env.refine((env) => (env.GF_TLS_CERT === undefined) === (env.GF_TLS_KEY === undefined), {
+  message: "GF_TLS_CERT and GF_TLS_KEY go together",
+  path: ["GF_TLS_CERT"],
+});
+
 export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  const parsed = Env.safeParse(source);
+  const parsed = TlsPair.safeParse(source);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new Error(`invalid coordinator configuration:\n${lines.join("\n")}`);
@@ -68,4 +77,12 @@ export function timingOptions(env: Env): TimingOptions {
     },
     notifier: { ...notifier, pollMs: env.GF_NOTIFIER_POLL },
   };
+}
+
+/**
+ * Development mode (`NODE_ENV=development`): only then do error answers carry stack traces. Read
+ * here, beside the other variables; anything else (unset, `test`, `production`) sends none.
+ */
+export function isDevelopment(source: NodeJS.ProcessEnv = process.env): boolean {
+  return source.NODE_ENV === "development";
 }

@@ -34,6 +34,12 @@ describe("timingOptions", () => {
     expect(() => readEnv({ GF_HEARTBEAT_INTERVAL: "0ms" })).toThrow(/GF_HEARTBEAT_INTERVAL/);
   });
 
+  it("takes the TLS certificate and key together or not at all", () => {
+    expect(readEnv({ GF_TLS_CERT: "c.pem", GF_TLS_KEY: "k.pem" })).toMatchObject({ GF_TLS_CERT: "c.pem" });
+    expect(() => readEnv({ GF_TLS_CERT: "c.pem" })).toThrow(/GF_TLS_CERT and GF_TLS_KEY go together/);
+    expect(() => readEnv({ GF_TLS_KEY: "k.pem" })).toThrow(/go together/);
+  });
+
   it("refuses a default product that is not a product id", () => {
     expect(() => readEnv({ GF_DEFAULT_PRODUCT: "my product" })).toThrow(/GF_DEFAULT_PRODUCT/);
   });

@@ -154,12 +154,52 @@ export interface CacheOptions {
   insightsMaxRuns: number;
 }
 
+/** Bounds on what one client may ask of the transport (hostile input, slow consumers). */
+export interface LimitOptions {
+  /**
+   * The largest WebSocket message the server reads; a bigger one closes the socket (1009) before
+   * it is buffered.
+   * @defaultValue 1_048_576 (1 MiB)
+   */
+  wsMaxPayloadBytes: number;
+  /**
+   * A WebSocket whose connection params carry no valid token by then is closed (4401).
+   * @defaultValue 10_000
+   */
+  wsAuthDeadlineMs: number;
+  /**
+   * The most subscriptions open at once on one WebSocket; the next one is refused
+   * (`TOO_MANY_REQUESTS`).
+   * @defaultValue 100
+   */
+  wsMaxSubscriptions: number;
+  /**
+   * A WebSocket with more than this many bytes queued and unread is a slow consumer and is cut;
+   * it reconnects and its streams resume from their last event id.
+   * @defaultValue 8_388_608 (8 MiB)
+   */
+  wsMaxBufferedBytes: number;
+  /**
+   * How often the sockets' queued bytes are checked against `wsMaxBufferedBytes`.
+   * @defaultValue 1_000
+   */
+  wsBufferCheckMs: number;
+  /**
+   * The most calls one batched HTTP request may carry; a bigger batch is answered 400. The SDK
+   * batches at most 50. A WebSocket message may carry this plus `wsMaxSubscriptions` (a client
+   * resends its open subscriptions in one message when it reconnects).
+   * @defaultValue 100
+   */
+  maxBatchSize: number;
+}
+
 export interface TimingOptions {
   lease: LeaseOptions;
   notifier: NotifierOptions;
   streams: StreamOptions;
   transport: TransportOptions;
   caches: CacheOptions;
+  limits: LimitOptions;
 }
 
 export const DEFAULT_TIMINGS = {
@@ -186,6 +226,14 @@ export const DEFAULT_TIMINGS = {
       maxEntries: TOKEN_CACHE_MAX_ENTRIES,
     },
     insightsMaxRuns: 50_000,
+  },
+  limits: {
+    wsMaxPayloadBytes: 1024 * 1024,
+    wsAuthDeadlineMs: 10_000,
+    wsMaxSubscriptions: 100,
+    wsMaxBufferedBytes: 8 * 1024 * 1024,
+    wsBufferCheckMs: 1_000,
+    maxBatchSize: 100,
   },
 } as const satisfies TimingOptions;
 

@@ -1,4 +1,6 @@
-import { type Server, createServer } from "node:http";
+import { readFileSync } from "node:fs";
+import { type IncomingMessage, type RequestListener, type Server, createServer } from "node:http";
+import { type Server as HttpsServer, createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { createHTTPHandler } from "@trpc/server/adapters/standalone";
@@ -7,7 +9,8 @@ import { MongoClient } from "mongodb";
 import { WebSocketServer } from "ws";
 import { ensureIndexes } from "./db/indexes.js";
 import { type Env, timingOptions } from "./env.js";
-import { handlePlainRoute } from "./http/routes.js";
+import { credentialInUrl, handlePlainRoute } from "./http/routes.js";
+import { guardWebSockets } from "./http/websocket.js";
 import type { Logger } from "./logger.js";
 import type { TimingOptions } from "./options.js";
 import { bootstrapAdminToken } from "./modules/auth/bootstrap.js";
@@ -28,9 +31,10 @@ export interface CoordinatorOptions {
  */
 export class Coordinator {
   private client: MongoClient | undefined;
-  private server: Server | undefined;
+  private server: Server | HttpsServer | undefined;
   private wss: WebSocketServer | undefined;
   private wssHandler: ReturnType<typeof applyWSSHandler> | undefined;
+  private stopGuard: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private httpClosed: Promise<void> | undefined;
   services: Services | undefined;
@@ -78,6 +82,7 @@ export class Coordinator {
       router: appRouter,
       createContext,
       maxBodySize: env.GF_HTTP_MAX_BODY_BYTES,
+      maxBatchSize: options.limits.maxBatchSize,
     });
     const ready = async () => {
       try {
@@ -87,7 +92,7 @@ export class Coordinator {
         return false;
       }
     };
-    this.server = createServer((req, res) => {
+    const listener: RequestListener = (req, res) => {
       handlePlainRoute(req, res, { services, ready, logger })
         .then((handled) => {
           if (!handled) trpcHandler(req, res);
@@ -96,12 +101,27 @@ export class Coordinator {
           logger.error({ err: error }, "request failed");
           if (!res.headersSent) res.writeHead(500).end();
         });
+    };
+    // HTTPS and WSS on the same port when given a certificate (env.ts checks the pair)
+    const tls = env.GF_TLS_CERT && env.GF_TLS_KEY ? { cert: env.GF_TLS_CERT, key: env.GF_TLS_KEY } : undefined;
+    this.server = tls
+      ? createHttpsServer({ cert: readFileSync(tls.cert), key: readFileSync(tls.key) }, listener)
+      : createServer(listener);
+    // a message over `maxPayload` closes the socket (1009) before it is buffered
+    this.wss = new WebSocketServer({
+      server: this.server,
+      maxPayload: options.limits.wsMaxPayloadBytes,
+      // tokens come in the connection params, never in the URL
+      verifyClient: ({ req }: { req: IncomingMessage }) =>
+        !credentialInUrl(new URL(req.url ?? "/", "http://localhost"), { websocket: true }),
     });
-    this.wss = new WebSocketServer({ server: this.server });
+    this.stopGuard = guardWebSockets(this.wss, options.limits, logger.child({ module: "ws" }));
     this.wssHandler = applyWSSHandler({
       wss: this.wss,
       router: appRouter,
       createContext,
+      // a client resending every open subscription after a reconnect sends them in one message
+      maxBatchSize: options.limits.maxBatchSize + options.limits.wsMaxSubscriptions,
       keepAlive: { enabled: true, ...options.transport.keepAlive },
     });
 
@@ -112,7 +132,7 @@ export class Coordinator {
     services.notifier.start();
     services.reaper.start();
     const { port } = this.server.address() as AddressInfo;
-    const url = `http://${env.GF_HOST}:${port}`;
+    const url = `${tls ? "https" : "http"}://${env.GF_HOST}:${port}`;
     logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: options.lease.ttlMs }, "coordinator listening");
     return { url, port };
   }
@@ -134,6 +154,7 @@ export class Coordinator {
     const steps: Array<[string, () => unknown]> = [
       ["broadcast reconnect", () => this.wssHandler?.broadcastReconnectNotification()],
       ["stop reaper", () => this.services?.reaper.close()],
+      ["stop websocket guard", () => this.stopGuard?.()],
       ["stop notifier", () => this.services?.notifier.close()],
       // stop accepting first (clients told to reconnect must not come back here), then close the
       // WebSockets (an open upgraded socket would hold `server.close()`), then let HTTP calls finish

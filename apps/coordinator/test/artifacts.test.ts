@@ -105,4 +105,61 @@ describe("artifacts: streamed upload under the fence, download, size limit", () 
         .status,
     ).toBe(404);
   });
+
+  it("serves an .html artifact as an attachment of plain bytes, never sniffed", async () => {
+    const response = await upload("report.html", "<script>alert(document.cookie)</script>", "text/html");
+    expect(response.status).toBe(201);
+    const { _id } = (await response.json()) as { _id: string };
+    const download = await fetch(`${h.url}/artifacts/${_id}/content`, {
+      headers: { authorization: `Bearer ${service.token}` },
+    });
+    expect(download.status).toBe(200);
+    expect(download.headers.get("content-type")).toBe("application/octet-stream");
+    expect(download.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(download.headers.get("content-disposition")).toBe('attachment; filename="report.html"');
+    expect(await download.text()).toContain("<script>");
+  });
+
+  it("refuses an upload whose runId is not the job's current run, and keeps nothing", async () => {
+    const before = await h.db.collection("artifacts").countDocuments();
+    const response = await fetch(
+      `${h.url}/artifacts?${new URLSearchParams({ jobId: claimed.job._id, epoch: String(claimed.epoch), factoryId, runId: "run_someone_else", name: "x.log" })}`,
+      { method: "PUT", headers: { authorization: `Bearer ${factory.token}` }, body: "x" },
+    );
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { issues: Array<{ path: string }> }).issues[0]?.path).toBe("runId");
+    expect(await h.db.collection("artifacts").countDocuments()).toBe(before);
+  });
+
+  it("refuses a token in the URL, even a valid one", async () => {
+    for (const url of [
+      `${h.url}/artifacts/art_nope/content?token=${service.token}`,
+      `${h.url}/jobs.list?token=${service.token}`,
+      `${h.url}/jobs.list?connectionParams=${encodeURIComponent(JSON.stringify({ token: service.token }))}`,
+    ]) {
+      const response = await fetch(url);
+      expect(response.status, url).toBe(400);
+      expect(((await response.json()) as { message: string }).message).toMatch(/never in the URL/);
+    }
+  });
+
+  it("sends no stack trace with an error, to unauthenticated callers or others", async () => {
+    const answers = [
+      await fetch(`${h.url}/jobs.get?input=${encodeURIComponent(JSON.stringify({ json: { jobId: "nope" } }))}`),
+      await fetch(`${h.url}/jobs.get?input=${encodeURIComponent(JSON.stringify({ json: { jobId: "nope" } }))}`, {
+        headers: { authorization: `Bearer ${service.token}` },
+      }),
+      await fetch(`${h.url}/jobs.create`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${service.token}`, "content-type": "application/json" },
+        body: "{not json",
+      }),
+      await fetch(`${h.url}/artifacts/art_nope/content`, { headers: { authorization: `Bearer ${service.token}` } }),
+    ];
+    for (const answer of answers) {
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+      const text = await answer.text();
+      expect(text).not.toMatch(/"stack"|\bat .*\.js:\d+/);
+    }
+  });
 });

@@ -19,8 +19,24 @@ export type { AppRouter };
  */
 export const MAX_URL_LENGTH = 14_000;
 
-/** The most calls in one HTTP batch (queries or mutations). */
-export const MAX_BATCH_ITEMS = 100;
+/** The most calls in one HTTP batch (queries or mutations); the coordinator refuses a batch over 100. */
+export const MAX_BATCH_ITEMS = 50;
+
+/**
+ * superjson without its reference annotations: the coordinator refuses inputs that carry
+ * `meta.referentialEqualities` (they let a tiny body name a huge shared graph). Without
+ * `dedupe`, superjson writes every repeated object out in full, so dropping them loses nothing
+ * but object identity.
+ */
+const transformer = {
+  serialize(value: unknown) {
+    const result = superjson.serialize(value);
+    if (result.meta?.referentialEqualities === undefined) return result;
+    const { referentialEqualities: _dropped, ...meta } = result.meta;
+    return Object.keys(meta).length ? { json: result.json, meta } : { json: result.json };
+  },
+  deserialize: superjson.deserialize,
+};
 
 export interface GigafactoryClientOptions {
   /** The coordinator's base URL, e.g. `http://127.0.0.1:7700`. */
@@ -63,13 +79,14 @@ export function createGigafactoryClient(opts: GigafactoryClientOptions): Gigafac
     links: [
       splitLink({
         condition: (op) => op.type === "subscription",
-        true: wsLink({ client: wsClient, transformer: superjson }),
+        true: wsLink({ client: wsClient, transformer }),
         false: httpBatchLink({
           url: base,
-          transformer: superjson,
+          transformer,
           headers: authHeader,
           // a fan-out (Promise.all over hundreds of queries) becomes several GETs, each within
-          // the request-head size a Node server accepts (16 KiB, headers included)
+          // the request-head size a Node server accepts (16 KiB, headers included) and the
+          // coordinator's batch cap (100)
           maxURLLength: MAX_URL_LENGTH,
           maxItems: MAX_BATCH_ITEMS,
         }),

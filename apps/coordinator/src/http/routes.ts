@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { pipeline } from "node:stream/promises";
 import { ArtifactPutMeta } from "@gigafactory/schema";
 import { TRPCError } from "@trpc/server";
 import { DomainError } from "../errors.js";
@@ -19,6 +20,8 @@ export async function handlePlainRoute(
   deps: { services: Services; ready: () => Promise<boolean>; logger: Logger },
 ): Promise<boolean> {
   const url = new URL(req.url ?? "/", "http://localhost");
+  const inUrl = credentialInUrl(url);
+  if (inUrl) return fail(res, "BAD_REQUEST", `tokens go in the Authorization header, never in the URL (?${inUrl}=)`);
   if (url.pathname === "/healthz") return send(res, 200, { ok: true });
   if (url.pathname === "/readyz") {
     const ready = await deps.ready();
@@ -49,8 +52,15 @@ export async function handlePlainRoute(
     if (req.method === "GET" && download?.[1]) {
       if (principal.role === "factory") return fail(res, "FORBIDDEN", "downloads need a service or admin token");
       const { artifact, stream, size } = await deps.services.artifacts.open(principal.productId, download[1]);
-      res.writeHead(200, { "content-type": artifact.contentType, "content-length": size, "x-sha256": artifact.sha256 });
-      stream.pipe(res);
+      res.writeHead(200, {
+        ...downloadHeaders(artifact.name, artifact.contentType),
+        "content-length": size,
+        "x-sha256": artifact.sha256,
+      });
+      // pipeline closes the file when the client goes away mid-download
+      await pipeline(stream, res).catch((error: unknown) => {
+        if (!res.destroyed) deps.logger.warn({ err: error }, "artifact download failed");
+      });
       return true;
     }
     return fail(res, "NOT_FOUND", `no route ${req.method} ${url.pathname}`);
@@ -77,4 +87,53 @@ function send(res: ServerResponse, status: number, body: unknown): true {
   if (!res.headersSent) res.writeHead(status, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
   return true;
+}
+
+/** Query parameters that would carry a credential; tRPC reads `connectionParams` over HTTP too. */
+const CREDENTIAL_PARAMS = ["token", "access_token", "connectionParams"];
+
+/**
+ * The name of a query parameter that carries a credential, if any: URLs end up in logs and
+ * histories, so tokens travel only in headers (and WebSocket connection params). A WebSocket's
+ * `connectionParams=1` is tRPC's flag saying they come in the first message, not a credential.
+ */
+export function credentialInUrl(url: URL, opts: { websocket?: boolean } = {}): string | undefined {
+  return CREDENTIAL_PARAMS.find((name) => {
+    const value = url.searchParams.get(name);
+    if (value === null) return false;
+    return !(opts.websocket && name === "connectionParams" && value === "1");
+  });
+}
+
+/** Types a browser shows as they are without running anything; everything else is plain bytes. */
+const SAFE_CONTENT_TYPES = new Set([
+  "text/plain",
+  "application/json",
+  "application/x-ndjson",
+  "text/x-diff",
+  "text/x-patch",
+  "text/markdown",
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "application/gzip",
+  "application/zip",
+  "application/pdf",
+]);
+
+/**
+ * Headers for an artifact's bytes: always an attachment, never sniffed, and sent as
+ * `application/octet-stream` unless the uploader's type is one known to be inert (an `.html`
+ * artifact must not run in a browser under the coordinator's origin).
+ */
+export function downloadHeaders(name: string, contentType: string): Record<string, string> {
+  const base = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  const safe = SAFE_CONTENT_TYPES.has(base);
+  const fileName = name.replace(/[^A-Za-z0-9._-]/g, "_");
+  return {
+    "content-type": safe ? base : "application/octet-stream",
+    "content-disposition": `attachment; filename="${fileName}"`,
+    "x-content-type-options": "nosniff",
+    "content-security-policy": "sandbox; default-src 'none'",
+  };
 }

@@ -1,15 +1,19 @@
 import { FactoryId, type Role } from "@gigafactory/schema";
 import { TRPCError, initTRPC } from "@trpc/server";
-import superjson from "superjson";
 import { z } from "zod";
+import { isDevelopment } from "../env.js";
 import { DomainError } from "../errors.js";
 import type { Context } from "./context.js";
 import { domainDetails, issuesOf, toTRPCError } from "./errors.js";
+import { transformer } from "./transformer.js";
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
+  // stack traces only in development: callers (unauthenticated ones too) see none otherwise
+  isDev: isDevelopment(),
   errorFormatter({ shape, error }) {
     const issues = error.code === "BAD_REQUEST" ? issuesOf(error.cause) : undefined;
+    const { stack, ...data } = shape.data;
     return {
       ...shape,
       // name the fields in the message too, for clients that only print the message
@@ -17,7 +21,8 @@ const t = initTRPC.context<Context>().create({
         ? issues.map((issue) => `${issue.path || "(input)"}: ${issue.message}`).join("; ")
         : shape.message,
       data: {
-        ...shape.data,
+        ...data,
+        ...(stack !== undefined && isDevelopment() ? { stack } : {}),
         ...(issues ? { issues } : {}),
         ...domainDetails(error.cause),
       },
@@ -28,9 +33,11 @@ const t = initTRPC.context<Context>().create({
 export const router = t.router;
 
 /** Maps domain errors thrown below it to tRPC codes; every procedure goes through it. */
-const mapErrors = t.middleware(async ({ next, ctx, path, type }) => {
+const mapErrors = t.middleware(async ({ next, ctx, path, type, signal }) => {
+  const release = type === "subscription" ? holdSubscription(ctx, signal) : undefined;
   const result = await next();
   if (!result.ok) {
+    release?.();
     const cause = result.error.cause;
     if (cause instanceof DomainError) throw toTRPCError(cause);
     if (result.error.code === "INTERNAL_SERVER_ERROR")
@@ -38,19 +45,43 @@ const mapErrors = t.middleware(async ({ next, ctx, path, type }) => {
   }
   // a subscription's generator runs after this middleware has returned: map what it throws too
   if (result.ok && type === "subscription" && isAsyncIterable(result.data))
-    return { ...result, data: mapIterationErrors(result.data) };
+    return { ...result, data: mapIterationErrors(result.data, release) };
+  release?.();
   return result;
 });
+
+/** Counts a subscription against its socket's cap (`limits.wsMaxSubscriptions`); returns its release. */
+function holdSubscription(ctx: Context, signal: AbortSignal | undefined): (() => void) | undefined {
+  const connection = ctx.connection;
+  if (!connection) return undefined;
+  const max = ctx.options.limits.wsMaxSubscriptions;
+  if (connection.subscriptions >= max)
+    throw new TRPCError({
+      code: "TOO_MANY_REQUESTS",
+      message: `at most ${max} subscriptions may be open on one connection`,
+    });
+  connection.subscriptions++;
+  let released = false;
+  const release = () => {
+    if (!released) connection.subscriptions--;
+    released = true;
+  };
+  // a stopped subscription frees its place at once, not when its stream next wakes up
+  signal?.addEventListener("abort", release, { once: true });
+  return release;
+}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return typeof value === "object" && value !== null && Symbol.asyncIterator in value;
 }
 
-async function* mapIterationErrors(source: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+async function* mapIterationErrors(source: AsyncIterable<unknown>, release?: () => void): AsyncGenerator<unknown> {
   try {
     yield* source;
   } catch (error) {
     throw error instanceof DomainError ? toTRPCError(error) : error;
+  } finally {
+    release?.();
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import { type Artifact, ArtifactPutMeta } from "@gigafactory/schema";
 import { newId } from "../../db/ids.js";
-import { FencedError, NotFoundError } from "../../errors.js";
+import { FencedError, InvalidInputError, NotFoundError } from "../../errors.js";
 import type { EventLog } from "../events/event-log.js";
 import type { JobsRepository } from "../jobs/jobs.repository.js";
 import type { ArtifactsRepository } from "./artifacts.repository.js";
@@ -22,7 +22,9 @@ export class ArtifactsService {
   async put(productId: string, meta: ArtifactPutMeta, body: Readable): Promise<Artifact> {
     const input = ArtifactPutMeta.parse(meta);
     const fence = { productId, jobId: input.jobId, epoch: input.epoch, factoryId: input.factoryId };
-    if (!(await this.deps.jobs.isHeld(fence))) throw new FencedError(input.jobId, input.epoch);
+    const held = await this.deps.jobs.findHeld(fence);
+    if (!held) throw new FencedError(input.jobId, input.epoch);
+    if (held.lease.runId !== input.runId) throw new InvalidInputError("runId", "is not the job's current run");
     const blob = await this.deps.blobs.put(body, this.deps.maxBytes);
     const artifact: Artifact = {
       _id: newId("art"),
