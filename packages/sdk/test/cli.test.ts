@@ -335,8 +335,7 @@ describe("gf logs -f", () => {
     expect(output).not.toContain("second-line");
     expect((await fleet.service.trpc.jobs.get.query({ jobId })).stage).toBe("building");
 
-    const { lease } = await fleet.service.trpc.jobs.get.query({ jobId });
-    await writeFile(join(fleet.workDir, "jobs", `${jobId}-e${lease.epoch}`, "gate-logs"), "");
+    await fleet.openGate(jobId, "gate-logs");
     expect(await exited).toBe(0);
     const lines = output.trim().split("\n");
     expect(lines.indexOf("second-line")).toBeGreaterThan(lines.indexOf("first-line"));

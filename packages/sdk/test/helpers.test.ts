@@ -96,11 +96,11 @@ describe("waitForJob and streamEvents", () => {
   });
 
   it("an aborted signal ends streamEvents quietly and makes waitForJob reject", async () => {
-    const gate = join(dir, "gate-abort");
+    // the gate is a file in the job's workspace, the only part of the host the sandboxed job sees
     const { job } = await submitJobFile(fleet.service, {
       text: shellJob({
         title: "Held",
-        body: `echo holding\nwhile [ ! -e ${gate} ]; do sleep 0.05; done`,
+        body: "echo holding\nwhile [ ! -e gate-abort ]; do sleep 0.05; done",
         extra: ["timeout: 2m"],
       }),
     });
@@ -118,7 +118,7 @@ describe("waitForJob and streamEvents", () => {
     stop.abort(new Error("gave up"));
     await expect(waiting).rejects.toThrow("gave up");
 
-    await writeFile(gate, "");
+    await fleet.openGate(job._id, "gate-abort");
     expect((await waitForJob(fleet.service, job._id)).stage).toBe("shipped");
   });
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -19,6 +19,11 @@ export interface TestFleet {
   factory: ChildProcess;
   /** The factory's work dir: a job's workspace is `jobs/<jobId>-e<epoch>` in it. */
   workDir: string;
+  /**
+   * Creates `name` in the running job's workspace, the only part of the host a sandboxed job sees:
+   * a job waiting for it (`while [ ! -e name ]`) goes on.
+   */
+  openGate(jobId: string, name: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +62,10 @@ export async function startTestFleet(opts: { mongoUrl: string; label: string }):
       coordinator,
       factory: running,
       workDir,
+      async openGate(jobId, name) {
+        const { lease } = await service.trpc.jobs.get.query({ jobId });
+        await writeFile(join(workDir, "jobs", `${jobId}-e${lease.epoch}`, name), "");
+      },
       close() {
         closing ??= (async () => {
           await service.close().catch(() => undefined);
