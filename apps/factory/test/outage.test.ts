@@ -31,6 +31,8 @@ describe("a coordinator outage shorter than the lease", () => {
   it("loses nothing: the job ships with every line its engine printed, seqs contiguous from 1", async () => {
     // a 30 s lease; the outage (8 s) outlasts the old fixed retry budget of the event batcher (~6 s)
     const cluster = await restartableCluster("factory-outage-short", { GF_LEASE_TTL: "30s" });
+    // the engine and the test talk through files outside its workspace: no sandbox here (the
+    // sandbox has its own tests); the outage is what is under test
     const tmp = scratch.dir("outage-short");
     const count = tmp.file("count");
     const go = tmp.file("go");
@@ -39,7 +41,7 @@ describe("a coordinator outage shorter than the lease", () => {
       `while [ ! -f ${go} ]; do i=$((i+1)); echo "tick $i"; echo $i > ${count}; sleep 0.1; done`,
       'echo "done after $i"',
     ].join("\n");
-    const factory = await startFactory(cluster, { factoryId: "outage-short" });
+    const factory = await startFactory(cluster, { factoryId: "outage-short", sandbox: false });
     const { job } = await cluster.service.trpc.jobs.create.mutate({
       title: "outage",
       engine: "shell",
@@ -74,6 +76,7 @@ describe("a coordinator outage shorter than the lease", () => {
 describe("a coordinator outage longer than the lease", () => {
   it("the factory stops its engine itself before the lease's deadline, and the job runs again once the coordinator is back", async () => {
     const cluster = await restartableCluster("factory-outage-long", { GF_LEASE_TTL: "6s" });
+    // the engine records host pids outside its workspace: no sandbox here (see the sandbox tests)
     const tmp = scratch.dir("outage-long");
     const pids = tmp.file("pids");
     const bodyMd = [
@@ -81,7 +84,7 @@ describe("a coordinator outage longer than the lease", () => {
       `if [ "$(wc -l < ${pids})" -eq 1 ]; then while true; do echo tick; sleep 0.1; done; fi`,
       "echo 'second attempt done'",
     ].join("\n");
-    const factory = await startFactory(cluster, { factoryId: "outage-long" });
+    const factory = await startFactory(cluster, { factoryId: "outage-long", sandbox: false });
     const { job } = await cluster.service.trpc.jobs.create.mutate({
       title: "outage past the lease",
       engine: "shell",
