@@ -62,7 +62,12 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     logger: logger.child({ module: "notifier" }),
   });
   const events = new EventLog(repos.events, notifier);
-  const outcomes = new OutcomesService({ jobs: repos.jobs, locks: repos.locks, events });
+  const outcomes = new OutcomesService({
+    jobs: repos.jobs,
+    locks: repos.locks,
+    events,
+    parentGraceMs: config.timings.lease.settleGraceMs,
+  });
   const common = { jobs: repos.jobs, runs: repos.runs, events, outcomes };
   return {
     config,
