@@ -7,6 +7,7 @@ import {
   type JobListInput,
   type Run,
   type Stage,
+  isTerminalStage,
   titleFromBody,
 } from "@gigafactory/schema";
 import { isDuplicateKey } from "../../db/collections.js";
@@ -21,6 +22,9 @@ import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { JobsRepository } from "./jobs.repository.js";
 import type { OutcomesService } from "./outcomes.service.js";
 import { childRefusal, childrenToRetry, parentOnChildRetry, pendingDeps } from "./settle-rules.js";
+
+/** How many times `cancel` reads and decides again when the job moved under it. */
+const CANCEL_ROUNDS = 5;
 
 type ListQuery = Omit<JobListInput, "limit" | "productId"> & { limit: number };
 
@@ -189,32 +193,39 @@ export class JobsService {
     return { items: page, nextCursor: items.length > limit && last ? encodeCursor(last._id) : null };
   }
 
-  /** Inbox (and parked) jobs are cancelled at once; a running job's holder is told and ends it. */
+  /**
+   * Inbox (and parked) jobs are cancelled at once; a running job's holder is told and ends it.
+   * Decided from what the writes matched, not from the read: when neither matched (the job moved
+   * between the read and the write), it reads again and decides again, a few times.
+   */
   async cancel(productId: string, jobId: string, reason = "cancelled by request"): Promise<Job> {
-    const job = await this.get(productId, jobId);
-    const now = new Date();
-    if (job.stage === "inbox" || (job.stage === "review" && job.awaitingApproval)) {
-      const moved = await this.deps.jobs.move(jobId, {
-        from: job.stage,
-        to: "cancelled",
-        where: { productId, unheld: true },
-        set: { reason, awaitingApproval: false, endedAt: now, updatedAt: now },
-      });
-      if (moved) {
-        failpoint("cancel.afterMove");
-        await this.deps.events.record(moved, "cancelled", { reason });
-        await this.deps.outcomes.settle(moved);
-        return moved;
+    let job = await this.get(productId, jobId);
+    for (let round = 0; round < CANCEL_ROUNDS && !isTerminalStage(job.stage); round++) {
+      const now = new Date();
+      if (job.stage === "inbox" || (job.stage === "review" && job.awaitingApproval)) {
+        const moved = await this.deps.jobs.move(jobId, {
+          from: job.stage,
+          to: "cancelled",
+          where: { productId, unheld: true },
+          set: { reason, awaitingApproval: false, endedAt: now, updatedAt: now },
+        });
+        if (moved) {
+          failpoint("cancel.afterMove");
+          await this.deps.events.record(moved, "cancelled", { reason });
+          await this.deps.outcomes.settle(moved);
+          return moved;
+        }
       }
-    }
-    const running = await this.deps.jobs.requestCancel(productId, jobId, { reason, now });
-    if (running) {
-      await this.deps.events.record(running, "cancel_requested", {
-        reason,
-        factoryId: running.lease.holder,
-        epoch: running.lease.epoch,
-      });
-      return running;
+      const running = await this.deps.jobs.requestCancel(productId, jobId, { reason, now });
+      if (running) {
+        await this.deps.events.record(running, "cancel_requested", {
+          reason,
+          factoryId: running.lease.holder,
+          epoch: running.lease.epoch,
+        });
+        return running;
+      }
+      job = await this.get(productId, jobId);
     }
     throw new PreconditionError(`job ${jobId} is ${job.stage} and cannot be cancelled`, { stage: job.stage });
   }
