@@ -30,6 +30,7 @@ export const Env = z.object({
   GF_NOTIFIER_POLL: Duration.default(DEFAULT_TIMINGS.notifier.pollMs),
   GF_BACKOFF_BASE: Duration.default(DEFAULT_TIMINGS.lease.backoff.baseMs),
   GF_BACKOFF_MAX: Duration.default(DEFAULT_TIMINGS.lease.backoff.maxMs),
+  GF_BLOB_SWEEP_EVERY: Duration.pipe(Positive).default(DEFAULT_TIMINGS.blobs.sweepEveryMs),
   GF_ARTIFACT_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -76,6 +77,7 @@ export function timingOptions(env: Env): TimingOptions {
       backoff: { baseMs: env.GF_BACKOFF_BASE, maxMs: env.GF_BACKOFF_MAX },
     },
     notifier: { ...notifier, pollMs: env.GF_NOTIFIER_POLL },
+    blobs: { ...DEFAULT_TIMINGS.blobs, sweepEveryMs: env.GF_BLOB_SWEEP_EVERY },
   };
 }
 

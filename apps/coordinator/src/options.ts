@@ -193,6 +193,27 @@ export interface LimitOptions {
   maxBatchSize: number;
 }
 
+/** The blob store's clean-up (`modules/artifacts/blob-store.ts`, `BlobSweeper`). */
+export interface BlobOptions {
+  /**
+   * How often each coordinator removes abandoned temp files and blobs no artifact points to.
+   * `GF_BLOB_SWEEP_EVERY`.
+   * @defaultValue 600_000
+   */
+  sweepEveryMs: number;
+  /**
+   * A temp file (an upload in progress) not written for this long belongs to an upload that died.
+   * @defaultValue 86_400_000
+   */
+  tempMaxAgeMs: number;
+  /**
+   * A blob no artifact points to is removed only once it is this old, so an upload that has
+   * stored its bytes but not yet its artifact is never removed.
+   * @defaultValue 3_600_000
+   */
+  orphanGraceMs: number;
+}
+
 export interface TimingOptions {
   lease: LeaseOptions;
   notifier: NotifierOptions;
@@ -200,6 +221,7 @@ export interface TimingOptions {
   transport: TransportOptions;
   caches: CacheOptions;
   limits: LimitOptions;
+  blobs: BlobOptions;
 }
 
 export const DEFAULT_TIMINGS = {
@@ -235,6 +257,7 @@ export const DEFAULT_TIMINGS = {
     wsBufferCheckMs: 1_000,
     maxBatchSize: 100,
   },
+  blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
 } as const satisfies TimingOptions;
 
 /**

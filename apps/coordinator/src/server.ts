@@ -131,6 +131,7 @@ export class Coordinator {
     });
     services.notifier.start();
     services.reaper.start();
+    services.blobSweeper.start();
     const { port } = this.server.address() as AddressInfo;
     const url = `${tls ? "https" : "http"}://${env.GF_HOST}:${port}`;
     logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: options.lease.ttlMs }, "coordinator listening");
@@ -154,6 +155,7 @@ export class Coordinator {
     const steps: Array<[string, () => unknown]> = [
       ["broadcast reconnect", () => this.wssHandler?.broadcastReconnectNotification()],
       ["stop reaper", () => this.services?.reaper.close()],
+      ["stop blob sweeper", () => this.services?.blobSweeper.close()],
       ["stop websocket guard", () => this.stopGuard?.()],
       ["stop notifier", () => this.services?.notifier.close()],
       // stop accepting first (clients told to reconnect must not come back here), then close the

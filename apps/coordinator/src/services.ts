@@ -5,7 +5,7 @@ import { type TimingOptions, reapEvery } from "./options.js";
 import { InsightsService } from "./modules/admin/insights.service.js";
 import { ArtifactsRepository } from "./modules/artifacts/artifacts.repository.js";
 import { ArtifactsService } from "./modules/artifacts/artifacts.service.js";
-import { BlobStore } from "./modules/artifacts/blob-store.js";
+import { BlobStore, BlobSweeper } from "./modules/artifacts/blob-store.js";
 import { TokensService } from "./modules/auth/tokens.js";
 import { TokensRepository } from "./modules/auth/tokens.repository.js";
 import { EventLog } from "./modules/events/event-log.js";
@@ -62,8 +62,14 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     logger: logger.child({ module: "notifier" }),
   });
   const events = new EventLog(repos.events, notifier);
-  const outcomes = new OutcomesService({ jobs: repos.jobs, locks: repos.locks, events });
+  const outcomes = new OutcomesService({
+    jobs: repos.jobs,
+    locks: repos.locks,
+    events,
+    parentGraceMs: config.timings.lease.settleGraceMs,
+  });
   const common = { jobs: repos.jobs, runs: repos.runs, events, outcomes };
+  const blobs = new BlobStore(config.blobDir);
   return {
     config,
     /** For `ensureIndexes` at start-up only; everything else goes through a repository. */
@@ -98,9 +104,16 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     artifacts: new ArtifactsService({
       jobs: repos.jobs,
       artifacts: repos.artifacts,
-      blobs: new BlobStore(config.blobDir),
+      blobs,
       events,
       maxBytes: config.artifactMaxBytes,
+    }),
+    blobSweeper: new BlobSweeper({
+      blobs,
+      referenced: (uris) => repos.artifacts.referencedUris(uris),
+      ages: config.timings.blobs,
+      everyMs: config.timings.blobs.sweepEveryMs,
+      logger: logger.child({ module: "blobs" }),
     }),
     insights: new InsightsService({
       jobs: repos.jobs,

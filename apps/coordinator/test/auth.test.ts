@@ -115,6 +115,11 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
       otherProduct: "NOT_FOUND",
       call: (c) => c.trpc.jobs.retry.mutate({ jobId: a.failedJob }),
     },
+    "jobs.seal": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.jobs.seal.mutate({ jobId: a.job }),
+    },
     "jobs.approve": {
       allowed: ["service", "admin"],
       otherProduct: "NOT_FOUND",

@@ -96,6 +96,7 @@ describe("follow-ups survive a failed or crashed request", () => {
     const { h, service, factory, factoryId } = await armed("parent", "complete.afterMove=exit");
     const parent = await createJob(service, { kind: "composite" });
     const child = await createJob(service, { parentId: parent._id });
+    await service.trpc.jobs.seal.mutate({ jobId: parent._id });
     const held = await claimed(factory, factoryId, child._id);
 
     await crashedThenClean(h, factory.trpc.factory.complete.mutate({ ...fenceOf(held, factoryId), result: "success" }));

@@ -224,6 +224,7 @@ describe("the job lifecycle through the API", () => {
         createJob(service, { parentId: parent._id, capabilities: ["composite"], title: `child ${n}` }),
       ),
     );
+    await service.trpc.jobs.seal.mutate({ jobId: parent._id });
 
     const claimed = (await factory.trpc.factory.claim.mutate({ factoryId: f, max: 8 })).jobs;
     expect(new Set(claimed.map((c) => c.job._id))).toEqual(new Set(children.map((child) => child._id)));
@@ -245,6 +246,7 @@ describe("the job lifecycle through the API", () => {
       maxAttempts: 1,
       priority: 1,
     });
+    await service.trpc.jobs.seal.mutate({ jobId: parent._id });
     const [first, second] = (await factory.trpc.factory.claim.mutate({ factoryId: f, max: 2 })).jobs;
     if (!first || !second) throw new Error("expected two claims");
     expect([first.job._id, second.job._id]).toEqual([good._id, bad._id]);

@@ -85,6 +85,15 @@ export const Job = z.object({
   pendingDeps: z.array(JobId),
   parentId: JobId.optional(),
   kind: JobKind,
+  /**
+   * A composite parent only: `jobs.seal` closed its set of children. Until then children may be
+   * added and it never settles; once sealed it settles when every child is finished.
+   */
+  sealed: z.boolean().optional(),
+  /** A composite parent only: how many children were admitted (each one counted before it is stored). */
+  childCount: z.number().int().nonnegative().optional(),
+  /** A composite parent only: when the last child was admitted. */
+  lastChildAt: z.date().optional(),
   lock: Name.optional(),
   timeoutMs: z.number().int().positive(),
   maxAttempts: z.number().int().positive(),

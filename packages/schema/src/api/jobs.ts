@@ -73,6 +73,8 @@ export const JobListInput = z
 export type JobListInput = z.input<typeof JobListInput>;
 
 export const JobCancelInput = z.object({ jobId: JobId, reason: Reason.optional() }).strict();
+/** Closes a composite parent's set of children; it ships (or fails) once they have all finished. */
+export const JobSealInput = z.object({ jobId: JobId }).strict();
 export const JobRetryInput = z.object({ jobId: JobId }).strict();
 export const JobDecisionInput = z.object({ jobId: JobId, note: Reason.optional() }).strict();
 

@@ -17,4 +17,9 @@ export class ArtifactsRepository {
   forJob(productId: string, jobId: string): Promise<Artifact[]> {
     return this.cols.artifacts.find({ productId, jobId }).sort({ createdAt: 1 }).toArray();
   }
+
+  /** Which of these blob uris some artifact points to (the blob sweep keeps those). */
+  async referencedUris(uris: string[]): Promise<Set<string>> {
+    return new Set(await this.cols.artifacts.distinct("uri", { uri: { $in: uris } }));
+  }
 }

@@ -128,6 +128,8 @@ export interface MoveGuard {
   awaitingApproval?: boolean;
   cancelRequested?: boolean;
   kind?: JobKind;
+  /** A composite parent's seal. */
+  sealed?: boolean;
 }
 
 /** One stage change made by the coordinator; the lifecycle table is checked for every `from → to`. */
@@ -359,6 +361,7 @@ export class JobsRepository {
       ...(where.awaitingApproval !== undefined ? { awaitingApproval: where.awaitingApproval } : {}),
       ...(where.cancelRequested !== undefined ? { cancelRequested: where.cancelRequested } : {}),
       ...(where.kind !== undefined ? { kind: where.kind } : {}),
+      ...(where.sealed !== undefined ? { sealed: where.sealed } : {}),
       ...moving(move.from, move.to),
     };
     const owed = move.owesSettle ?? owesSettle(move.from, move.to);
@@ -416,6 +419,31 @@ export class JobsRepository {
     return this.cols.jobs.findOneAndUpdate(
       { _id: jobId, stage: "inbox" },
       { $pull: { pendingDeps: { $nin: pending } } },
+      { returnDocument: "after" },
+    );
+  }
+
+  /**
+   * Admits one child under an open composite parent in the inbox: counts it and records when, in
+   * one write, owing a settle (the parent's re-check, should the child's creator die before storing
+   * it). Null when the parent is not (or no longer) open.
+   */
+  admitChild(productId: string, parentId: string, now: Date): Promise<Job | null> {
+    return this.cols.jobs.findOneAndUpdate(
+      { _id: parentId, productId, kind: "composite", stage: "inbox", sealed: { $ne: true } },
+      { $inc: { childCount: 1 }, $set: { lastChildAt: now, updatedAt: now, ...owedSettle() } },
+      { returnDocument: "after" },
+    );
+  }
+
+  /**
+   * Seals a composite parent in the inbox (no more children), owing the settle that may finish it.
+   * Sealing twice is harmless. Null when it is not a composite parent in the inbox.
+   */
+  seal(productId: string, jobId: string, now: Date): Promise<Job | null> {
+    return this.cols.jobs.findOneAndUpdate(
+      { _id: jobId, productId, kind: "composite", stage: "inbox" },
+      { $set: { sealed: true, updatedAt: now, ...owedSettle() } },
       { returnDocument: "after" },
     );
   }

@@ -9,6 +9,7 @@ import {
   JobRef,
   JobRetryInput,
   JobRunsOutput,
+  JobSealInput,
   JobWatchInput,
 } from "@gigafactory/schema";
 import { productFor, router, serviceProcedure } from "../../trpc/trpc.js";
@@ -35,6 +36,9 @@ export const jobsRouter = router({
   retry: serviceProcedure
     .input(JobRetryInput)
     .mutation(({ ctx, input }) => ctx.services.jobs.retry(ctx.principal.productId, input.jobId)),
+  seal: serviceProcedure
+    .input(JobSealInput)
+    .mutation(({ ctx, input }) => ctx.services.jobs.seal(ctx.principal.productId, input.jobId)),
   approve: serviceProcedure
     .input(JobDecisionInput)
     .mutation(({ ctx, input }) => ctx.services.jobs.approve(ctx.principal.productId, input.jobId, input.note)),

@@ -7,6 +7,7 @@ import {
   type JobListInput,
   type Run,
   type Stage,
+  isTerminalStage,
   titleFromBody,
 } from "@gigafactory/schema";
 import { isDuplicateKey } from "../../db/collections.js";
@@ -20,7 +21,10 @@ import type { RunsRepository } from "../runs/runs.repository.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
 import type { JobsRepository } from "./jobs.repository.js";
 import type { OutcomesService } from "./outcomes.service.js";
-import { pendingDeps } from "./settle-rules.js";
+import { childRefusal, childrenToRetry, parentOnChildRetry, pendingDeps } from "./settle-rules.js";
+
+/** How many times `cancel` reads and decides again when the job moved under it. */
+const CANCEL_ROUNDS = 5;
 
 type ListQuery = Omit<JobListInput, "limit" | "productId"> & { limit: number };
 
@@ -58,11 +62,7 @@ export class JobsService {
         `profile ${input.profile.name}${input.profile.version ? `@${input.profile.version}` : ""} is not published`,
       );
     const deps = await this.resolveDeps(productId, input.deps);
-    if (input.parentId) {
-      const parent = await jobs.find(productId, input.parentId);
-      if (parent?.kind !== "composite")
-        throw new InvalidInputError("parentId", `${input.parentId} is not a composite job of this product`);
-    }
+    if (input.parentId) await this.admissible(productId, input.parentId);
 
     const now = new Date();
     const job: Job = {
@@ -107,6 +107,8 @@ export class JobsService {
         trackerItemId: input.trackerItemId,
       }),
     };
+    // counted on its parent before it is stored, so the parent cannot settle without it
+    const parent = input.parentId ? await this.admitChild(productId, input.parentId, now) : undefined;
     let stored: Job;
     try {
       stored = await jobs.insert(job);
@@ -116,6 +118,7 @@ export class JobsService {
       if (!winner) throw error;
       return { job: winner, created: false };
     }
+    if (parent) await jobs.clearSettle(parent);
     failpoint("create.afterInsert");
     await this.deps.events.record(stored, "created", {
       title: job.title,
@@ -124,6 +127,37 @@ export class JobsService {
     });
     const settled = await this.settleDeps(stored);
     return { job: settled, created: true };
+  }
+
+  /** Refuses a child under a parent that is not an open composite job (rules in settle-rules.ts). */
+  private async admissible(productId: string, parentId: string): Promise<void> {
+    const parent = await this.deps.jobs.find(productId, parentId);
+    if (parent?.kind !== "composite")
+      throw new InvalidInputError("parentId", `${parentId} is not a composite job of this product`);
+    const refusal = childRefusal(parent);
+    if (refusal) throw new PreconditionError(refusal, { parentId, stage: parent.stage, sealed: !!parent.sealed });
+  }
+
+  /** Counts a child on its parent, atomically with the parent being open; refuses otherwise. */
+  private async admitChild(productId: string, parentId: string, now: Date): Promise<Job> {
+    const admitted = await this.deps.jobs.admitChild(productId, parentId, now);
+    if (admitted) return admitted;
+    await this.admissible(productId, parentId); // sealed or finished meanwhile: say which
+    throw new PreconditionError(`parent ${parentId} changed while adding a child; try again`, { parentId });
+  }
+
+  /**
+   * Closes a composite parent's set of children; it settles once they have all finished (at once
+   * when they have, or when it has none). Sealing a sealed parent returns it as it is.
+   */
+  async seal(productId: string, jobId: string): Promise<Job> {
+    const sealed = await this.deps.outcomes.seal(productId, jobId);
+    if (sealed) return sealed;
+    const job = await this.get(productId, jobId);
+    if (job.kind !== "composite")
+      throw new PreconditionError(`job ${jobId} is not a composite job`, { kind: job.kind });
+    if (job.sealed) return job;
+    throw new PreconditionError(`job ${jobId} is ${job.stage} and cannot be sealed`, { stage: job.stage });
   }
 
   /**
@@ -159,43 +193,97 @@ export class JobsService {
     return { items: page, nextCursor: items.length > limit && last ? encodeCursor(last._id) : null };
   }
 
-  /** Inbox (and parked) jobs are cancelled at once; a running job's holder is told and ends it. */
+  /**
+   * Inbox (and parked) jobs are cancelled at once; a running job's holder is told and ends it.
+   * Decided from what the writes matched, not from the read: when neither matched (the job moved
+   * between the read and the write), it reads again and decides again, a few times.
+   */
   async cancel(productId: string, jobId: string, reason = "cancelled by request"): Promise<Job> {
-    const job = await this.get(productId, jobId);
-    const now = new Date();
-    if (job.stage === "inbox" || (job.stage === "review" && job.awaitingApproval)) {
-      const moved = await this.deps.jobs.move(jobId, {
-        from: job.stage,
-        to: "cancelled",
-        where: { productId, unheld: true },
-        set: { reason, awaitingApproval: false, endedAt: now, updatedAt: now },
-      });
-      if (moved) {
-        failpoint("cancel.afterMove");
-        await this.deps.events.record(moved, "cancelled", { reason });
-        await this.deps.outcomes.settle(moved);
-        return moved;
+    let job = await this.get(productId, jobId);
+    for (let round = 0; round < CANCEL_ROUNDS && !isTerminalStage(job.stage); round++) {
+      const now = new Date();
+      if (job.stage === "inbox" || (job.stage === "review" && job.awaitingApproval)) {
+        const moved = await this.deps.jobs.move(jobId, {
+          from: job.stage,
+          to: "cancelled",
+          where: { productId, unheld: true },
+          set: { reason, awaitingApproval: false, endedAt: now, updatedAt: now },
+        });
+        if (moved) {
+          failpoint("cancel.afterMove");
+          await this.deps.events.record(moved, "cancelled", { reason });
+          await this.deps.outcomes.settle(moved);
+          return moved;
+        }
       }
-    }
-    const running = await this.deps.jobs.requestCancel(productId, jobId, { reason, now });
-    if (running) {
-      await this.deps.events.record(running, "cancel_requested", {
-        reason,
-        factoryId: running.lease.holder,
-        epoch: running.lease.epoch,
-      });
-      return running;
+      const running = await this.deps.jobs.requestCancel(productId, jobId, { reason, now });
+      if (running) {
+        await this.deps.events.record(running, "cancel_requested", {
+          reason,
+          factoryId: running.lease.holder,
+          epoch: running.lease.epoch,
+        });
+        return running;
+      }
+      job = await this.get(productId, jobId);
     }
     throw new PreconditionError(`job ${jobId} is ${job.stage} and cannot be cancelled`, { stage: job.stage });
   }
 
-  /** failed/cancelled → inbox with a fresh attempt count; earlier attempts stay in `runs`. */
+  /**
+   * failed/cancelled → inbox with a fresh attempt count; earlier attempts stay in `runs`. A
+   * composite parent re-opens and retries its failed and cancelled children; a child re-opens its
+   * failed or cancelled parent (rules in settle-rules.ts).
+   */
   async retry(productId: string, jobId: string): Promise<Job> {
     const job = await this.get(productId, jobId);
     if (job.stage !== "failed" && job.stage !== "cancelled")
       throw new PreconditionError(`job ${jobId} is ${job.stage}; only failed or cancelled jobs can be retried`, {
         stage: job.stage,
       });
+    if (job.kind === "composite") return this.retryParent(job);
+    const parent = job.parentId ? await this.deps.jobs.find(productId, job.parentId) : null;
+    if (parent) {
+      const effect = parentOnChildRetry(parent);
+      if (typeof effect === "object") throw new PreconditionError(effect.refuse, { parentId: parent._id });
+      // the parent first: should this request die now, the reaper settles the parent again
+      if (effect === "reopen") await this.reopen(parent);
+    }
+    const retried = await this.retryOne(job);
+    if (parent) await this.deps.jobs.clearSettle((await this.deps.jobs.find(productId, parent._id)) ?? parent);
+    return retried;
+  }
+
+  private async retryParent(parent: Job): Promise<Job> {
+    const reopened = await this.reopen(parent);
+    if (!reopened) throw new PreconditionError(`job ${parent._id} changed while retrying; try again`);
+    for (const child of childrenToRetry(await this.deps.jobs.children(parent.productId, parent._id))) {
+      await this.retryOne(child).catch((error: unknown) => {
+        if (!(error instanceof PreconditionError)) throw error; // retried by someone else meanwhile
+      });
+    }
+    // settles at once when no child is left to wait for
+    await this.deps.outcomes.settle(reopened);
+    return this.get(parent.productId, parent._id);
+  }
+
+  /** A finished composite parent back to the inbox, still sealed, owing the settle that re-checks it. */
+  private async reopen(parent: Job): Promise<Job | null> {
+    const now = new Date();
+    const moved = await this.deps.jobs.move(parent._id, {
+      from: parent.stage,
+      to: "inbox",
+      where: { productId: parent.productId, kind: "composite" },
+      set: { cancelRequested: false, queuedAt: now, updatedAt: now },
+      unset: ["reason", "endedAt"],
+      owesSettle: true,
+    });
+    if (moved) await this.deps.events.record(moved, "retried", { from: parent.stage });
+    return moved;
+  }
+
+  private async retryOne(job: Job): Promise<Job> {
+    const { productId, _id: jobId } = job;
     const deps = await this.deps.jobs.findRefs(productId, job.deps);
     const now = new Date();
     const moved = await this.deps.jobs.move(jobId, {

@@ -22,13 +22,17 @@ export class OutcomesService {
       jobs: JobsRepository;
       locks: LocksRepository;
       events: EventLog;
+      /**
+       * How long a composite parent waits for a child admitted but not yet stored
+       * (`lease.settleGraceMs` in options.ts, the same grace the reaper gives owed follow-ups).
+       */
+      parentGraceMs: number;
     },
   ) {}
 
   /** Call after any update that took a job out of an active stage: runs its follow-ups, then drops its marker. */
   async settle(job: Job): Promise<void> {
-    await this.settled(job);
-    await this.deps.jobs.clearSettle(job);
+    if (await this.settled(job)) await this.deps.jobs.clearSettle(job);
   }
 
   /**
@@ -38,19 +42,37 @@ export class OutcomesService {
    */
   async catchUp(job: Job): Promise<void> {
     if (job.lease.holder === null) {
-      await this.settled(job);
+      // a parent still waiting for a child being stored keeps its marker: the next sweep looks again
+      if (!(await this.settled(job))) return;
       if (job.stage === "inbox" && job.pendingDeps.length) await this.recheckDeps(job);
     }
     await this.deps.jobs.clearSettle(job);
   }
 
-  /** The follow-ups of `job`'s stage; each is idempotent, so running them twice is harmless. */
-  private async settled(job: Job): Promise<void> {
+  /**
+   * The follow-ups of `job`'s stage; each is idempotent, so running them twice is harmless.
+   * False when they are not finished yet: `job` is a sealed composite parent waiting for a child
+   * whose creator may have died (its marker must stay for the reaper).
+   */
+  private async settled(job: Job): Promise<boolean> {
     await this.deps.locks.releaseHeldBy(job);
     failpoint("settle.afterLockRelease");
     if (job.stage === "shipped") await this.deps.jobs.unblockDependents(job);
     if (job.stage === "failed" || job.stage === "cancelled") await this.failDependents(job);
-    if (isTerminalStage(job.stage) && job.parentId) await this.finishParent(job);
+    if (isTerminalStage(job.stage) && job.parentId) await this.finishParent(job.productId, job.parentId);
+    if (job.kind === "composite" && job.stage === "inbox") return this.finishParent(job.productId, job._id);
+    return true;
+  }
+
+  /**
+   * Seals a composite parent and settles it if its children are all finished already (or it has
+   * none). Null when `jobId` is not a composite parent in the inbox.
+   */
+  async seal(productId: string, jobId: string): Promise<Job | null> {
+    const sealed = await this.deps.jobs.seal(productId, jobId, new Date());
+    if (!sealed) return null;
+    await this.settle(sealed);
+    return (await this.deps.jobs.find(productId, jobId)) ?? sealed;
   }
 
   /**
@@ -95,24 +117,31 @@ export class OutcomesService {
     return moved;
   }
 
-  private async finishParent(child: Job): Promise<void> {
-    const parentId = child.parentId;
-    if (!parentId) return;
-    const children = await this.deps.jobs.children(child.productId, parentId);
-    const outcome = settleParent(children);
-    if (!outcome) return;
+  /**
+   * Settles a composite parent from its children (`settleParent` in settle-rules.ts). Returns
+   * false only while it waits for a child admitted but not stored yet.
+   */
+  private async finishParent(productId: string, parentId: string): Promise<boolean> {
+    const { jobs } = this.deps;
+    const parent = await jobs.find(productId, parentId);
+    if (parent?.kind !== "composite" || parent.stage !== "inbox") return true;
+    const children = await jobs.children(productId, parentId);
     const now = new Date();
-    const parent = await this.deps.jobs.move(parentId, {
+    const outcome = settleParent(parent, children, { now, graceMs: this.deps.parentGraceMs });
+    if (outcome.kind === "waiting") return !outcome.inFlight;
+    if (outcome.kind === "open") return true;
+    const moved = await jobs.move(parentId, {
       from: "inbox",
       to: outcome.stage,
-      where: { productId: child.productId, kind: "composite" },
+      where: { productId, kind: "composite", sealed: true },
       set: { endedAt: now, updatedAt: now, ...(outcome.reason ? { reason: outcome.reason } : {}) },
     });
-    if (!parent) return;
-    await this.deps.events.record(parent, outcome.stage === "shipped" ? "completed" : "failed", {
+    if (!moved) return true;
+    await this.deps.events.record(moved, outcome.stage === "shipped" ? "completed" : "failed", {
       children: children.length,
       unshipped: outcome.unshipped,
     });
-    await this.settle(parent);
+    await this.settle(moved);
+    return true;
   }
 }

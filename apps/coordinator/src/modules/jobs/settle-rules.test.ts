@@ -1,6 +1,14 @@
 import type { Job, Stage } from "@gigafactory/schema";
 import { describe, expect, it } from "vitest";
-import { doom, doomedBy, pendingDeps, settleParent } from "./settle-rules.js";
+import {
+  childRefusal,
+  childrenToRetry,
+  doom,
+  doomedBy,
+  parentOnChildRetry,
+  pendingDeps,
+  settleParent,
+} from "./settle-rules.js";
 
 const job = (_id: string, stage: Stage) => ({ _id, stage });
 
@@ -64,20 +72,85 @@ describe("doom", () => {
 });
 
 describe("settleParent", () => {
+  const now = new Date("2026-01-01T00:00:10Z");
+  const opts = { now, graceMs: 5_000 };
+  const sealed = (childCount: number, lastChildAt = new Date("2026-01-01T00:00:00Z")) => ({
+    sealed: true,
+    childCount,
+    lastChildAt,
+  });
+
+  it("never settles an open parent, even when every child it has finished (or it has none)", () => {
+    expect(settleParent({}, [job("a", "shipped")], opts)).toEqual({ kind: "open" });
+    expect(settleParent({ sealed: false }, [], opts)).toEqual({ kind: "open" });
+  });
+
   it("waits while any child is not finished", () => {
-    expect(settleParent([job("a", "shipped"), job("b", "testing")])).toBeNull();
-    expect(settleParent([job("a", "inbox")])).toBeNull();
+    expect(settleParent(sealed(2), [job("a", "shipped"), job("b", "testing")], opts)).toEqual({
+      kind: "waiting",
+      inFlight: false,
+    });
+    expect(settleParent(sealed(1), [job("a", "inbox")], opts)).toMatchObject({ kind: "waiting" });
   });
 
   it("ships the parent when every child shipped", () => {
-    expect(settleParent([job("a", "shipped"), job("b", "shipped")])).toEqual({ stage: "shipped", unshipped: [] });
+    expect(settleParent(sealed(2), [job("a", "shipped"), job("b", "shipped")], opts)).toEqual({
+      kind: "settled",
+      stage: "shipped",
+      unshipped: [],
+    });
+  });
+
+  it("ships a sealed parent with no children", () => {
+    expect(settleParent({ sealed: true }, [], opts)).toEqual({ kind: "settled", stage: "shipped", unshipped: [] });
   });
 
   it("fails the parent when a child failed or was cancelled, naming those children", () => {
-    expect(settleParent([job("a", "shipped"), job("b", "failed"), job("c", "cancelled")])).toEqual({
+    expect(settleParent(sealed(3), [job("a", "shipped"), job("b", "failed"), job("c", "cancelled")], opts)).toEqual({
+      kind: "settled",
       stage: "failed",
       unshipped: ["b", "c"],
       reason: "children did not ship: b, c",
+    });
+  });
+
+  it("waits for a child admitted but not stored yet, within the grace period only", () => {
+    const recent = sealed(2, new Date("2026-01-01T00:00:08Z"));
+    expect(settleParent(recent, [job("a", "shipped")], opts)).toEqual({ kind: "waiting", inFlight: true });
+    // its creator died: after the grace the missing child is not waited for
+    expect(settleParent(sealed(2), [job("a", "shipped")], opts)).toMatchObject({ kind: "settled", stage: "shipped" });
+  });
+});
+
+describe("childRefusal", () => {
+  const parent = (over: Partial<Job>) => ({ _id: "job_p", kind: "composite", stage: "inbox", ...over }) as Job;
+
+  it("admits a child under an open composite parent in the inbox", () => {
+    expect(childRefusal(parent({}))).toBeNull();
+  });
+
+  it("refuses a child under a leaf, a finished parent or a sealed one", () => {
+    expect(childRefusal(parent({ kind: "leaf" }))).toContain("not a composite job");
+    expect(childRefusal(parent({ stage: "shipped" }))).toBe(
+      "parent job_p is shipped; a child cannot be added to a finished parent",
+    );
+    expect(childRefusal(parent({ stage: "failed" }))).toContain("finished parent");
+    expect(childRefusal(parent({ sealed: true }))).toContain("is sealed");
+  });
+});
+
+describe("retry of composites", () => {
+  it("a parent's retry retries its failed and cancelled children only", () => {
+    const children = [job("a", "shipped"), job("b", "failed"), job("c", "cancelled"), job("d", "inbox")];
+    expect(childrenToRetry(children).map((each) => each._id)).toEqual(["b", "c"]);
+  });
+
+  it("a child's retry re-opens a failed or cancelled parent and is refused under a shipped one", () => {
+    expect(parentOnChildRetry(job("p", "failed"))).toBe("reopen");
+    expect(parentOnChildRetry(job("p", "cancelled"))).toBe("reopen");
+    expect(parentOnChildRetry(job("p", "inbox"))).toBe("none");
+    expect(parentOnChildRetry(job("p", "shipped"))).toEqual({
+      refuse: "parent p has shipped; a child of a shipped parent cannot be retried",
     });
   });
 });

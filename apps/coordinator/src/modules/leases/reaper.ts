@@ -1,4 +1,4 @@
-import { type Job, isActiveStage } from "@gigafactory/schema";
+import { type Job, type Lock, isActiveStage } from "@gigafactory/schema";
 import { failpoint } from "../../failpoints.js";
 import type { Logger } from "../../logger.js";
 import type { EventLog } from "../events/event-log.js";
@@ -8,6 +8,9 @@ import type { OutcomesService } from "../jobs/outcomes.service.js";
 import type { LocksRepository } from "../locks/locks.repository.js";
 import type { RunsRepository } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
+
+/** How many locks the stale-lock backstop reads at a time (it reads them all, page by page). */
+const LOCK_PAGE = 500;
 
 /**
  * Returns jobs whose lease ran out to the inbox (or fails them when no attempt is left),
@@ -117,18 +120,32 @@ export class Reaper {
   /**
    * Backstop: a lock whose job no longer holds it at the lock's epoch (the coordinator died
    * between moving the job and freeing the lock) is freed, so the lock name is usable again.
+   * Every lock is looked at, page by page in `_id` order ({@link LOCK_PAGE} at a time).
    */
   private async releaseStaleLocks(): Promise<void> {
-    const locks = await this.deps.locks.list(1_000);
-    if (locks.length === 0) return;
-    const holders = await this.deps.jobs.leaseStates(locks.map((lock) => lock.jobId));
+    let after: string | undefined;
+    for (;;) {
+      const locks = await this.deps.locks.page(after, LOCK_PAGE);
+      if (locks.length === 0) return;
+      await this.releaseStale(locks);
+      if (locks.length < LOCK_PAGE) return;
+      after = locks.at(-1)?._id;
+    }
+  }
+
+  private async releaseStale(locks: Lock[]): Promise<void> {
+    const holders = await this.deps.jobs.leaseStates([...new Set(locks.map((lock) => lock.jobId))]);
     const byId = new Map(holders.map((job) => [job._id, job]));
     for (const lock of locks) {
       const job = byId.get(lock.jobId);
       if (job && isActiveStage(job.stage) && job.lease.epoch === lock.epoch) continue;
       // conditional on the epoch read: a claim that just took the lock over is left alone
-      if (await this.deps.locks.free(lock))
-        this.deps.logger.warn({ lock: lock.name, jobId: lock.jobId, epoch: lock.epoch }, "freed a stale lock");
+      try {
+        if (await this.deps.locks.free(lock))
+          this.deps.logger.warn({ lock: lock.name, jobId: lock.jobId, epoch: lock.epoch }, "freed a stale lock");
+      } catch (error) {
+        this.deps.logger.error({ err: error, lock: lock.name }, "freeing a stale lock failed");
+      }
     }
   }
 

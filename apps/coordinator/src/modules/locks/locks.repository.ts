@@ -22,8 +22,13 @@ export class LocksRepository {
     return this.cols.locks.distinct("name", { productId });
   }
 
-  list(limit: number): Promise<Lock[]> {
-    return this.cols.locks.find({}).limit(limit).toArray();
+  /** Up to `limit` locks of every product in `_id` order, after `afterId` when given (a page cursor). */
+  page(afterId: string | undefined, limit: number): Promise<Lock[]> {
+    return this.cols.locks
+      .find(afterId === undefined ? {} : { _id: { $gt: afterId } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
   }
 
   /**
