@@ -100,6 +100,18 @@ export function registerJobCommands(program: Command, ctx: CliContext): void {
       ctx.out.line(`${job._id}\t${job.stage}`);
     });
 
+  program
+    .command("seal")
+    .description("close a composite job's set of children: it settles once every child has finished")
+    .argument("<id>", "job id of the composite parent")
+    .option("--json", "print the job as JSON")
+    .action(async (jobId: string, opts: { json?: boolean }, command: Command) => {
+      const client = await ctx.client(globalsOf(command));
+      const job = await client.trpc.jobs.seal.mutate({ jobId });
+      if (opts.json) return ctx.out.json(job);
+      ctx.out.line(`${job._id}\t${job.stage}`);
+    });
+
   for (const decision of ["approve", "reject"] as const) {
     program
       .command(decision)
