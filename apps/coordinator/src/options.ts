@@ -204,6 +204,13 @@ export interface LimitOptions {
    */
   wsBufferCheckMs: number;
   /**
+   * How often the tokens of the open WebSockets are checked against the database, so a token
+   * revoked through another coordinator closes them here (4403) within this time. The token
+   * cache's time to live.
+   * @defaultValue 10_000
+   */
+  wsTokenRecheckMs: number;
+  /**
    * The most calls one batched HTTP request may carry; a bigger batch is answered 400. The SDK
    * batches at most 50. A WebSocket message may carry this plus `wsMaxSubscriptions` (a client
    * resends its open subscriptions in one message when it reconnects).
@@ -260,6 +267,7 @@ export const DEFAULT_TIMINGS = {
     wsMaxSubscriptions: 100,
     wsMaxBufferedBytes: 8 * 1024 * 1024,
     wsBufferCheckMs: 1_000,
+    wsTokenRecheckMs: TOKEN_CACHE_TTL_MS,
     maxBatchSize: 100,
   },
 } as const satisfies TimingOptions;
