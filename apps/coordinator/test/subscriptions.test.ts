@@ -188,8 +188,12 @@ describe("subscriptions", () => {
     const job = await createJob(service, { capabilities: ["feed-resume"] });
     const claimed = await claimOne(factory, f);
     const fence = fenceOf(claimed, f);
+    // each line also claims a stage: the feed must not show it (a factory's events never set it)
     const append = (line: string) =>
-      factory.trpc.factory.appendEvents.mutate({ ...fence, events: [{ type: "log", data: { line } }] });
+      factory.trpc.factory.appendEvents.mutate({
+        ...fence,
+        events: [{ type: "log", data: { line, stage: "shipped" } }],
+      });
     const feedOn = (client: TestClient, lastEventId?: string) =>
       new Collector<Tracked<FeedItem>>((handlers) =>
         client.trpc.jobs.feed.subscribe(lastEventId ? { lastEventId } : {}, handlers),
@@ -234,6 +238,7 @@ describe("subscriptions", () => {
       const firstSeen = seqs[0] ?? 0;
       expect(seqs).toEqual(stored.map((event) => event.seq).filter((seq) => seq >= firstSeen)); // none missed
       expect(stored.filter((event) => event.type === "log").length).toBeGreaterThanOrEqual(30);
+      expect(mine(got).filter((item) => item.data.stage !== undefined)).toEqual([]);
     } finally {
       second.stop();
       await secondConnection.close();
