@@ -219,6 +219,7 @@ describe("--json on the commands that read", () => {
     const text = await gf("logs", jobId);
     expect(text.code).toBe(0);
     // nothing below space but newlines reaches the terminal
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point
     expect(text.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(text.stdout.split("\n")).toContain("evil\\x1b]0;pwned\\x07\\x1b[2J");
     const json = await gf("logs", jobId, "--json");
