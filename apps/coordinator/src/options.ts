@@ -61,23 +61,31 @@ export interface NotifierOptions {
    */
   pollMs: number;
   /**
-   * The most events one tail read takes; a full batch means a backlog, and the next read starts
-   * right after it without the look-back.
+   * The most events one tail read takes; a full page is followed at once by the next one (the
+   * look-back is kept either way).
    * @defaultValue 2_000
    */
   tailBatch: number;
   /**
-   * How far back each tail read starts before the newest event seen: ObjectIds made by other
-   * processes are not ordered within a second. Whole seconds.
+   * How far each tail pass reads again below the newest event `_id` seen, measured on the
+   * ObjectIds' own timestamps (never this coordinator's clock): events can land after a newer
+   * `_id` was read (concurrent inserts; writers' clocks a little apart). Whole seconds. Writers'
+   * clocks must agree within this.
    * @defaultValue 2_000
    */
   lookBackMs: number;
   /**
-   * How long an event already delivered is remembered, so the look-back does not deliver it twice.
-   * Must exceed `lookBackMs` plus one poll.
+   * How long an event this coordinator published itself is remembered, so the tail does not
+   * publish it again. Only while tailing (`pollMs` > 0).
    * @defaultValue 10_000
    */
   seenForMs: number;
+  /**
+   * How long one tail pass may take: the query's `maxTimeMS`, and then the pass is given up so
+   * the next poll starts a fresh one (a hung query never stops the cross-coordinator wake-ups).
+   * @defaultValue 5_000
+   */
+  pollTimeoutMs: number;
 }
 
 /** Subscriptions (`jobs.watch`, `jobs.feed`, `factory.connect`). */
@@ -110,6 +118,17 @@ export interface StreamOptions {
    * @defaultValue 15_000
    */
   idleNudgeMs: number;
+  /**
+   * How many events `feed` reads from `events` per page (it tails them like the notifier, with
+   * the notifier's `lookBackMs`).
+   * @defaultValue 500
+   */
+  feedPageSize: number;
+  /**
+   * The `maxTimeMS` of each of `feed`'s reads.
+   * @defaultValue 10_000
+   */
+  feedReadTimeoutMs: number;
 }
 
 /** HTTP, WebSocket and MongoDB connections. */
@@ -185,6 +204,13 @@ export interface LimitOptions {
    */
   wsBufferCheckMs: number;
   /**
+   * How often the tokens of the open WebSockets are checked against the database, so a token
+   * revoked through another coordinator closes them here (4403) within this time. The token
+   * cache's time to live.
+   * @defaultValue 10_000
+   */
+  wsTokenRecheckMs: number;
+  /**
    * The most calls one batched HTTP request may carry; a bigger batch is answered 400. The SDK
    * batches at most 50. A WebSocket message may carry this plus `wsMaxSubscriptions` (a client
    * resends its open subscriptions in one message when it reconnects).
@@ -233,8 +259,16 @@ export const DEFAULT_TIMINGS = {
     maxLockRetries: 20,
     settleGraceMs: 5_000,
   },
-  notifier: { pollMs: 250, tailBatch: 2_000, lookBackMs: 2_000, seenForMs: 10_000 },
-  streams: { recheckMs: 5_000, gapWaitMs: 5_000, gapRecheckMs: 50, watchPageSize: 500, idleNudgeMs: 15_000 },
+  notifier: { pollMs: 250, tailBatch: 2_000, lookBackMs: 2_000, seenForMs: 10_000, pollTimeoutMs: 5_000 },
+  streams: {
+    recheckMs: 5_000,
+    gapWaitMs: 5_000,
+    gapRecheckMs: 50,
+    watchPageSize: 500,
+    idleNudgeMs: 15_000,
+    feedPageSize: 500,
+    feedReadTimeoutMs: 10_000,
+  },
   transport: {
     keepAlive: { pingMs: 30_000, pongWaitMs: 5_000 },
     closeGraceMs: 5_000,
@@ -255,6 +289,7 @@ export const DEFAULT_TIMINGS = {
     wsMaxSubscriptions: 100,
     wsMaxBufferedBytes: 8 * 1024 * 1024,
     wsBufferCheckMs: 1_000,
+    wsTokenRecheckMs: TOKEN_CACHE_TTL_MS,
     maxBatchSize: 100,
   },
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },

@@ -115,7 +115,7 @@ export class Coordinator {
       verifyClient: ({ req }: { req: IncomingMessage }) =>
         !credentialInUrl(new URL(req.url ?? "/", "http://localhost"), { websocket: true }),
     });
-    this.stopGuard = guardWebSockets(this.wss, options.limits, logger.child({ module: "ws" }));
+    this.stopGuard = guardWebSockets(this.wss, options.limits, logger.child({ module: "ws" }), services.tokens);
     this.wssHandler = applyWSSHandler({
       wss: this.wss,
       router: appRouter,

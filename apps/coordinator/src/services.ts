@@ -11,6 +11,7 @@ import { TokensRepository } from "./modules/auth/tokens.repository.js";
 import { EventLog } from "./modules/events/event-log.js";
 import { EventsRepository } from "./modules/events/events.repository.js";
 import { Notifier } from "./modules/events/notifier.js";
+import { feedReader } from "./modules/jobs/feed-stream.js";
 import { FactoriesRepository } from "./modules/factories/factories.repository.js";
 import { FactoriesService } from "./modules/factories/factories.service.js";
 import { JobsRepository } from "./modules/jobs/jobs.repository.js";
@@ -76,6 +77,8 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     cols,
     notifier,
     events,
+    /** What `jobs.feed` reads (feed-stream.ts). */
+    feed: feedReader(repos.events, config.timings.streams.feedReadTimeoutMs),
     profiles: new ProfilesService(repos.profiles),
     tokens: new TokensService(repos.tokens),
     jobs: new JobsService({ ...common, profiles: repos.profiles, notifier }),

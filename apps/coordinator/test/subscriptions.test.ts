@@ -181,6 +181,70 @@ describe("subscriptions", () => {
     }
   });
 
+  it("jobs.feed on B resumed with its last id misses nothing written through A meanwhile", {
+    timeout: 120_000,
+  }, async () => {
+    const f = await registerFactory(factory, { capabilities: ["feed-resume"] });
+    const job = await createJob(service, { capabilities: ["feed-resume"] });
+    const claimed = await claimOne(factory, f);
+    const fence = fenceOf(claimed, f);
+    // each line also claims a stage: the feed must not show it (a factory's events never set it)
+    const append = (line: string) =>
+      factory.trpc.factory.appendEvents.mutate({
+        ...fence,
+        events: [{ type: "log", data: { line, stage: "shipped" } }],
+      });
+    const feedOn = (client: TestClient, lastEventId?: string) =>
+      new Collector<Tracked<FeedItem>>((handlers) =>
+        client.trpc.jobs.feed.subscribe(lastEventId ? { lastEventId } : {}, handlers),
+      );
+    const mine = (items: Array<Tracked<FeedItem>>) => items.filter((item) => item.data.jobId === job._id);
+
+    const firstConnection = createClient({ url: b.url, token: service.token });
+    const first = feedOn(firstConnection);
+    const got: Array<Tracked<FeedItem>> = [];
+    try {
+      // the feed starts after the newest event: wait until it is live, then write through A
+      await poll(
+        async () => {
+          await append("probe");
+          return mine(first.items).length > 0;
+        },
+        { tries: 100, what: "the feed on B to carry A's writes" },
+      );
+      for (let i = 0; i < 5; i++) await append(`before ${i}`);
+      const written = (await service.trpc.jobs.events.query({ jobId: job._id, limit: 1_000 })).items.at(-1)?.seq;
+      await first.until((items) => mine(items).some((item) => item.data.seq === written), "the first lines on B");
+    } finally {
+      first.stop();
+      await firstConnection.close();
+    }
+    got.push(...first.items);
+    const lastId = got.at(-1)?.id;
+    expect(lastId).toBeDefined();
+
+    // nobody listens while A writes more
+    for (let i = 0; i < 20; i++) await append(`meanwhile ${i}`);
+    const secondConnection = createClient({ url: b.url, token: service.token });
+    const second = feedOn(secondConnection, lastId);
+    try {
+      for (let i = 0; i < 5; i++) await append(`after ${i}`);
+      const stored = (await service.trpc.jobs.events.query({ jobId: job._id, limit: 1_000 })).items;
+      const lastSeq = stored.at(-1)?.seq ?? 0;
+      await second.until((items) => mine(items).some((item) => item.data.seq === lastSeq), "every line on B", 400);
+      got.push(...second.items);
+      const seqs = mine(got).map((item) => item.data.seq);
+      expect(new Set(seqs).size).toBe(seqs.length); // none twice
+      const firstSeen = seqs[0] ?? 0;
+      expect(seqs).toEqual(stored.map((event) => event.seq).filter((seq) => seq >= firstSeen)); // none missed
+      expect(stored.filter((event) => event.type === "log").length).toBeGreaterThanOrEqual(30);
+      expect(mine(got).filter((item) => item.data.stage !== undefined)).toEqual([]);
+    } finally {
+      second.stop();
+      await secondConnection.close();
+    }
+  });
+
   it("a new job nudges a subscribed factory that can run it, and not one that cannot", {
     timeout: 60_000,
   }, async () => {

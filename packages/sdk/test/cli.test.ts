@@ -207,6 +207,31 @@ describe("--json on the commands that read", () => {
     expect(lines.at(-1)).toMatch(/^-- \d\d:\d\d:\d\d shipped \(attempt 1\)$/);
   });
 
+  it("logs shows terminal escapes from a job's output as text; --json keeps them", { timeout: 120_000 }, async () => {
+    const file = await fileIn(
+      "escapes.md",
+      shellJob({ title: "Escapes", body: "printf 'evil\\033]0;pwned\\007\\033[2J\\rdone\\n'" }),
+    );
+    const submitted = await gf("submit", file, "--wait", "--json");
+    expect(submitted.code).toBe(0);
+    const [entry] = parseJson<Array<{ job: Job }>>(submitted);
+    const jobId = entry?.job._id ?? "";
+    const text = await gf("logs", jobId);
+    expect(text.code).toBe(0);
+    // nothing below space but newlines reaches the terminal
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for control characters is the point
+    expect(text.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text.stdout.split("\n")).toContain("evil\\x1b]0;pwned\\x07\\x1b[2J");
+    const json = await gf("logs", jobId, "--json");
+    const lines = json.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as JobEvent)
+      .filter((event) => event.type === "log")
+      .map((event) => event.data.line);
+    expect(lines).toContain("evil\x1b]0;pwned\x07\x1b[2J");
+  });
+
   it("factories --json shows the factory with pid, host, state, load and heartbeat", async () => {
     const factories = parseJson<Factory[]>(await gf("factories", "--json"));
     const factory = factories.find((f) => f.factoryId === "test-1");

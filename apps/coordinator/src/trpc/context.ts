@@ -41,7 +41,7 @@ export function contextFactory({ services, logger, options }: Omit<Context, "pri
   return async (opts: CreateHTTPContextOptions | CreateWSSContextFnOptions): Promise<Context> => {
     const principal = await services.tokens.verify(tokenFrom(opts));
     if (!isWebSocket(opts)) return { principal, services, logger, options };
-    if (principal) markAuthenticated(opts.res);
+    if (principal) markAuthenticated(opts.res, principal.tokenId);
     return { principal, services, logger, options, connection: { subscriptions: 0 } };
   };
 }

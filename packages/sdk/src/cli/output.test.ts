@@ -1,6 +1,6 @@
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { Output, formatAge, formatMs, truncate } from "./output.js";
+import { Output, formatAge, formatMs, safeText, truncate } from "./output.js";
 
 /** A fake stream that records what was written; `tty` decides how Output behaves. */
 function sink(tty: boolean, columns = 60): NodeJS.WriteStream & { text: () => string } {
@@ -85,5 +85,17 @@ describe("formatting", () => {
     expect(formatAge(new Date("2025-01-01T10:00:00Z"), now)).toBe("2h ago");
     expect(truncate("abcdef", 4)).toBe("abc…");
     expect(truncate("abc", 4)).toBe("abc");
+  });
+});
+
+describe("safeText", () => {
+  it("shows a job's control characters as escapes instead of sending them to the terminal", () => {
+    expect(safeText("red \x1b[31mX\x1b]0;pwned\x07 \x9b2J back\rover\x7f")).toBe(
+      "red \\x1b[31mX\\x1b]0;pwned\\x07 \\x9b2J back\\x0dover\\x7f",
+    );
+  });
+
+  it("keeps newlines, tabs and printable text (any script) as they are", () => {
+    expect(safeText("a\tb\nc ünïcödé ✓")).toBe("a\tb\nc ünïcödé ✓");
   });
 });

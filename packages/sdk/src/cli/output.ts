@@ -138,6 +138,19 @@ export function truncate(text: string, max: number): string {
   return max <= 1 ? plain.slice(0, max) : `${plain.slice(0, max - 1)}…`;
 }
 
+/**
+ * Text that came from a job (its output, its events' data) made safe for a terminal: every C0 and
+ * C1 control character but newline and tab, and DEL, is shown as a visible `\xNN` escape, so a job
+ * cannot move the cursor, retitle the window or hide lines. `--json` output keeps the text as is
+ * (JSON escapes control characters itself).
+ */
+export function safeText(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (char) => {
+    return `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`;
+  });
+}
+
 function oneLine(text: string): string {
   return text.replace(/\s*[\r\n]+\s*/g, " ").replace(/\t/g, " ");
 }

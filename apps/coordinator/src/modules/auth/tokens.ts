@@ -57,6 +57,7 @@ export class TokensService {
   private readonly cache: ExpiringLru<Principal | null>;
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
+  private readonly revokeListeners = new Set<(tokenId: string) => void>();
 
   constructor(
     private readonly tokens: TokensRepository,
@@ -97,16 +98,36 @@ export class TokensService {
     return principal;
   }
 
+  /**
+   * Whether the token with this id (its hash) is still valid, asking the database (not the cache):
+   * open WebSockets re-check theirs with it, so a revocation made elsewhere reaches them.
+   */
+  async isActive(tokenId: string): Promise<boolean> {
+    const doc = await this.tokens.findActive(tokenId);
+    if (!doc) this.cache.delete(tokenId);
+    return doc !== null;
+  }
+
+  /** Calls `listener` with the id of each token revoked through this coordinator; returns the unsubscribe. */
+  onRevoke(listener: (tokenId: string) => void): () => void {
+    this.revokeListeners.add(listener);
+    return () => this.revokeListeners.delete(listener);
+  }
+
   async list(productId: string): Promise<TokenInfo[]> {
     const docs = await this.tokens.list(productId, 1_000);
     return docs.map(({ _id, ...doc }) => ({ tokenId: _id, ...doc }));
   }
 
-  /** Takes effect at once on this coordinator, within the cache time ({@link TOKEN_CACHE_TTL_MS}) on the others. */
+  /**
+   * Takes effect at once on this coordinator (its WebSockets opened with the token are closed),
+   * within the cache time ({@link TOKEN_CACHE_TTL_MS}) on the others (their sockets re-check).
+   */
   async revoke(productId: string, tokenId: string): Promise<TokenInfo> {
     const doc = await this.tokens.revoke(productId, tokenId, new Date());
     if (!doc) throw new NotFoundError("token", tokenId);
     this.cache.delete(tokenId);
+    for (const listener of this.revokeListeners) listener(tokenId);
     const { _id, ...rest } = doc;
     return { tokenId: _id, ...rest };
   }

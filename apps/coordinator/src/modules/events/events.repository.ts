@@ -76,6 +76,33 @@ export class EventsRepository {
       .toArray();
   }
 
+  /**
+   * Events with an `_id` above `after` (of one product, or all), oldest `_id` first: a page of the
+   * tail that the notifier and `jobs.feed` read. The server gives up after `maxTimeMs`.
+   */
+  tailAfter(
+    after: ObjectId,
+    limit: number,
+    opts: { productId?: string | undefined; maxTimeMs: number },
+  ): Promise<Array<EventDoc & { _id: ObjectId }>> {
+    const filter: Filter<EventDoc> = { _id: { $gt: after }, ...(opts.productId ? { productId: opts.productId } : {}) };
+    return this.cols.events.find(filter).sort({ _id: 1 }).limit(limit).maxTimeMS(opts.maxTimeMs).toArray() as Promise<
+      Array<EventDoc & { _id: ObjectId }>
+    >;
+  }
+
+  /** The `_id` of the newest event (of one product, or all), or null when there is none. */
+  async newestId(opts: { productId?: string | undefined; maxTimeMs: number }): Promise<ObjectId | null> {
+    const filter: Filter<EventDoc> = opts.productId ? { productId: opts.productId } : {};
+    const [doc] = await this.cols.events
+      .find(filter, { projection: { _id: 1 } })
+      .sort({ _id: -1 })
+      .limit(1)
+      .maxTimeMS(opts.maxTimeMs)
+      .toArray();
+    return doc?._id ?? null;
+  }
+
   /** @deprecated the notifier's former query; use {@link eventsFrom}. */
   async since(filter: Filter<EventDoc>, limit: number): Promise<EventDoc[]> {
     return this.cols.events.find(filter).sort({ _id: 1 }).limit(limit).toArray();

@@ -1,9 +1,9 @@
 import { EventEmitter } from "node:events";
 import type { JobEvent } from "@gigafactory/schema";
-import { ObjectId } from "mongodb";
 import type { Logger } from "../../logger.js";
 import { DEFAULT_TIMINGS, type NotifierOptions } from "../../options.js";
 import type { EventsRepository } from "./events.repository.js";
+import { EventTail } from "./event-tail.js";
 
 /** Lifecycle events after which some factory may have new work to claim. */
 const WORK_EVENTS = new Set([
@@ -37,30 +37,42 @@ export interface NoticeSource {
 
 /**
  * Turns writes into wake-ups. Local writes are published at once; writes made through other
- * coordinators on the same database are picked up by tailing `events` every `pollMs`.
- * Wake-ups are hints: subscribers read the database for the truth, so a duplicate or a
- * late wake-up never yields an event twice or loses one.
+ * coordinators on the same database are picked up by tailing `events` every `pollMs`
+ * ({@link EventTail}: `_id` order with a look-back computed from the ObjectIds). Wake-ups are
+ * hints: subscribers read the database for the truth, so a duplicate or a late wake-up never
+ * yields an event twice or loses one. A poll that takes longer than `pollTimeoutMs` is given up
+ * (and the server stops it too), so a hung query never stops later polls.
  */
 export class Notifier implements NoticeSource {
   private readonly emitter = new EventEmitter();
   private timer: NodeJS.Timeout | undefined;
-  private tailFrom: ObjectId | undefined;
-  private readonly seen = new Map<string, number>();
+  private readonly tail: EventTail;
+  private started = false;
+  /** Local events published in the last `seenForMs`, so the tail does not publish them again. */
+  private readonly published = new Map<string, number>();
   private polling = false;
+  private pass = 0;
   private readonly opts: NotifierOptions & { logger: Logger };
 
   constructor(
-    private readonly events: EventsRepository,
+    private readonly events: Pick<EventsRepository, "tailAfter" | "newestId">,
     opts: Partial<NotifierOptions> & { pollMs: number; logger: Logger },
   ) {
     this.opts = { ...DEFAULT_TIMINGS.notifier, ...opts };
     this.emitter.setMaxListeners(0);
+    const maxTimeMs = this.opts.pollTimeoutMs;
+    this.tail = new EventTail((after, limit) => this.events.tailAfter(after, limit, { maxTimeMs }), {
+      pageSize: this.opts.tailBatch,
+      lookBackMs: this.opts.lookBackMs,
+    });
+  }
+
+  private get tailing(): boolean {
+    return this.opts.pollMs > 0;
   }
 
   start(): void {
-    if (this.opts.pollMs <= 0) return;
-    // ObjectIds from other processes are not ordered within a second: re-read a short window, skip what was seen
-    this.tailFrom = ObjectId.createFromTime(Math.floor((Date.now() - this.opts.lookBackMs) / 1000));
+    if (!this.tailing) return;
     this.timer = setInterval(() => void this.poll(), this.opts.pollMs);
     this.timer.unref();
   }
@@ -68,12 +80,18 @@ export class Notifier implements NoticeSource {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.pass++;
     this.emitter.emit("close");
     this.emitter.removeAllListeners();
   }
 
   publish(events: JobEvent[]): void {
-    for (const event of events) this.deliver(event);
+    for (const event of events) {
+      // only a tail can see an event twice: without one there is nothing to remember
+      if (this.tailing) this.published.set(keyOf(event), Date.now());
+      this.deliver(event);
+    }
+    this.forgetPublished();
   }
 
   drain(productId: string, factoryId: string): void {
@@ -94,44 +112,74 @@ export class Notifier implements NoticeSource {
     return new Subscription(this.emitter, `job:${jobId}`, signal);
   }
 
+  /** Subscriptions open now, over every channel (tests check that streams let go of theirs). */
+  listenerCount(): number {
+    let count = 0;
+    for (const name of this.emitter.eventNames()) if (name !== "close") count += this.emitter.listenerCount(name);
+    return count;
+  }
+
+  /** How many events the notifier remembers to avoid publishing them twice (bounded by time). */
+  get remembered(): number {
+    return this.published.size + this.tail.remembered;
+  }
+
   private deliver(event: JobEvent): void {
-    const key = `${event.jobId}:${event.seq}`;
-    if (this.seen.has(key)) return;
-    this.seen.set(key, Date.now());
     const notice: Notice = { kind: "event", event };
     this.emitter.emit(`job:${event.jobId}`, notice);
     this.emitter.emit(`product:${event.productId}`, notice);
   }
 
-  private async poll(): Promise<void> {
-    if (this.polling || !this.tailFrom) return;
+  /** One tail pass, given up after `pollTimeoutMs`; the next poll starts a fresh one. */
+  async poll(): Promise<void> {
+    if (this.polling) return;
     this.polling = true;
+    const pass = ++this.pass;
+    const current = () => pass === this.pass;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.opts.pollTimeoutMs);
+    });
     try {
-      const { tailBatch, lookBackMs } = this.opts;
-      const docs = await this.events.since({ _id: { $gte: this.tailFrom } }, tailBatch);
-      for (const { _id, ...event } of docs) this.deliver(event);
-      const newest = docs.at(-1)?._id;
-      // a full batch means a backlog: move on without the look-back so the tail always advances
-      if (newest)
-        this.tailFrom =
-          docs.length < tailBatch
-            ? ObjectId.createFromTime(Math.max((newest.getTimestamp().getTime() - lookBackMs) / 1000, 0))
-            : newest;
-      this.forgetOld();
+      const outcome = await Promise.race([this.runPass(current), timedOut]);
+      if (outcome === "timeout")
+        this.opts.logger.warn({ timeoutMs: this.opts.pollTimeoutMs }, "notifier poll timed out");
     } catch (error) {
       this.opts.logger.warn({ err: error }, "notifier poll failed");
     } finally {
+      clearTimeout(timer);
+      if (current()) this.pass++; // a pass still running after a time-out stops at its next step
       this.polling = false;
     }
   }
 
-  private forgetOld(): void {
+  private async runPass(current: () => boolean): Promise<"done"> {
+    if (!this.started) {
+      // start after the newest event there is: the position comes from the data, not this clock
+      const newest = await this.events.newestId({ maxTimeMs: this.opts.pollTimeoutMs });
+      if (!current()) return "done";
+      this.tail.startAfter(newest);
+      this.started = true;
+    }
+    for await (const { _id, ...event } of this.tail.pass(current)) {
+      if (this.published.delete(keyOf(event))) continue;
+      this.deliver(event);
+    }
+    this.forgetPublished();
+    return "done";
+  }
+
+  private forgetPublished(): void {
     const cutoff = Date.now() - this.opts.seenForMs;
-    for (const [key, at] of this.seen) {
+    for (const [key, at] of this.published) {
       if (at >= cutoff) break;
-      this.seen.delete(key);
+      this.published.delete(key);
     }
   }
+}
+
+function keyOf(event: Pick<JobEvent, "jobId" | "seq">): string {
+  return `${event.jobId}:${event.seq}`;
 }
 
 /** Buffers notices from the moment it is made, so nothing published during a backfill is missed. */

@@ -65,12 +65,14 @@ export const jobsRouter = router({
       ),
     ),
   /** Every event of the product as it happens, for dashboards (see feed-stream.ts). */
-  feed: serviceProcedure
-    .input(FeedInput)
-    .subscription(({ ctx, signal }) =>
-      productFeed(
-        { notifier: ctx.services.notifier, options: ctx.options.streams },
-        { productId: ctx.principal.productId, signal },
-      ),
+  feed: serviceProcedure.input(FeedInput).subscription(({ ctx, input, signal }) =>
+    productFeed(
+      {
+        events: ctx.services.feed,
+        notifier: ctx.services.notifier,
+        options: { ...ctx.options.streams, lookBackMs: ctx.options.notifier.lookBackMs },
+      },
+      { productId: ctx.principal.productId, lastEventId: input.lastEventId, signal },
     ),
+  ),
 });

@@ -4,7 +4,7 @@ import { streamEvents } from "../../helpers/stream-events.js";
 import type { CliContext } from "../context.js";
 import { describeEvent } from "../describe.js";
 import { globalsOf } from "../options.js";
-import { formatTime } from "../output.js";
+import { formatTime, safeText } from "../output.js";
 
 const PAGE = 1_000;
 
@@ -43,12 +43,13 @@ function printEvent(ctx: CliContext, event: JobEvent): void {
   const { out } = ctx;
   const { c } = out;
   if (event.type === "log") {
-    const text = eventText(event);
+    // a job's output may carry terminal escapes: shown, not obeyed
+    const text = safeText(eventText(event));
     out.line(event.data.stream === "stderr" ? c.yellow(text) : text);
     return;
   }
   const time = formatTime(event.at);
-  const text = describeEvent(event);
+  const text = safeText(describeEvent(event));
   if (!out.tty) {
     out.line(`-- ${time} ${text}`);
     return;

@@ -10,7 +10,7 @@ import type { CliContext } from "../context.js";
 import { describeEvent, isOutputEvent, paintStage, stageAfter } from "../describe.js";
 import { CliError, EXIT, explainError } from "../errors.js";
 import { globalsOf } from "../options.js";
-import { formatMs } from "../output.js";
+import { formatMs, safeText } from "../output.js";
 
 interface Submitted {
   file: string;
@@ -138,7 +138,7 @@ async function followAll(
               state.detail = event.type === "claimed" ? describeEvent(event) : "";
               if (!out.tty && !isTerminalStage(stage)) out.line(`${job._id}\t${stage}\t${describeEvent(event)}`);
             } else if (isOutputEvent(event) && out.tty) {
-              state.detail = event.type === "log" ? eventText(event) : describeEvent(event);
+              state.detail = safeText(event.type === "log" ? eventText(event) : describeEvent(event));
             } else if (event.type === "approval_requested" && !out.tty) {
               out.line(`${job._id}\treview\t${describeEvent(event)}`);
             }
