@@ -145,7 +145,7 @@ describe("the job lifecycle through the API", () => {
     const job = await createJob(service, { capabilities: ["release"], maxAttempts: 1 });
     const first = await claimOne(factory, f);
     expect(first.job.attempt).toBe(1);
-    const checkpoint = { wipBranch: "gf/wip/release", wipBase: "main", wipCommit: "0123abc" };
+    const checkpoint = { wipBranch: "gf/wip/release", wipBase: "0a1b2c3", wipCommit: "0123abc" };
     expect(
       await factory.trpc.factory.release.mutate({ ...fenceOf(first, f), checkpoint, reason: "factory draining" }),
     ).toEqual({ stage: "inbox" });
