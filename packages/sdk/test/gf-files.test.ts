@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
+import { exitOf, waitForFile } from "./support/gf-up.js";
 import { GF_MAIN, cleanEnv } from "./support/run-gf.js";
 
 const modeOf = async (path: string) => ((await stat(path)).mode & 0o777).toString(8);
@@ -41,25 +42,3 @@ it("gf up keeps its own files 0600 and folders 0700, also ones that existed with
     fleet: await modeOf(join(state, "fleet.json")),
   }).toEqual({ state: "700", logs: "700", work: "700", workDir: "700", token: "600", fleet: "600" });
 });
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once("close", (code) => resolve(code)));
-}
-
-/** Polls (bounded) for the fleet file `gf up` writes once ready; fails if `gf up` exits first. */
-async function waitForFile(path: string, exited: Promise<number | null>, output: () => string): Promise<void> {
-  let done: number | null | undefined;
-  void exited.then((code) => (done = code));
-  for (let i = 0; i < 3_000; i++) {
-    if (done !== undefined) throw new Error(`gf up exited (${done}) before it was ready:\n${output()}`);
-    if (
-      await readFile(path).then(
-        () => true,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`no ${path}:\n${output()}`);
-}
