@@ -1,12 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { mongoTestOptions } from "@gigafactory/devdb/testing";
 
-export default defineConfig({
-  test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/support/mongo-global-setup.ts"],
-    // Generous: the first run builds the MongoDB stand-in with Maven.
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    pool: "forks",
-  },
-});
+// One MongoDB for the run (test/support/mongo-global-setup.ts), one database per test file.
+export default defineConfig({ test: mongoTestOptions() });

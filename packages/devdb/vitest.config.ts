@@ -1,12 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { mongoTestOptions } from "./src/testing.js";
 
-export default defineConfig({
-  test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/support/mongo-global-setup.ts"],
-    // Generous: the first run builds the MongoDB stand-in with Maven.
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    pool: "forks",
-  },
-});
+// The launcher's own tests run on the MongoDB their global setup starts, like everyone else's.
+export default defineConfig({ test: mongoTestOptions() });

@@ -1,12 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { mongoTestOptions } from "@gigafactory/devdb/testing";
 
-export default defineConfig({
-  test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    globalSetup: ["test/support/mongo-global-setup.ts"],
-    // Generous: the first run builds the MongoDB stand-in with Maven; CLI tests start real processes.
-    testTimeout: 120_000,
-    hookTimeout: 180_000,
-    pool: "forks",
-  },
-});
+// CLI tests start real processes (a coordinator and a factory): longer timeouts.
+export default defineConfig({ test: mongoTestOptions({ testTimeout: 120_000, hookTimeout: 180_000 }) });

@@ -200,7 +200,7 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
       call: (c) =>
         c.trpc.factory.checkpoint.mutate({
           ...fence(),
-          checkpoint: { wipBranch: "x", wipBase: "main", wipCommit: "abcdef1" },
+          checkpoint: { wipBranch: "x", wipBase: "0a1b2c3", wipCommit: "abcdef1" },
         }),
     },
     "factory.complete": {

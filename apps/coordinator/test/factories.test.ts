@@ -82,10 +82,10 @@ describe("factories: heartbeats, gone, drain", () => {
     timeout: 60_000,
   }, async () => {
     const f = await registerFactory(factory, { capabilities: ["drain-test"] });
-    const connect = new Collector<FactoryMessage>((handlers) =>
-      factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
-    );
-    try {
+    {
+      using connect = new Collector<FactoryMessage>((handlers) =>
+        factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
+      );
       await connect.until((messages) => messages.length > 0, "the first nudge");
       await createJob(service, { capabilities: ["drain-test"] });
       const drained = await h.admin.trpc.admin.drain.mutate({ factoryId: f });
@@ -99,18 +99,14 @@ describe("factories: heartbeats, gone, drain", () => {
         health: { ok: true },
       });
       expect(state).toBe("draining");
-    } finally {
-      connect.stop();
     }
     // a connection opened while draining is told at once
-    const late = new Collector<FactoryMessage>((handlers) =>
-      factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
-    );
-    try {
+    {
+      using late = new Collector<FactoryMessage>((handlers) =>
+        factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
+      );
       await late.until((messages) => messages.length > 0, "the greeting of a draining factory");
       expect(late.items[0]).toEqual({ type: "drain" });
-    } finally {
-      late.stop();
     }
     // re-registering (a restarted daemon) makes it active again
     await registerFactory(factory, { factoryId: f, capabilities: ["drain-test"] });

@@ -39,7 +39,7 @@ describe("factory identity", () => {
     await forbidden(
       intruder.trpc.factory.checkpoint.mutate({
         ...fence,
-        checkpoint: { wipBranch: "wip/spoof", wipBase: "main", wipCommit: "abcdef1" },
+        checkpoint: { wipBranch: "wip/spoof", wipBase: "0a1b2c3", wipCommit: "abcdef1" },
       }),
     );
     await forbidden(intruder.trpc.factory.complete.mutate({ ...fence, result: "success" }));

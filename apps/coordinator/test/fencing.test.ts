@@ -62,7 +62,7 @@ describe("epoch fencing after a lease expired", () => {
       ]);
     const before = await snapshot();
 
-    const checkpoint = { wipBranch: "gf/wip", wipBase: "main", wipCommit: "abcdef1" };
+    const checkpoint = { wipBranch: "gf/wip", wipBase: "0a1b2c3", wipCommit: "abcdef1" };
     const staleWrites: Array<[string, (client: TestClient) => Promise<unknown>]> = [
       ["renew", (c) => c.trpc.factory.renew.mutate(oldFence)],
       ["advance", (c) => c.trpc.factory.advance.mutate({ ...oldFence, to: "testing" })],

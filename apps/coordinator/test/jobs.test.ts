@@ -53,32 +53,28 @@ describe("the job lifecycle through the API", () => {
 
   it("cancel: a running job's holder hears it on connect, renew says so, complete(cancelled) ends it", async () => {
     const f = await worker("cancel-running");
-    const connect = new Collector<FactoryMessage>((handlers) =>
+    using connect = new Collector<FactoryMessage>((handlers) =>
       factory.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
     );
-    try {
-      await connect.until((messages) => messages.some((m) => m.type === "work"), "the first work nudge");
-      const job = await createJob(service, { capabilities: ["cancel-running"] });
-      const claimed = await claimOne(factory, f);
-      expect(claimed.job._id).toBe(job._id);
+    await connect.until((messages) => messages.some((m) => m.type === "work"), "the first work nudge");
+    const job = await createJob(service, { capabilities: ["cancel-running"] });
+    const claimed = await claimOne(factory, f);
+    expect(claimed.job._id).toBe(job._id);
 
-      const requested = await service.trpc.jobs.cancel.mutate({ jobId: job._id, reason: "wrong branch" });
-      expect(requested).toMatchObject({ stage: "building", cancelRequested: true });
-      await connect.until((messages) => messages.some((m) => m.type === "cancel"), "the cancel message");
-      expect(connect.items.filter((m) => m.type === "cancel")).toEqual([
-        { type: "cancel", jobId: job._id, epoch: claimed.epoch },
-      ]);
+    const requested = await service.trpc.jobs.cancel.mutate({ jobId: job._id, reason: "wrong branch" });
+    expect(requested).toMatchObject({ stage: "building", cancelRequested: true });
+    await connect.until((messages) => messages.some((m) => m.type === "cancel"), "the cancel message");
+    expect(connect.items.filter((m) => m.type === "cancel")).toEqual([
+      { type: "cancel", jobId: job._id, epoch: claimed.epoch },
+    ]);
 
-      expect(await factory.trpc.factory.renew.mutate(fenceOf(claimed, f))).toMatchObject({ cancelRequested: true });
-      expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" })).toEqual({
-        stage: "cancelled",
-      });
-      const stored = await service.trpc.jobs.get.query({ jobId: job._id });
-      expect(stored).toMatchObject({ stage: "cancelled", lease: { holder: null } });
-      expect((await service.trpc.jobs.runs.query({ jobId: job._id })).map((run) => run.result)).toEqual(["cancelled"]);
-    } finally {
-      connect.stop();
-    }
+    expect(await factory.trpc.factory.renew.mutate(fenceOf(claimed, f))).toMatchObject({ cancelRequested: true });
+    expect(await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" })).toEqual({
+      stage: "cancelled",
+    });
+    const stored = await service.trpc.jobs.get.query({ jobId: job._id });
+    expect(stored).toMatchObject({ stage: "cancelled", lease: { holder: null } });
+    expect((await service.trpc.jobs.runs.query({ jobId: job._id })).map((run) => run.result)).toEqual(["cancelled"]);
   });
 
   it("a failed attempt backs off, then the job fails after maxAttempts; retry starts over", async () => {
@@ -149,7 +145,7 @@ describe("the job lifecycle through the API", () => {
     const job = await createJob(service, { capabilities: ["release"], maxAttempts: 1 });
     const first = await claimOne(factory, f);
     expect(first.job.attempt).toBe(1);
-    const checkpoint = { wipBranch: "gf/wip/release", wipBase: "main", wipCommit: "0123abc" };
+    const checkpoint = { wipBranch: "gf/wip/release", wipBase: "0a1b2c3", wipCommit: "0123abc" };
     expect(
       await factory.trpc.factory.release.mutate({ ...fenceOf(first, f), checkpoint, reason: "factory draining" }),
     ).toEqual({ stage: "inbox" });

@@ -41,76 +41,64 @@ describe("the coordinator process", () => {
 
   it("a restart on the same database keeps the admin token and does not make another", async () => {
     const tokensBefore = await h.db.collection("tokens").countDocuments({ role: "admin" });
-    const again = await spawnCoordinator({
+    await using again = await spawnCoordinator({
       mongoUrl: inject("mongoUrl"),
       dbName: h.testDb.dbName,
       dataDir: h.coordinator.dataDir,
     });
-    try {
-      expect(again.adminToken).toBe(h.coordinator.adminToken);
-      expect(await h.db.collection("tokens").countDocuments({ role: "admin" })).toBe(tokensBefore);
-      const admin = createClient({ url: again.url, token: again.adminToken });
-      expect(await admin.trpc.admin.factories.query({})).toEqual([]);
-      await admin.close();
-    } finally {
-      expect(await again.stop("SIGTERM")).toBe(0);
-    }
+    expect(again.adminToken).toBe(h.coordinator.adminToken);
+    expect(await h.db.collection("tokens").countDocuments({ role: "admin" })).toBe(tokensBefore);
+    const admin = createClient({ url: again.url, token: again.adminToken });
+    expect(await admin.trpc.admin.factories.query({})).toEqual([]);
+    await admin.close();
+    expect(await again.stop("SIGTERM")).toBe(0);
   });
 
   it("SIGTERM with a subscriber connected and calls in flight: exits 0 and stops listening", {
     timeout: 60_000,
   }, async () => {
-    const t = await openTestDb("process-sigterm");
-    const coordinator = await spawnCoordinator({ mongoUrl: inject("mongoUrl"), dbName: t.dbName });
-    try {
-      const admin = createClient({ url: coordinator.url, token: coordinator.adminToken });
-      const { token } = await admin.trpc.admin.createToken.mutate({ role: "service" });
-      const service = createClient({ url: coordinator.url, token });
-      const job = await createJob(service);
-      const watcher = new Collector<{ id: string; data: JobEvent }>((handlers) =>
-        service.trpc.jobs.watch.subscribe({ jobId: job._id }, handlers),
-      );
-      await watcher.until((items) => items.length > 0, "the watch to be live");
-      const inFlight = Array.from({ length: 10 }, () =>
-        service.trpc.jobs.list.query({}).then(
-          () => "ok",
-          () => "refused",
-        ),
-      );
+    await using t = await openTestDb("process-sigterm");
+    await using coordinator = await spawnCoordinator({ mongoUrl: inject("mongoUrl"), dbName: t.dbName });
+    const admin = createClient({ url: coordinator.url, token: coordinator.adminToken });
+    const { token } = await admin.trpc.admin.createToken.mutate({ role: "service" });
+    const service = createClient({ url: coordinator.url, token });
+    const job = await createJob(service);
+    const watcher = new Collector<{ id: string; data: JobEvent }>((handlers) =>
+      service.trpc.jobs.watch.subscribe({ jobId: job._id }, handlers),
+    );
+    await watcher.until((items) => items.length > 0, "the watch to be live");
+    const inFlight = Array.from({ length: 10 }, () =>
+      service.trpc.jobs.list.query({}).then(
+        () => "ok",
+        () => "refused",
+      ),
+    );
 
-      expect(await coordinator.stop("SIGTERM")).toBe(0);
-      const outcomes = await Promise.all(inFlight);
-      expect(outcomes.every((outcome) => outcome === "ok" || outcome === "refused")).toBe(true);
-      expect(
-        await fetch(`${coordinator.url}/healthz`).then(
-          () => "answered",
-          () => "closed",
-        ),
-      ).toBe("closed");
-      watcher.stop();
-      await Promise.all([admin.close(), service.close()]);
-      const lines = coordinator.output.join("\n");
-      expect(lines).not.toContain("shutdown step failed");
-      expect(lines).not.toContain("shutdown deadline passed");
-    } finally {
-      await coordinator.stop("SIGKILL");
-      await t.close();
-    }
+    expect(await coordinator.stop("SIGTERM")).toBe(0);
+    const outcomes = await Promise.all(inFlight);
+    expect(outcomes.every((outcome) => outcome === "ok" || outcome === "refused")).toBe(true);
+    expect(
+      await fetch(`${coordinator.url}/healthz`).then(
+        () => "answered",
+        () => "closed",
+      ),
+    ).toBe("closed");
+    watcher.stop();
+    await Promise.all([admin.close(), service.close()]);
+    const lines = coordinator.output.join("\n");
+    expect(lines).not.toContain("shutdown step failed");
+    expect(lines).not.toContain("shutdown deadline passed");
   });
 
   it("refuses to start with invalid configuration, naming the setting", async () => {
-    const t = await openTestDb("process-bad-env");
-    try {
-      const error = await spawnCoordinator({
-        mongoUrl: inject("mongoUrl"),
-        dbName: t.dbName,
-        env: { GF_LEASE_TTL: "soon" },
-      }).catch((err: unknown) => err);
-      expect(String(error)).toContain("exited with 1");
-      expect(String(error)).toContain("GF_LEASE_TTL");
-    } finally {
-      await t.close();
-    }
+    await using t = await openTestDb("process-bad-env");
+    const error = await spawnCoordinator({
+      mongoUrl: inject("mongoUrl"),
+      dbName: t.dbName,
+      env: { GF_LEASE_TTL: "soon" },
+    }).catch((err: unknown) => err);
+    expect(String(error)).toContain("exited with 1");
+    expect(String(error)).toContain("GF_LEASE_TTL");
   });
 
   it("every coordinator log line is JSON (pino), for log shippers", async () => {

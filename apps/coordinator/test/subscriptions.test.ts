@@ -62,21 +62,17 @@ describe("subscriptions", () => {
 
     // resume on a new connection, to the other coordinator for good measure: the id is all it needs
     await poll(async () => written >= 10, { what: "the writer to get ahead while nobody listens" });
-    const secondConnection = createClient({ url: b.url, token: service.token });
-    try {
-      const second = watch(secondConnection, job._id, lastId);
-      await writer;
-      await factory.trpc.factory.complete.mutate({ ...fence, result: "success" });
-      // the watch ends by itself once the job is final and every event was sent
-      await poll(async () => second.completed || second.errors.length > 0, {
-        tries: 400,
-        what: "the watch to complete",
-      });
-      expect(second.errors).toEqual([]);
-      got.push(...second.items);
-    } finally {
-      await secondConnection.close();
-    }
+    await using secondConnection = createClient({ url: b.url, token: service.token });
+    const second = watch(secondConnection, job._id, lastId);
+    await writer;
+    await factory.trpc.factory.complete.mutate({ ...fence, result: "success" });
+    // the watch ends by itself once the job is final and every event was sent
+    await poll(async () => second.completed || second.errors.length > 0, {
+      tries: 400,
+      what: "the watch to complete",
+    });
+    expect(second.errors).toEqual([]);
+    got.push(...second.items);
 
     const stored = (await service.trpc.jobs.events.query({ jobId: job._id, limit: 1_000 })).items;
     const seqs = got.map((item) => item.data.seq);
@@ -93,92 +89,80 @@ describe("subscriptions", () => {
     const f = await registerFactory(factory, { capabilities: ["watch-concurrent"] });
     const job = await createJob(service, { capabilities: ["watch-concurrent"] });
     const claimed = await claimOne(factory, f);
-    const watcher = watch(service, job._id);
-    try {
-      await watcher.until((items) => items.length >= 2, "the backfill");
-      const writers = Array.from({ length: 8 }, () => h.client(factory.token));
-      await Promise.all(
-        writers.map(async (writer, w) => {
-          for (let i = 0; i < 15; i++) {
-            await writer.trpc.factory.appendEvents.mutate({
-              ...fenceOf(claimed, f),
-              events: [{ type: "log", data: { w, i } }],
-            });
-          }
-        }),
-      );
-      await service.trpc.jobs.cancel.mutate({ jobId: job._id });
-      await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" });
-      await poll(async () => watcher.completed || watcher.errors.length > 0, {
-        tries: 400,
-        what: "the watch to complete",
-      });
-      expect(watcher.errors).toEqual([]);
-      const stored = (await service.trpc.jobs.events.query({ jobId: job._id, limit: 1_000 })).items.map(
-        (event) => event.seq,
-      );
-      expect(stored).toHaveLength(2 + 8 * 15 + 2);
-      expect(watcher.items.map((item) => item.data.seq)).toEqual(stored);
-    } finally {
-      watcher.stop();
-    }
+    using watcher = watch(service, job._id);
+    await watcher.until((items) => items.length >= 2, "the backfill");
+    const writers = Array.from({ length: 8 }, () => h.client(factory.token));
+    await Promise.all(
+      writers.map(async (writer, w) => {
+        for (let i = 0; i < 15; i++) {
+          await writer.trpc.factory.appendEvents.mutate({
+            ...fenceOf(claimed, f),
+            events: [{ type: "log", data: { w, i } }],
+          });
+        }
+      }),
+    );
+    await service.trpc.jobs.cancel.mutate({ jobId: job._id });
+    await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" });
+    await poll(async () => watcher.completed || watcher.errors.length > 0, {
+      tries: 400,
+      what: "the watch to complete",
+    });
+    expect(watcher.errors).toEqual([]);
+    const stored = (await service.trpc.jobs.events.query({ jobId: job._id, limit: 1_000 })).items.map(
+      (event) => event.seq,
+    );
+    expect(stored).toHaveLength(2 + 8 * 15 + 2);
+    expect(watcher.items.map((item) => item.data.seq)).toEqual(stored);
   });
 
   it("a subscriber on coordinator B sees events written through coordinator A", { timeout: 60_000 }, async () => {
     const f = await registerFactory(factory, { capabilities: ["two-coordinators"] });
     const job = await createJob(service, { capabilities: ["two-coordinators"] });
-    const onB = createClient({ url: b.url, token: service.token });
-    const factoryOnB = createClient({ url: b.url, token: factory.token });
-    const watcher = watch(onB, job._id);
-    const feed = new Collector<Tracked<FeedItem>>((handlers) => onB.trpc.jobs.feed.subscribe({}, handlers));
-    const connect = new Collector<FactoryMessage>((handlers) =>
+    await using onB = createClient({ url: b.url, token: service.token });
+    await using factoryOnB = createClient({ url: b.url, token: factory.token });
+    using watcher = watch(onB, job._id);
+    using feed = new Collector<Tracked<FeedItem>>((handlers) => onB.trpc.jobs.feed.subscribe({}, handlers));
+    using connect = new Collector<FactoryMessage>((handlers) =>
       factoryOnB.trpc.factory.connect.subscribe({ factoryId: f }, handlers),
     );
-    try {
-      await watcher.until(
-        (items) => items.some((item) => item.data.type === "created"),
-        "the backfilled created event on B",
-      );
-      await connect.until((messages) => messages.length > 0, "the connect subscription on B");
+    await watcher.until(
+      (items) => items.some((item) => item.data.type === "created"),
+      "the backfilled created event on B",
+    );
+    await connect.until((messages) => messages.length > 0, "the connect subscription on B");
 
-      // everything below goes through A
-      const claimed = await claimOne(factory, f);
-      await factory.trpc.factory.appendEvents.mutate({
-        ...fenceOf(claimed, f),
-        events: [{ type: "log", data: { line: "written through A" } }],
-      });
-      await service.trpc.jobs.cancel.mutate({ jobId: job._id, reason: "seen from B?" });
+    // everything below goes through A
+    const claimed = await claimOne(factory, f);
+    await factory.trpc.factory.appendEvents.mutate({
+      ...fenceOf(claimed, f),
+      events: [{ type: "log", data: { line: "written through A" } }],
+    });
+    await service.trpc.jobs.cancel.mutate({ jobId: job._id, reason: "seen from B?" });
 
-      await watcher.until(
-        (items) => items.some((item) => item.data.type === "cancel_requested"),
-        "A's events on B's watch",
-      );
-      expect(watcher.items.map((item) => item.data.type)).toEqual(["created", "claimed", "log", "cancel_requested"]);
-      expect(watcher.items.find((item) => item.data.type === "log")?.data.data).toEqual({ line: "written through A" });
-      // B's factory connection hears the cancel for the job its factory holds
-      await connect.until((messages) => messages.some((m) => m.type === "cancel"), "the cancel on B's connect");
-      expect(connect.items.find((m) => m.type === "cancel")).toEqual({
-        type: "cancel",
-        jobId: job._id,
-        epoch: claimed.epoch,
-      });
-      // and B's feed carries A's writes
-      await feed.until(
-        (items) => items.some((item) => item.data.jobId === job._id && item.data.type === "cancel_requested"),
-        "A's events on B's feed",
-      );
+    await watcher.until(
+      (items) => items.some((item) => item.data.type === "cancel_requested"),
+      "A's events on B's watch",
+    );
+    expect(watcher.items.map((item) => item.data.type)).toEqual(["created", "claimed", "log", "cancel_requested"]);
+    expect(watcher.items.find((item) => item.data.type === "log")?.data.data).toEqual({ line: "written through A" });
+    // B's factory connection hears the cancel for the job its factory holds
+    await connect.until((messages) => messages.some((m) => m.type === "cancel"), "the cancel on B's connect");
+    expect(connect.items.find((m) => m.type === "cancel")).toEqual({
+      type: "cancel",
+      jobId: job._id,
+      epoch: claimed.epoch,
+    });
+    // and B's feed carries A's writes
+    await feed.until(
+      (items) => items.some((item) => item.data.jobId === job._id && item.data.type === "cancel_requested"),
+      "A's events on B's feed",
+    );
 
-      await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" });
-      await poll(async () => watcher.completed, { tries: 400, what: "B's watch to end with the job" });
-      const seqs = watcher.items.map((item) => item.data.seq);
-      expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-    } finally {
-      watcher.stop();
-      feed.stop();
-      connect.stop();
-      await onB.close();
-      await factoryOnB.close();
-    }
+    await factory.trpc.factory.complete.mutate({ ...fenceOf(claimed, f), result: "cancelled" });
+    await poll(async () => watcher.completed, { tries: 400, what: "B's watch to end with the job" });
+    const seqs = watcher.items.map((item) => item.data.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i + 1));
   });
 
   it("jobs.feed on B resumed with its last id misses nothing written through A meanwhile", {
@@ -250,23 +234,18 @@ describe("subscriptions", () => {
   }, async () => {
     const able = await registerFactory(factory, { capabilities: ["nudge"] });
     const unable = await registerFactory(factory, { capabilities: ["other"], engines: ["aider"] });
-    const ableConnect = new Collector<FactoryMessage>((handlers) =>
+    using ableConnect = new Collector<FactoryMessage>((handlers) =>
       factory.trpc.factory.connect.subscribe({ factoryId: able }, handlers),
     );
-    const unableConnect = new Collector<FactoryMessage>((handlers) =>
+    using unableConnect = new Collector<FactoryMessage>((handlers) =>
       factory.trpc.factory.connect.subscribe({ factoryId: unable }, handlers),
     );
-    try {
-      await ableConnect.until((m) => m.length === 1, "the first nudge");
-      await unableConnect.until((m) => m.length === 1, "the first nudge");
-      await createJob(service, { capabilities: ["nudge"] });
-      await ableConnect.until((m) => m.length === 2, "a nudge for the new job");
-      expect(ableConnect.items).toEqual([{ type: "work" }, { type: "work" }]);
-      // the factory without the capability or engine got only its greeting
-      expect(unableConnect.items).toEqual([{ type: "work" }]);
-    } finally {
-      ableConnect.stop();
-      unableConnect.stop();
-    }
+    await ableConnect.until((m) => m.length === 1, "the first nudge");
+    await unableConnect.until((m) => m.length === 1, "the first nudge");
+    await createJob(service, { capabilities: ["nudge"] });
+    await ableConnect.until((m) => m.length === 2, "a nudge for the new job");
+    expect(ableConnect.items).toEqual([{ type: "work" }, { type: "work" }]);
+    // the factory without the capability or engine got only its greeting
+    expect(unableConnect.items).toEqual([{ type: "work" }]);
   });
 });

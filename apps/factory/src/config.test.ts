@@ -1,7 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../test/support/temp.js";
 import { forgetToken, readConfig } from "./config.js";
 import { CLAIM_POLL_MS, DRAIN_GRACE_MS, KILL_GRACE_MS } from "./options.js";
 
@@ -30,16 +29,12 @@ describe("readConfig", () => {
 
 describe("the factory's token", () => {
   it("is read from --token-file / GF_TOKEN_FILE, which win over GF_TOKEN", () => {
-    const dir = mkdtempSync(join(tmpdir(), "gf-config-"));
-    try {
-      const file = join(dir, "factory.token");
-      writeFileSync(file, "from-file\n", { mode: 0o600 });
-      expect(readConfig(["--token-file", file], base)).toMatchObject({ token: "from-file" });
-      expect(readConfig([], { ...base, GF_TOKEN_FILE: file })).toMatchObject({ token: "from-file" });
-      expect(() => readConfig(["--token-file", join(dir, "missing")], base)).toThrow(/cannot read the token file/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    using dir = tempDir("config");
+    const file = dir.file("factory.token");
+    writeFileSync(file, "from-file\n", { mode: 0o600 });
+    expect(readConfig(["--token-file", file], base)).toMatchObject({ token: "from-file" });
+    expect(readConfig([], { ...base, GF_TOKEN_FILE: file })).toMatchObject({ token: "from-file" });
+    expect(() => readConfig(["--token-file", dir.file("missing")], base)).toThrow(/cannot read the token file/);
   });
 
   it("is dropped from the environment once read, so no child inherits it", () => {

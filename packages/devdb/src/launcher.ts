@@ -1,4 +1,5 @@
 import { probeMongod, startMongod } from "./mongod.js";
+import { redactUrl } from "./redact.js";
 import { defaultStandInCacheDir } from "./stand-in-build.js";
 import { startStandIn } from "./stand-in.js";
 import type { MongoHandle, MongoLauncherLogger, StartMongoOptions } from "./types.js";
@@ -27,7 +28,7 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoHan
     const version = await probeMongod(binary);
     if (version) {
       const handle = await startMongod({ binary, readyTimeoutMs, logger });
-      logger.info({ backend: handle.backend, url: handle.url, version }, `MongoDB: ${handle.describe()}`);
+      logger.info({ backend: handle.backend, url: redactUrl(handle.url), version }, `MongoDB: ${handle.describe()}`);
       return handle;
     }
     // An explicit binary that does not run is a configuration error, not a cue to fall back.
@@ -46,7 +47,8 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoHan
     readyTimeoutMs,
     logger,
   });
-  logger.info({ backend: handle.backend, url: handle.url, pid: handle.pid }, `MongoDB: ${handle.describe()}`);
+  // said plainly, every time: anyone on this host can read and write it
+  logger.warn({ backend: handle.backend, url: handle.url, pid: handle.pid }, `MongoDB: ${handle.describe()}`);
   return handle;
 }
 
@@ -76,9 +78,4 @@ function externalHandle(url: string): MongoHandle {
     stop,
     [Symbol.asyncDispose]: stop,
   };
-}
-
-/** Hides the password of `mongodb://user:pass@host` for logs. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
 }

@@ -100,7 +100,7 @@ export async function startStandIn(opts: StartStandInOptions): Promise<MongoHand
     url,
     backend: "stand-in",
     pid,
-    describe: () => `stand-in ${url} (in-memory mongo-java-server, pid ${pid})`,
+    describe: () => `stand-in ${url} (in-memory mongo-java-server, pid ${pid}; development only, no authentication)`,
     stop,
     [Symbol.asyncDispose]: stop,
   };

@@ -101,13 +101,11 @@ describe("the Java stand-in process", () => {
     if (pid === undefined) throw new Error("stand-in handle has no pid");
     expect(isProcessAlive(pid)).toBe(true);
 
-    const client = new MongoClient(mongo.url);
-    try {
+    {
+      await using client = new MongoClient(mongo.url);
       const db = client.db(databaseNameFor("stand-in-stop"));
       await db.collection("c").insertOne({ n: 1 });
       expect(await db.collection("c").countDocuments()).toBe(1);
-    } finally {
-      await client.close();
     }
 
     await mongo.stop();
@@ -156,12 +154,8 @@ describe("launcher options and helpers", () => {
     expect(mongo).toMatchObject({ url, backend: "external", pid: undefined });
     await mongo.stop();
     // stop() on an external server must leave it running.
-    const client = new MongoClient(url);
-    try {
-      expect((await client.db("admin").command({ ping: 1 })).ok).toBe(1);
-    } finally {
-      await client.close();
-    }
+    await using client = new MongoClient(url);
+    expect((await client.db("admin").command({ ping: 1 })).ok).toBe(1);
   });
 
   it("reads GF_MONGOD_BINARY and GF_STAND_IN_HEAP, and rejects a malformed heap", () => {

@@ -36,7 +36,7 @@ const job: Job = {
   maxAttempts: 3,
   attempt: 1,
   notBefore: now,
-  checkpoint: { wipBranch: "gf/wip/job-1", wipBase: "main", wipCommit: "0123abc" },
+  checkpoint: { wipBranch: "gf/wip/job-1", wipBase: "0a1b2c3", wipCommit: "0123abc" },
   verify: ["pnpm test"],
   review: { mode: "engine", engine: "codex", profile: "reviewer" },
   awaitingApproval: false,
@@ -141,7 +141,7 @@ describe("Lease", () => {
 describe("Checkpoint", () => {
   const checkpoint = {
     wipBranch: "gf/wip/job-1",
-    wipBase: "main",
+    wipBase: "0a1b2c3",
     wipCommit: "0123456789abcdef0123456789abcdef01234567",
   };
 
@@ -151,6 +151,18 @@ describe("Checkpoint", () => {
 
   it.each(["xyz1234", "ABCDEF1", "abc", ""])("refuses the commit %j at wipCommit", (wipCommit) => {
     expect(rejectedAt(Checkpoint, { ...checkpoint, wipCommit })).toEqual([["wipCommit"]]);
+  });
+
+  it.each(["main", "--output=/tmp/x", "-p", "HEAD~1", "0a1b2c3 --output=x", "0".repeat(65), "abc"])(
+    "refuses %j at wipBase: a commit id only, nothing git could read as an option or ref",
+    (wipBase) => {
+      expect(rejectedAt(Checkpoint, { ...checkpoint, wipBase })).toEqual([["wipBase"]]);
+    },
+  );
+
+  it("takes a full SHA-256 commit id at wipBase and wipCommit", () => {
+    const sha256 = "0123456789abcdef".repeat(4);
+    expect(Checkpoint.parse({ ...checkpoint, wipBase: sha256, wipCommit: sha256 })).toMatchObject({ wipBase: sha256 });
   });
 
   it("refuses an empty branch", () => {

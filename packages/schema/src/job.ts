@@ -9,11 +9,18 @@ export const ProfileRef = z.object({
 });
 export type ProfileRef = z.infer<typeof ProfileRef>;
 
-/** Where an interrupted job resumes: a WIP commit on its own branch. */
+/**
+ * A git commit id: 7 to 64 lower-case hex digits (abbreviated SHA-1 up to full SHA-256). Never a
+ * ref name or anything else git could read as an option (`--output=<path>`).
+ */
+export const CommitId = z.string().regex(/^[0-9a-f]{7,64}$/, "must be a git commit hash");
+export type CommitId = z.infer<typeof CommitId>;
+
+/** Where an interrupted job resumes: a WIP commit on its own branch, and the commit it started from. */
 export const Checkpoint = z.object({
   wipBranch: z.string().min(1).max(256),
-  wipBase: z.string().min(1).max(256),
-  wipCommit: z.string().regex(/^[0-9a-f]{7,64}$/, "must be a git commit hash"),
+  wipBase: CommitId,
+  wipCommit: CommitId,
 });
 export type Checkpoint = z.infer<typeof Checkpoint>;
 

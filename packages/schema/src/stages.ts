@@ -31,6 +31,19 @@ export type RunResult = z.infer<typeof RunResult>;
 export const CompletionResult = z.enum(["success", "failure", "timeout", "cancelled"]);
 export type CompletionResult = z.infer<typeof CompletionResult>;
 
+/** Event types a factory may append; lifecycle events are the coordinator's alone. */
+export const FACTORY_EVENT_TYPES = [
+  "log",
+  "message",
+  "tool_use",
+  "checkpoint",
+  "verify",
+  "artifact",
+  "insights",
+  // log lines a factory dropped from its full buffer during an outage: `data.count`
+  "dropped",
+] as const;
+
 export const EventType = z.enum([
   // lifecycle, written by the coordinator
   "created",
@@ -49,28 +62,9 @@ export const EventType = z.enum([
   "failed",
   "dep_failed",
   // run output, written by the factory under its lease
-  "log",
-  "message",
-  "tool_use",
-  "checkpoint",
-  "verify",
-  "artifact",
-  "insights",
-  // log lines a factory dropped from its full buffer during an outage: `data.count`
-  "dropped",
+  ...FACTORY_EVENT_TYPES,
 ]);
 export type EventType = z.infer<typeof EventType>;
 
-/** Event types a factory may append; lifecycle events are the coordinator's alone. */
-export const FACTORY_EVENT_TYPES = [
-  "log",
-  "message",
-  "tool_use",
-  "checkpoint",
-  "verify",
-  "artifact",
-  "insights",
-  "dropped",
-] as const satisfies readonly EventType[];
 export const FactoryEventType = z.enum(FACTORY_EVENT_TYPES);
 export type FactoryEventType = z.infer<typeof FactoryEventType>;

@@ -146,40 +146,36 @@ describe("the packed SDK, outside this repo", () => {
   });
 
   it("runs a plain .mjs consumer that creates a job on a real coordinator and reads it back", async () => {
-    const coordinator = await spawnCoordinator({
+    await using coordinator = await spawnCoordinator({
       mongoUrl: inject("mongoUrl"),
       dbName: databaseNameFor("sdk-outside-repo"),
     });
-    try {
-      const admin = createGigafactoryClient({ url: coordinator.url, token: coordinator.adminToken });
-      const { token } = await admin.trpc.admin.createToken
-        .mutate({ role: "service", name: "outside the repo" })
-        .finally(() => admin.close());
-      const { stdout } = await run(process.execPath, ["consumer.mjs", coordinator.url, token], {
-        cwd: project,
-        env: cleanEnv(),
-        timeout: 60_000,
-      });
-      const seen = JSON.parse(stdout) as Record<string, unknown>;
-      expect(seen).toEqual({
-        created: true,
-        id: seen.id,
-        readId: seen.id,
-        title: "From outside the repo",
-        stage: "inbox",
-        terminal: false,
-        createdAtIsDate: true,
-      });
-      expect(seen.id).toEqual(expect.any(String));
+    const admin = createGigafactoryClient({ url: coordinator.url, token: coordinator.adminToken });
+    const { token } = await admin.trpc.admin.createToken
+      .mutate({ role: "service", name: "outside the repo" })
+      .finally(() => admin.close());
+    const { stdout } = await run(process.execPath, ["consumer.mjs", coordinator.url, token], {
+      cwd: project,
+      env: cleanEnv(),
+      timeout: 60_000,
+    });
+    const seen = JSON.parse(stdout) as Record<string, unknown>;
+    expect(seen).toEqual({
+      created: true,
+      id: seen.id,
+      readId: seen.id,
+      title: "From outside the repo",
+      stage: "inbox",
+      terminal: false,
+      createdAtIsDate: true,
+    });
+    expect(seen.id).toEqual(expect.any(String));
 
-      // and the installed gf CLI finds it
-      const listed = await run(join(project, "node_modules/.bin/gf"), ["jobs", "--json"], {
-        cwd: project,
-        env: cleanEnv({ GF_URL: coordinator.url, GF_TOKEN: token }),
-      });
-      expect((JSON.parse(listed.stdout) as { _id: string }[]).map((job) => job._id)).toEqual([seen.id]);
-    } finally {
-      await coordinator.stop();
-    }
+    // and the installed gf CLI finds it
+    const listed = await run(join(project, "node_modules/.bin/gf"), ["jobs", "--json"], {
+      cwd: project,
+      env: cleanEnv({ GF_URL: coordinator.url, GF_TOKEN: token }),
+    });
+    expect((JSON.parse(listed.stdout) as { _id: string }[]).map((job) => job._id)).toEqual([seen.id]);
   });
 });

@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { copyFile, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { copyFile, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isProcessAlive } from "@gigafactory/devdb";
 import type { Factory } from "@gigafactory/schema";
 import { afterAll, expect, it } from "vitest";
-import { type FleetFile, readFleetFile } from "../src/index.js";
+import { exitOf, waitForFile } from "./support/gf-up.js";
 import { EXAMPLES, GF_MAIN, cleanEnv, parseJson, runGf } from "./support/run-gf.js";
 
 const SDK_DIR = fileURLToPath(new URL("../", import.meta.url));
@@ -146,27 +146,6 @@ it("when gf up is killed outright (SIGKILL), the processes it started stop on th
     await new Promise((resolve) => setTimeout(resolve, 100));
   expect(children.filter((pid) => isProcessAlive(pid))).toEqual([]);
 });
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once("close", (code) => resolve(code)));
-}
-
-/** Polls for the fleet file `gf up` writes once everything is ready; fails if `gf up` exits first. */
-async function waitForFile(path: string, exited: Promise<number | null>, output: () => string): Promise<FleetFile> {
-  let done: number | null | undefined;
-  void exited.then((code) => (done = code));
-  // bounded: 3,000 × 100 ms, well past the test timeout
-  for (let i = 0; i < 3_000; i++) {
-    if (done !== undefined) throw new Error(`gf up exited (${done}) before it was ready:\n${output()}`);
-    try {
-      await readFile(path);
-      return await readFleetFile(path);
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`no ${path}:\n${output()}`);
-}
 
 function runNode(script: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -16,6 +16,8 @@ export interface SpawnedCoordinator {
   /** Output lines (JSON logs) seen so far, for debugging failed tests. */
   output: string[];
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** `await using coordinator = await spawnCoordinator(…)`: stops it (SIGTERM) at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface SpawnCoordinatorOptions {
@@ -30,7 +32,8 @@ export interface SpawnCoordinatorOptions {
 
 /**
  * Starts a real coordinator process (the built `dist/main.js`) on a free port and waits for
- * its ready line. For tests and local tooling; `stop()` is idempotent.
+ * its ready line. For tests and local tooling; `stop()` is idempotent, and the result is
+ * async-disposable (`await using`).
  */
 export async function spawnCoordinator(opts: SpawnCoordinatorOptions): Promise<SpawnedCoordinator> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), "gf-coordinator-")));
@@ -71,7 +74,7 @@ export async function spawnCoordinator(opts: SpawnCoordinatorOptions): Promise<S
   });
   const adminToken = (await readFile(join(dataDir, "admin.token"), "utf8")).trim();
   let stopped: Promise<number | null> | undefined;
-  return {
+  const spawned: SpawnedCoordinator = {
     url,
     adminToken,
     dataDir,
@@ -90,5 +93,9 @@ export async function spawnCoordinator(opts: SpawnCoordinatorOptions): Promise<S
       }).finally(() => (ownsDataDir ? rm(dataDir, { recursive: true, force: true }) : undefined));
       return stopped;
     },
+    async [Symbol.asyncDispose]() {
+      await spawned.stop();
+    },
   };
+  return spawned;
 }

@@ -25,6 +25,8 @@ export interface TestClient {
   token: string | undefined;
   /** Closes the WebSocket; HTTP calls need no cleanup. Idempotent. */
   close(): Promise<void>;
+  /** `await using client = createClient(…)`: closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -56,15 +58,11 @@ export function createClient(opts: { url: string; token?: string | undefined }):
     ],
   });
   let closed: Promise<void> | undefined;
-  return {
-    trpc,
-    url: opts.url,
-    token: opts.token,
-    close() {
-      closed ??= wsClient.close();
-      return closed;
-    },
+  const close = (): Promise<void> => {
+    closed ??= wsClient.close();
+    return closed;
   };
+  return { trpc, url: opts.url, token: opts.token, close, [Symbol.asyncDispose]: close };
 }
 
 /** The tRPC error a call was rejected with; fails the test when it resolved instead. */

@@ -47,4 +47,9 @@ export class Collector<T> {
   stop(): void {
     this.subscription.unsubscribe();
   }
+
+  /** `using feed = new Collector(…)`: unsubscribes at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.stop();
+  }
 }

@@ -11,7 +11,8 @@ export interface HarnessOptions {
 
 /**
  * One real coordinator process on a database of its own, an admin client, and a direct
- * driver handle on the same database for before/after snapshots. `close()` stops it all.
+ * driver handle on the same database for before/after snapshots. `close()` (or `await using`)
+ * stops it all.
  */
 export class Harness {
   private readonly clients: TestClient[] = [];
@@ -90,6 +91,11 @@ export class Harness {
     await Promise.allSettled(this.extra.map((other) => other.stop()));
     await this.coordinator.stop();
     await this.testDb.close();
+  }
+
+  /** `await using h = await Harness.start(…)`: closes it all at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

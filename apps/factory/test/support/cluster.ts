@@ -27,6 +27,8 @@ export interface Cluster {
   /** Starts a coordinator again on the same port, database and data dir (needs `dataDir`). */
   restartCoordinator(): Promise<void>;
   close(): Promise<void>;
+  /** `await using cluster = await startCluster(…)`: closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 export interface ClusterOptions {
@@ -60,6 +62,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     });
     const service = createGigafactoryClient({ url: coordinator.url, token: serviceToken });
     let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        await service.close().catch(() => undefined);
+        await coordinator.stop();
+      })();
+      return closing;
+    };
     return {
       get coordinator() {
         return coordinator;
@@ -86,13 +95,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         const port = new URL(coordinator.url).port;
         coordinator = await spawnCoordinator({ ...spawnOptions, env: { ...spawnOptions.env, GF_PORT: port } });
       },
-      close() {
-        closing ??= (async () => {
-          await service.close().catch(() => undefined);
-          await coordinator.stop();
-        })();
-        return closing;
-      },
+      close,
+      [Symbol.asyncDispose]: close,
     };
   } finally {
     await admin.close();

@@ -59,6 +59,8 @@ export interface FactoryProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The last lines of output, for failure messages. */
   tail(lines?: number): string;
+  /** `await using factory = await startFactory(…)`: stops it (SIGTERM) at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const running = new Set<FactoryProcess>();
@@ -164,6 +166,9 @@ export async function startFactory(cluster: Cluster, opts: FactoryOptions): Prom
         return exited;
       })();
       return stopping;
+    },
+    async [Symbol.asyncDispose]() {
+      await factory.stop();
     },
   };
   running.add(factory);

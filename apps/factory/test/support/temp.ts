@@ -7,11 +7,14 @@ export interface TempDir {
   path: string;
   file(name: string): string;
   remove(): void;
+  /** `using dir = tempDir(…)`: removes it at the end of the scope. */
+  [Symbol.dispose](): void;
 }
 
 export function tempDir(label: string): TempDir {
   const path = mkdtempSync(join(tmpdir(), `gf-${label}-`));
-  return { path, file: (name) => join(path, name), remove: () => rmSync(path, { recursive: true, force: true }) };
+  const remove = () => rmSync(path, { recursive: true, force: true });
+  return { path, file: (name) => join(path, name), remove, [Symbol.dispose]: remove };
 }
 
 /** Runs git with a fixed identity; returns trimmed stdout, throws on a non-zero exit. */
@@ -67,6 +70,11 @@ export class Scratch {
     const repo = await tempRepo(label);
     this.defer(() => repo.remove());
     return repo;
+  }
+
+  /** `await using scratch = new Scratch()`: cleans up at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.clean();
   }
 
   /** Runs every cleanup, newest first, even if one fails. */

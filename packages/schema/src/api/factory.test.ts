@@ -68,7 +68,7 @@ describe("fenced inputs", () => {
   });
 
   it("CheckpointInput checks the commit hash", () => {
-    const checkpoint = { wipBranch: "gf/wip/job-1", wipBase: "main", wipCommit: "abcdef1" };
+    const checkpoint = { wipBranch: "gf/wip/job-1", wipBase: "0a1b2c3", wipCommit: "abcdef1" };
     expect(CheckpointInput.parse({ ...fence, checkpoint }).checkpoint).toEqual(checkpoint);
     expect(rejectedAt(CheckpointInput, { ...fence, checkpoint: { ...checkpoint, wipCommit: "HEAD" } })).toEqual([
       ["checkpoint", "wipCommit"],

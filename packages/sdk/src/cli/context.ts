@@ -1,5 +1,5 @@
 import { type GigafactoryClient, createGigafactoryClient } from "../client.js";
-import { findFleetConnection } from "../helpers/fleet-connection.js";
+import { FleetConnectionError, findFleetConnection } from "../helpers/fleet-connection.js";
 import { CliError, EXIT } from "./errors.js";
 import { Output } from "./output.js";
 
@@ -33,7 +33,8 @@ export class CliContext {
 
   /**
    * A client for the fleet named by `--url/--token`, else GF_URL/GF_TOKEN, else the nearest
-   * `.gigafactory/fleet.json`. Made once per run; closed by {@link close}.
+   * `.gigafactory/fleet.json` with its own token: URL and token always from the same place.
+   * Made once per run; closed by {@link close}.
    */
   async client(globals: GlobalOptions): Promise<GigafactoryClient> {
     if (this.connected) return this.connected.client;
@@ -41,6 +42,7 @@ export class CliContext {
     try {
       found = await findFleetConnection({ url: globals.url, token: globals.token, env: this.env, cwd: this.cwd });
     } catch (error) {
+      if (error instanceof FleetConnectionError) throw new CliError(error.message, EXIT.usage);
       throw new CliError(`cannot read the fleet file: ${(error as Error).message}`, EXIT.unreachable);
     }
     if (!found) {

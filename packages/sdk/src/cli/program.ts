@@ -27,8 +27,11 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command("gf")
     .description("Gigafactory: run fleets of AI coding agents")
     .version(version(), "-V, --version")
-    .option("--url <url>", "coordinator URL (else GF_URL, else the nearest .gigafactory/fleet.json)")
-    .option("--token <token>", "bearer token (else GF_TOKEN, else the fleet file's)")
+    .option(
+      "--url <url>",
+      "coordinator URL, with --token (else GF_URL+GF_TOKEN, else the nearest .gigafactory/fleet.json)",
+    )
+    .option("--token <token>", "bearer token, with --url (URL and token always come from one place)")
     .showHelpAfterError("(gf --help, or gf COMMAND --help)")
     .exitOverride()
     .configureOutput({

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { findFleetConnection, findFleetFile } from "./fleet-connection.js";
+import { FleetConnectionError, findFleetConnection, findFleetFile } from "./fleet-connection.js";
 
 let root: string;
 beforeAll(async () => {
@@ -27,19 +27,35 @@ describe("findFleetConnection", () => {
     expect((await findFleetConnection({ cwd: root, env: {}, role: "service" }))?.token).toBe("service-t");
   });
 
-  it("lets GF_URL / GF_TOKEN, then explicit values, win", async () => {
-    expect(await findFleetConnection({ cwd: root, env: { GF_TOKEN: "env-t" } })).toMatchObject({
-      url: "http://127.0.0.1:7700",
-      token: "env-t",
-    });
+  it("lets GF_URL + GF_TOKEN, then explicit --url + --token, win, each as a pair", async () => {
     expect(await findFleetConnection({ cwd: root, env: { GF_URL: "http://x:1", GF_TOKEN: "env-t" } })).toEqual({
       url: "http://x:1",
       token: "env-t",
       source: "env",
     });
     expect(
-      await findFleetConnection({ cwd: root, env: { GF_URL: "http://x:1" }, url: "http://y:2", token: "flag-t" }),
+      await findFleetConnection({
+        cwd: root,
+        env: { GF_URL: "http://x:1", GF_TOKEN: "env-t" },
+        url: "http://y:2",
+        token: "flag-t",
+      }),
     ).toEqual({ url: "http://y:2", token: "flag-t", source: "flags" });
+  });
+
+  it("never mixes: half a pair is refused, not completed from the fleet file or the environment", async () => {
+    // a fleet.json planted in a parent directory must not receive the real token
+    await expect(findFleetConnection({ cwd: root, env: { GF_TOKEN: "env-t" } })).rejects.toThrow(FleetConnectionError);
+    await expect(findFleetConnection({ cwd: root, env: { GF_URL: "http://x:1" } })).rejects.toThrow(
+      /GF_URL and GF_TOKEN go together/,
+    );
+    await expect(findFleetConnection({ cwd: root, env: {}, token: "flag-t" })).rejects.toThrow(
+      /--url and --token go together/,
+    );
+    // nor flags with the environment
+    await expect(
+      findFleetConnection({ cwd: root, env: { GF_URL: "http://x:1", GF_TOKEN: "env-t" }, url: "http://y:2" }),
+    ).rejects.toThrow(/--url and --token go together/);
   });
 
   it("returns undefined with nothing to go on", async () => {

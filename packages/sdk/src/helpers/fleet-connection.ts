@@ -84,27 +84,51 @@ export async function readFleetFile(path: string): Promise<FleetFile> {
 }
 
 /**
- * Where to reach a fleet, in order: explicit `url`/`token`, then `GF_URL`/`GF_TOKEN`, then the
- * nearest `.gigafactory/fleet.json` (written by `gf up`). Each value is taken from the first
- * place that has it, so `GF_TOKEN` alone can override the fleet file's token.
- * Returns undefined when no URL or no token is found anywhere.
+ * A URL and token given explicitly, as a pair from one place: `url`/`token` (the CLI's flags),
+ * else `GF_URL`/`GF_TOKEN`. Undefined when neither place has either; throws when a place has
+ * only one of the two, since the other would have to come from somewhere else.
+ */
+export function explicitConnection(
+  opts: Pick<FindFleetConnectionOptions, "url" | "token" | "env"> = {},
+): FleetConnection | undefined {
+  const flagUrl = nonEmpty(opts.url);
+  const flagToken = nonEmpty(opts.token);
+  if (flagUrl !== undefined || flagToken !== undefined) {
+    if (flagUrl === undefined || flagToken === undefined)
+      throw new FleetConnectionError("--url and --token go together: give both, or neither");
+    return { url: flagUrl, token: flagToken, source: "flags" };
+  }
+  const env = opts.env ?? process.env;
+  const envUrl = nonEmpty(env.GF_URL);
+  const envToken = nonEmpty(env.GF_TOKEN);
+  if (envUrl !== undefined || envToken !== undefined) {
+    if (envUrl === undefined || envToken === undefined)
+      throw new FleetConnectionError("GF_URL and GF_TOKEN go together: set both, or neither");
+    return { url: envUrl, token: envToken, source: "env" };
+  }
+  return undefined;
+}
+
+/** A URL without its token or a token without its URL: refused, never completed from elsewhere. */
+export class FleetConnectionError extends Error {
+  override name = "FleetConnectionError";
+}
+
+/**
+ * Where to reach a fleet, as a URL and a token from ONE place, in order: explicit `url`/`token`,
+ * else `GF_URL`/`GF_TOKEN`, else the nearest `.gigafactory/fleet.json` (written by `gf up`) with
+ * its own token. Never mixed: a fleet file planted in a parent directory must not receive the
+ * token from the environment, so half a pair is an error ({@link FleetConnectionError}).
+ * Returns undefined when nothing is found anywhere.
  */
 export async function findFleetConnection(opts: FindFleetConnectionOptions = {}): Promise<FleetConnection | undefined> {
-  const env = opts.env ?? process.env;
-  let url = opts.url ?? nonEmpty(env.GF_URL);
-  let token = opts.token ?? nonEmpty(env.GF_TOKEN);
-  let source: string = opts.url !== undefined ? "flags" : url !== undefined ? "env" : "";
-  if (url === undefined || token === undefined) {
-    const file = await findFleetFile(opts.cwd);
-    if (file) {
-      const fleet = await readFleetFile(file);
-      url ??= fleet.url;
-      token ??= opts.role === "service" ? (fleet.serviceToken ?? fleet.token) : fleet.token;
-      if (source === "") source = file;
-    }
-  }
-  if (url === undefined || token === undefined) return undefined;
-  return { url, token, source: source || "env" };
+  const explicit = explicitConnection(opts);
+  if (explicit) return explicit;
+  const file = await findFleetFile(opts.cwd);
+  if (!file) return undefined;
+  const fleet = await readFleetFile(file);
+  const token = opts.role === "service" ? (fleet.serviceToken ?? fleet.token) : fleet.token;
+  return { url: fleet.url, token, source: file };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -25,6 +25,8 @@ export interface TestFleet {
    */
   openGate(jobId: string, name: string): Promise<void>;
   close(): Promise<void>;
+  /** `await using fleet = await startTestFleet(…)`: closes it at the end of the scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Start-up timings short enough for tests; no timing is asserted on. */
@@ -54,6 +56,15 @@ export async function startTestFleet(opts: { mongoUrl: string; label: string }):
     const service = createGigafactoryClient({ url: coordinator.url, token: serviceToken });
     const running = factory;
     let closing: Promise<void> | undefined;
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        await service.close().catch(() => undefined);
+        await stopProcess(running);
+        await coordinator.stop();
+        await rm(workDir, { recursive: true, force: true });
+      })();
+      return closing;
+    };
     return {
       url: coordinator.url,
       adminToken: coordinator.adminToken,
@@ -66,15 +77,8 @@ export async function startTestFleet(opts: { mongoUrl: string; label: string }):
         const { lease } = await service.trpc.jobs.get.query({ jobId });
         await writeFile(join(workDir, "jobs", `${jobId}-e${lease.epoch}`, name), "");
       },
-      close() {
-        closing ??= (async () => {
-          await service.close().catch(() => undefined);
-          await stopProcess(running);
-          await coordinator.stop();
-          await rm(workDir, { recursive: true, force: true });
-        })();
-        return closing;
-      },
+      close,
+      [Symbol.asyncDispose]: close,
     };
   } catch (error) {
     if (factory) await stopProcess(factory);

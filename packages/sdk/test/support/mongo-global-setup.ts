@@ -1,17 +1,9 @@
-import { mongoOptionsFromEnv, startMongo } from "@gigafactory/devdb";
-import type { TestProject } from "vitest/node";
+import { mongoGlobalSetup, type ProvidedMongo } from "@gigafactory/devdb/testing";
 
 declare module "vitest" {
-  export interface ProvidedContext {
-    /** The MongoDB every test file of this run shares (one database per file). */
-    mongoUrl: string;
-  }
+  /** `mongoUrl` and `mongoBackend`: the MongoDB every test file of this run shares. */
+  export interface ProvidedContext extends ProvidedMongo {}
 }
 
-/** vitest globalSetup: one MongoDB for the run, picked the way `gf up` picks it. */
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const mongo = await startMongo(mongoOptionsFromEnv());
-  console.info(`[gigafactory sdk] MongoDB for tests: ${mongo.describe()}`);
-  project.provide("mongoUrl", mongo.url);
-  return () => mongo.stop();
-}
+/** vitest globalSetup: one MongoDB for the whole run, picked the way `gf up` picks it. */
+export default mongoGlobalSetup("sdk");

@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { findFleetConnection } from "../../helpers/fleet-connection.js";
+import { explicitConnection, FleetConnectionError } from "../../helpers/fleet-connection.js";
 import { type AppName, resolveApp } from "../apps.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
@@ -58,7 +58,7 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
     .option("--log-level <level>", "GF_LOG_LEVEL")
     .addHelpText(
       "after",
-      "\nThe coordinator URL comes from --url, GF_URL or the nearest .gigafactory/fleet.json.\nCreate a token with: gf token create --role factory",
+      "\nThe coordinator URL and the factory token come together: --url and --token, or GF_URL and GF_TOKEN.\nCreate a token with: gf token create --role factory",
     )
     .action(
       async (
@@ -74,21 +74,22 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
         command: Command,
       ) => {
         const globals = globalsOf(command);
-        const token = globals.token ?? (ctx.env.GF_TOKEN?.trim() || undefined);
-        if (!token)
-          throw new CliError(
-            "gf factory needs a factory token: --token or GF_TOKEN (create one with: gf token create --role factory)",
-            EXIT.usage,
-          );
-        const found = await findFleetConnection({ url: globals.url, token, env: ctx.env, cwd: ctx.cwd });
+        // URL and factory token from one place: never a fleet file's URL with this token
+        let found: ReturnType<typeof explicitConnection>;
+        try {
+          found = explicitConnection({ url: globals.url, token: globals.token, env: ctx.env });
+        } catch (error) {
+          if (error instanceof FleetConnectionError) throw new CliError(error.message, EXIT.usage);
+          throw error;
+        }
         if (!found)
           throw new CliError(
-            "gf factory needs the coordinator URL: --url, GF_URL, or a .gigafactory/fleet.json here",
+            "gf factory needs the coordinator URL and a factory token: --url and --token, or GF_URL and GF_TOKEN (create one with: gf token create --role factory)",
             EXIT.usage,
           );
         await runForeground(ctx, "factory", {
           GF_URL: found.url,
-          GF_TOKEN: token,
+          GF_TOKEN: found.token,
           GF_FACTORY_ID: opts.id,
           GF_CAPABILITIES: opts.capabilities?.join(","),
           GF_ENGINES: opts.engines?.join(","),

@@ -1,7 +1,7 @@
-import { mkdir } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { FLEET_DIR, readFleetFile } from "../../helpers/fleet-connection.js";
+import { privateDir } from "../up/private-files.js";
 import { resolveApp, resolveDevDb } from "../apps.js";
 import type { CliContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
@@ -48,7 +48,7 @@ A second Ctrl-C stops everything at once.`,
       await refuseRunningFleet(join(stateDir, "fleet.json"));
       const coordinator = await resolveApp("coordinator", ctx);
       const factory = opts.factories > 0 ? await resolveApp("factory", ctx) : undefined;
-      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      await privateDir(stateDir);
       const mongoUrl = opts.mongoUrl ?? (ctx.env.GF_MONGO_URL?.trim() || undefined);
       const fleet = new LocalFleet({
         stateDir,

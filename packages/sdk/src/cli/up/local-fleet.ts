@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createGigafactoryClient } from "../../client.js";
@@ -6,6 +6,7 @@ import { FLEET_FILE, type FleetFile } from "../../helpers/fleet-connection.js";
 import type { ResolvedApp } from "../apps.js";
 import type { Output } from "../output.js";
 import { ChildApp } from "./child-app.js";
+import { privateDir, writePrivateFile } from "./private-files.js";
 
 export interface LocalFleetOptions {
   /** `<data>/.gigafactory`: admin token, fleet.json, logs, blobs, factory workspaces. */
@@ -67,7 +68,7 @@ export class LocalFleet {
     const { opts } = this;
     const { out } = opts;
     const signal = this.abort.signal;
-    await mkdir(this.logDir, { recursive: true, mode: 0o700 });
+    await privateDir(this.logDir);
     const baseEnv = { ...opts.env, GF_LOG_LEVEL: opts.logLevel };
 
     let mongoUrl = opts.mongoUrl;
@@ -140,10 +141,11 @@ export class LocalFleet {
         Array.from({ length: opts.factories }, async (_, i) => {
           const id = `local-${i + 1}`;
           const workDir = join(opts.stateDir, "work", id);
-          await mkdir(workDir, { recursive: true, mode: 0o700 });
+          await privateDir(join(opts.stateDir, "work"));
+          await privateDir(workDir);
           // the token goes in a 0600 file, not the environment (a process's environ stays readable in /proc)
           const tokenFile = join(opts.stateDir, "work", `${id}.token`);
-          await writeFile(tokenFile, `${factoryToken}\n`, { mode: 0o600 });
+          await writePrivateFile(tokenFile, `${factoryToken}\n`);
           const app = await ChildApp.start({
             label: `factory ${id}`,
             script: factory.main,
@@ -192,7 +194,7 @@ export class LocalFleet {
     };
     // written whole or not at all: readers never see half a file
     const tmp = `${this.fleetFile}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(fleet, null, 2)}\n`, { mode: 0o600 });
+    await writePrivateFile(tmp, `${JSON.stringify(fleet, null, 2)}\n`);
     await rename(tmp, this.fleetFile);
     return fleet;
   }
