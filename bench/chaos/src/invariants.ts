@@ -20,6 +20,12 @@ export interface Verdict {
 
 /** The events that end a job: the watcher must have seen the last one of each job. */
 const ENDING_EVENTS = new Set(["completed", "failed", "dep_failed", "cancelled", "lost"]);
+/** Which ending events end a job in each terminal stage (the reaper ends a last attempt with `lost`). */
+const ENDS_BY_STAGE: Record<"shipped" | "failed" | "cancelled", string[]> = {
+  shipped: ["completed"],
+  failed: ["failed", "dep_failed", "lost"],
+  cancelled: ["cancelled", "dep_failed"],
+};
 
 const describe = (each: Observed) => `${each.job._id} (${each.planned.shape})`;
 
@@ -67,8 +73,13 @@ export function checkJobs(
         : `open runs: ${open.map((run) => `attempt ${run.attempt} epoch ${run.epoch} on ${run.factoryId}`).join(", ")}`;
     }),
     check("event seqs are contiguous from 1", observed, ({ events, job }) => {
+      const around = (i: number) =>
+        events
+          .slice(Math.max(0, i - 2), i + 2)
+          .map((event) => `${event.seq} ${event.type}@e${event.epoch} ${event.at.toISOString()}`)
+          .join(", ");
       for (let i = 0; i < events.length; i++) {
-        if (events[i]?.seq !== i + 1) return `event #${i + 1} has seq ${events[i]?.seq}`;
+        if (events[i]?.seq !== i + 1) return `event #${i + 1} has seq ${events[i]?.seq} (${around(i)})`;
       }
       return events.length === job.eventSeq ? undefined : `${events.length} events, job says eventSeq ${job.eventSeq}`;
     }),
@@ -85,9 +96,13 @@ export function checkJobs(
         .map((dep) => `${byKey.get(dep.key)?.job._id} shipped ${dep.at?.toISOString() ?? "never"}`);
       return `claimed ${claimed.toISOString()} (deps ${mode}); ${late.join(", ")}`;
     }),
-    check("a watcher on another coordinator saw each job end", observed, ({ events }) => {
+    check("a watcher on another coordinator saw each job end", observed, ({ events, job }) => {
       const ending = events.filter((event) => ENDING_EVENTS.has(event.type)).at(-1);
-      if (!ending) return undefined;
+      if (!isTerminalStage(job.stage)) return undefined;
+      // the event that says how the job ended, not one of an earlier attempt (a lost lease)
+      const expected = ENDS_BY_STAGE[job.stage];
+      if (!ending || !expected.includes(ending.type))
+        return `${job.stage}, but its last ending event is ${ending ? `${ending.type} (seq ${ending.seq})` : "missing"}`;
       return feedSeen.has(`${ending.jobId}:${ending.seq}`)
         ? undefined
         : `feed missed ${ending.type} (seq ${ending.seq})`;
