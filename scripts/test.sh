@@ -20,3 +20,4 @@ pnpm turbo run test --concurrency=1 2>&1 | tee "$log"
 sed 's/\x1b\[[0-9;]*m//g' "$log" | awk '
   /Tests +[0-9]+/ { for (i = 1; i <= NF; i++) { if ($(i+1) == "passed") p += $i; if ($(i+1) == "failed") f += $i } }
   END { printf "tests: %d passed, %d failed\n", p, f }'
+pnpm --silent chaos --short
