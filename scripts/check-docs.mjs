@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const docs = ["README.md", "ARCHITECTURE.md"];
-for (const group of ["apps", "packages"]) {
+for (const group of ["apps", "packages", "bench"]) {
   for (const entry of readdirSync(join(root, group), { withFileTypes: true })) {
     if (entry.isDirectory() && existsSync(join(root, group, entry.name, "README.md"))) {
       docs.push(join(group, entry.name, "README.md"));
@@ -17,7 +17,7 @@ for (const group of ["apps", "packages"]) {
 let missing = 0;
 for (const doc of docs) {
   const text = readFileSync(join(root, doc), "utf8");
-  for (const [, path] of text.matchAll(/`((?:apps|packages|scripts|examples)\/[\w./@-]+?)\/?`/g)) {
+  for (const [, path] of text.matchAll(/`((?:apps|packages|scripts|examples|bench)\/[\w./@-]+?)\/?`/g)) {
     if (!existsSync(join(root, path))) {
       console.error(`${doc}: names ${path}, which does not exist`);
       missing++;

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const read = (file) => JSON.parse(readFileSync(file, "utf8"));
 const rootVersion = read(join(root, "package.json")).version;
-const manifests = ["apps", "packages"].flatMap((group) =>
+const manifests = ["apps", "packages", "bench"].flatMap((group) =>
   readdirSync(join(root, group), { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => join(root, group, entry.name, "package.json")),
