@@ -10,7 +10,7 @@ import type {
   ProfileSnapshot,
   VerifyResult,
 } from "@gigafactory/schema";
-import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX } from "@gigafactory/schema";
+import { isTerminalStage, ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX, type Stage } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
 import { attemptLimitMs, selfFenceMargin, WATCHDOG_SLACK_MS } from "../options.js";
@@ -66,6 +66,8 @@ export class JobRunner implements PhaseHost {
       );
   });
   private readonly engineLog = new EngineLog();
+  /** The stage `complete` left the job in. */
+  private finalStage: Stage | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -256,7 +258,11 @@ export class JobRunner implements PhaseHost {
       this.batcher.stop();
       this.lease.stopRenewing();
       if (this.stopReason === "expired") await this.keepExpiredWork(workspace);
-      await workspace.cleanup().catch((error: unknown) => this.logger.warn({ err: error }, "workspace cleanup failed"));
+      // a job that ended for good takes its branch along; one given back keeps it to resume from
+      const jobFinished = this.finalStage !== undefined && isTerminalStage(this.finalStage);
+      await workspace
+        .cleanup({ jobFinished })
+        .catch((error: unknown) => this.logger.warn({ err: error }, "workspace cleanup failed"));
     }
   }
 
@@ -360,6 +366,7 @@ export class JobRunner implements PhaseHost {
     const answer = await this.write(() =>
       this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }),
     );
+    this.finalStage = answer.stage;
     this.logger.info({ result, stage: answer.stage }, "job attempt completed");
   }
 
