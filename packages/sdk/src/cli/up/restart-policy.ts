@@ -3,7 +3,14 @@
  * it gives up: capped exponential backoff over the exits in a sliding window. A process that
  * stays up longer than the window starts over at the first delay.
  */
-export const RESTART = {
+export interface RestartLimits {
+  firstDelayMs: number;
+  maxDelayMs: number;
+  windowMs: number;
+  maxExits: number;
+}
+
+export const RESTART: Readonly<RestartLimits> = {
   /** The delay before the first restart. */
   firstDelayMs: 1_000,
   /** The longest delay between two restarts. */
@@ -12,7 +19,7 @@ export const RESTART = {
   windowMs: 5 * 60_000,
   /** This many exits within the window (the last one included): give up and stop the fleet. */
   maxExits: 5,
-} as const;
+};
 
 export type RestartDecision = { restartInMs: number } | { giveUp: string };
 
@@ -20,7 +27,7 @@ export type RestartDecision = { restartInMs: number } | { giveUp: string };
 export class RestartPolicy {
   private exits: number[] = [];
 
-  constructor(private readonly limits: typeof RESTART = RESTART) {}
+  constructor(private readonly limits: Readonly<RestartLimits> = RESTART) {}
 
   exited(now = Date.now()): RestartDecision {
     const { firstDelayMs, maxDelayMs, windowMs, maxExits } = this.limits;
