@@ -93,7 +93,7 @@ describe("a factory killed with SIGKILL mid-job", () => {
     expect(existsSync(leftover)).toBe(true);
     expect(await worktrees(repo.path)).toContain(leftover);
 
-    // Restarting A on the same work dir removes it; the job's branch stays.
+    // Restarting A on the same work dir removes it.
     const restarted = await startFactory(cluster, { factoryId: "crash-a", workDir: workDirA, sandbox: false });
     const notice = await restarted.waitForLog(
       "leftover notice",
@@ -104,7 +104,11 @@ describe("a factory killed with SIGKILL mid-job", () => {
     expect(readdirSync(join(workDirA, "jobs"))).toEqual([]);
     await waitFor("the leftover worktree to be pruned", async () => (await worktrees(repo.path)).length === 1);
     expect(await worktrees(repo.path)).toEqual([await git(repo.path, "rev-parse", "--show-toplevel")]);
-    expect(await gitStatus(repo.path, "rev-parse", "--verify", `refs/heads/gf/${job._id}`)).toBe(0);
+    // the job shipped on B, which deleted its branch with its workspace
+    await waitFor(
+      "the job branch deleted",
+      async () => (await gitStatus(repo.path, "rev-parse", "--verify", `refs/heads/gf/${job._id}`)) !== 0,
+    );
     // the restart also kills the engine group the crash orphaned (recorded in the workspace record)
     await waitFor("the orphaned engine group to be gone", async () => !groupExists(enginePgid));
     await restarted.stop();

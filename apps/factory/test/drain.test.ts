@@ -5,7 +5,7 @@ import { type Cluster, startCluster } from "./support/cluster.js";
 import { startFactory, stopAllFactories } from "./support/factory-process.js";
 import { killGroupQuietly, waitForPids, waitGroupGone } from "./support/procs.js";
 import { git, gitStatus, Scratch, worktrees } from "./support/temp.js";
-import { allEvents, runsOf, waitForOutcome, waitForRunResult } from "./support/wait.js";
+import { allEvents, runsOf, waitFor, waitForOutcome, waitForRunResult } from "./support/wait.js";
 
 let cluster: Cluster;
 const scratch = new Scratch();
@@ -94,9 +94,13 @@ describe("SIGTERM drains a factory", () => {
     ).toBe(true);
     expect(events.map((event) => event.type)).toEqual(expect.arrayContaining(["released", "checkpoint", "completed"]));
 
-    // B's work continues A's on the same branch; no worktree is left
-    const head = await git(repo.path, "rev-parse", `gf/${job._id}`);
+    // B's work continues A's (its last checkpoint); no worktree is left, and the job branch went with the finished job
+    const head = shipped.checkpoint?.wipCommit ?? "";
     expect(await git(repo.path, "show", `${head}:progress.txt`)).toBe("step one\nstep two");
+    await waitFor(
+      "the job branch deleted",
+      async () => (await git(repo.path, "branch", "--list", `gf/${job._id}`)) === "",
+    );
     expect(await gitStatus(repo.path, "merge-base", "--is-ancestor", checkpoint.wipCommit, head)).toBe(0);
     expect(await worktrees(repo.path)).toHaveLength(1);
     await b.stop();
