@@ -2,14 +2,14 @@ import { mkdir, readFile, statfs, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { arch, hostname, loadavg, platform } from "node:os";
 import { join } from "node:path";
-import type { FactoryMessage } from "@gigafactory/schema";
+import type { ClaimedJob, FactoryMessage } from "@gigafactory/schema";
 import { type GigafactoryClient, createGigafactoryClient } from "@gigafactory/sdk";
 import { childEnv, defaultFactoryId, type FactoryConfig } from "./config.js";
 import type { Engine } from "./engines/engine.js";
 import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
 import { heartbeatEvery, startRetryDelay } from "./options.js";
-import { isTransient } from "./runner/fence.js";
+import { FencedSignal, fencedWrite, isTransient } from "./runner/fence.js";
 import { JobRunner } from "./runner/job-runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { FACTORY_VERSION } from "./version.js";
@@ -162,15 +162,7 @@ export class FactoryDaemon {
       if (jobs.length === 0) return;
       for (const claimed of jobs) {
         if (this.state !== "active") {
-          // claimed while starting to drain: give it straight back
-          await this.client.trpc.factory.release
-            .mutate({
-              jobId: claimed.job._id,
-              epoch: claimed.epoch,
-              factoryId: this.factoryId,
-              reason: "factory draining",
-            })
-            .catch(() => undefined);
+          await this.giveBack(claimed, claimedAt);
           continue;
         }
         const runner = new JobRunner(claimed, {
@@ -204,6 +196,31 @@ export class FactoryDaemon {
           this.claimSoon();
         });
       }
+    }
+  }
+
+  /**
+   * A job claimed while starting to drain goes straight back, with no attempt penalty. The release
+   * is retried under the fence until the lease's deadline (a coordinator blip must not leave the
+   * job to the reaper, which would count the attempt as lost); FENCED means it is not ours anyway.
+   */
+  private async giveBack(claimed: ClaimedJob, claimedAt: number): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const fence = { jobId: claimed.job._id, epoch: claimed.epoch, factoryId: this.factoryId };
+    try {
+      await fencedWrite(
+        fence.jobId,
+        () => client.trpc.factory.release.mutate({ ...fence, reason: "factory draining" }),
+        { deadline: () => claimedAt + claimed.leaseTtlMs },
+      );
+      this.logger.info({ jobId: fence.jobId, epoch: fence.epoch }, "gave back a job claimed while draining");
+    } catch (error) {
+      if (error instanceof FencedSignal) return;
+      this.logger.warn(
+        { err: error, jobId: fence.jobId, epoch: fence.epoch },
+        "could not give back a job claimed while draining; its lease will lapse",
+      );
     }
   }
 

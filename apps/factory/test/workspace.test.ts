@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { type Cluster, startCluster } from "./support/cluster.js";
 import { type FactoryProcess, startFactory, stopAllFactories } from "./support/factory-process.js";
 import { git, Scratch, worktrees } from "./support/temp.js";
-import { runsOf, waitForOutcome } from "./support/wait.js";
+import { runsOf, waitFor, waitForOutcome } from "./support/wait.js";
 
 let cluster: Cluster;
 const scratch = new Scratch();
@@ -73,6 +73,45 @@ describe("workspaces", () => {
     );
     expect(notice.leftovers).toBe(1);
     expect(readdirSync(jobs)).toEqual([]);
+  });
+
+  it("a repo job that failed for good leaves no job branch; a shipped one keeps its branch as its result; no worktree or record stays", async () => {
+    // a long lease: a job whose lease lapsed under load would end by the reaper, which no factory hears of
+    const longLease = await startCluster({
+      mongoUrl: inject("mongoUrl"),
+      label: "factory-workspace-finished",
+      env: { GF_LEASE_TTL: "30s" },
+    });
+    scratch.defer(() => longLease.close());
+    const repo = await scratch.repo("finished-jobs");
+    const factory = await startFactory(longLease, { factoryId: "finished-1", seats: 3 });
+    const create = (title: string, extra: { bodyMd: string; baseRef?: string }) =>
+      longLease.service.trpc.jobs.create.mutate({ title, engine: "shell", repo: repo.path, maxAttempts: 1, ...extra });
+    const { job: shipped } = await create("ships", { bodyMd: "echo change > change.txt" });
+    const { job: failed } = await create("fails", { bodyMd: "echo partial > partial.txt; exit 3" });
+    // the workspace cannot be made: what was started of it goes too
+    const { job: badRef } = await create("bad base", { bodyMd: "echo never", baseRef: "no-such-ref" });
+    const branches = () => git(repo.path, "branch", "--list", "gf/*");
+    const describe = async () => `job branches: ${await branches()}\n${factory.tail()}`;
+    await waitForOutcome(longLease.service, shipped._id, "shipped", { describe });
+    await waitForOutcome(longLease.service, failed._id, "failed", { describe });
+    await waitForOutcome(longLease.service, badRef._id, "failed", { describe });
+
+    // the shipped job's branch is its deliverable: it stays, holding the job's change
+    await waitFor(
+      "only the shipped job's branch to be left",
+      async () => (await branches()).trim() === `gf/${shipped._id}`,
+      { describe },
+    );
+    expect(await git(repo.path, "show", `gf/${shipped._id}:change.txt`)).toBe("change");
+    await waitFor(
+      "the workspaces and records to be removed",
+      () => readdirSync(join(factory.workDir, "jobs")).length === 0,
+      {
+        describe,
+      },
+    );
+    expect(await worktrees(repo.path)).toHaveLength(1);
   });
 
   it("a workspace that cannot be prepared fails the attempt at once, naming the cause (no silent lease lapse)", async () => {

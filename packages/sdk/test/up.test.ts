@@ -1,11 +1,13 @@
 import { spawn } from "node:child_process";
-import { copyFile, mkdtemp, rm, stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isProcessAlive } from "@gigafactory/devdb";
 import type { Factory } from "@gigafactory/schema";
 import { afterAll, expect, it } from "vitest";
+import { createGigafactoryClient, readFleetFile } from "../src/index.js";
 import { exitOf, waitForFile } from "./support/gf-up.js";
 import { EXAMPLES, GF_MAIN, cleanEnv, parseJson, runGf } from "./support/run-gf.js";
 
@@ -146,6 +148,93 @@ it("when gf up is killed outright (SIGKILL), the processes it started stop on th
     await new Promise((resolve) => setTimeout(resolve, 100));
   expect(children.filter((pid) => isProcessAlive(pid))).toEqual([]);
 });
+
+it("gf up restarts a factory killed with SIGKILL; the fleet stays up and its job ships once, on a later lease", async () => {
+  const data = await mkdtemp(join(tmpdir(), "gf-up-supervise-"));
+  cleanups.push(() => rm(data, { recursive: true, force: true }));
+  const up = spawn(
+    process.execPath,
+    [GF_MAIN, "up", "--port", "0", "--factories", "2", "--data", data, "--lease-ttl", "4s", "--log-level", "warn"],
+    { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const upExit = exitOf(up);
+  cleanups.push(async () => {
+    if (up.exitCode === null) {
+      up.kill("SIGINT");
+      await upExit;
+    }
+  });
+  const fleetPath = join(data, ".gigafactory", "fleet.json");
+  const fleet = await waitForFile(fleetPath, upExit, () => output);
+  const gf = createGigafactoryClient({ url: fleet.url, token: fleet.serviceToken ?? fleet.token });
+  cleanups.push(() => gf.close());
+  const workspace = (holder: string, jobId: string, epoch: number) =>
+    join(data, ".gigafactory", "work", holder, "jobs", `${jobId}-e${epoch}`);
+
+  // a long job: it waits for a gate file in its workspace
+  const { job } = await gf.trpc.jobs.create.mutate({
+    title: "waits for its gate",
+    bodyMd: "while [ ! -e gate ]; do sleep 0.2; done\necho through the gate",
+    engine: "shell",
+  });
+  const first = await pollFor("the job to run", async () => {
+    const { lease, stage } = await gf.trpc.jobs.get.query({ jobId: job._id });
+    return stage === "building" && lease.holder && existsSync(workspace(lease.holder, job._id, lease.epoch))
+      ? { holder: lease.holder, epoch: lease.epoch }
+      : undefined;
+  });
+  const victim = fleet.processes?.factories?.find((f) => f.id === first.holder);
+  expect(victim).toBeDefined();
+  process.kill(victim?.pid ?? 0, "SIGKILL");
+
+  // gf up says so and starts it again; the fleet file names the new process
+  await pollFor("the restart", async () => (output.includes(`factory ${first.holder} restarted`) ? true : undefined));
+  expect(output).toContain(`factory ${first.holder} exited (signal SIGKILL); restarting in 1s`);
+  const restarted = (await readFleetFile(fleetPath)).processes?.factories?.find((f) => f.id === first.holder);
+  expect(restarted?.pid).not.toBe(victim?.pid);
+  expect(isProcessAlive(restarted?.pid ?? 0)).toBe(true);
+  expect(up.exitCode).toBeNull();
+
+  // the lease runs out; whichever factory claims the job next gets the gate in its workspace
+  const second = await pollFor("the job to run again", async () => {
+    const { lease, stage } = await gf.trpc.jobs.get.query({ jobId: job._id });
+    return stage === "building" &&
+      lease.holder &&
+      lease.epoch > first.epoch &&
+      existsSync(workspace(lease.holder, job._id, lease.epoch))
+      ? { holder: lease.holder, epoch: lease.epoch }
+      : undefined;
+  });
+  await writeFile(join(workspace(second.holder, job._id, second.epoch), "gate"), "");
+  const done = await pollFor("the job to finish", async () => {
+    const current = await gf.trpc.jobs.get.query({ jobId: job._id });
+    return current.stage === "shipped" || current.stage === "failed" ? current : undefined;
+  });
+  expect(done.stage).toBe("shipped");
+  const runs = await gf.trpc.jobs.runs.query({ jobId: job._id });
+  expect(runs.filter((run) => run.result === "success")).toHaveLength(1);
+
+  // gf keeps working, and the whole fleet still runs
+  const jobs = await runGf(["jobs"], { cwd: data });
+  expect(jobs.code).toBe(0);
+  expect(jobs.stdout).toContain(job._id);
+  expect(up.exitCode).toBeNull();
+  up.kill("SIGINT");
+  expect(await upExit).toBe(0);
+}, 300_000);
+
+/** Polls `check` until it returns a value; bounded: 1,800 × 200 ms. */
+async function pollFor<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 1_800; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
 
 function runNode(script: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

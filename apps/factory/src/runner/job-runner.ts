@@ -10,7 +10,7 @@ import type {
   ProfileSnapshot,
   VerifyResult,
 } from "@gigafactory/schema";
-import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX } from "@gigafactory/schema";
+import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX, type Stage } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
 import { attemptLimitMs, selfFenceMargin, WATCHDOG_SLACK_MS } from "../options.js";
@@ -66,6 +66,8 @@ export class JobRunner implements PhaseHost {
       );
   });
   private readonly engineLog = new EngineLog();
+  /** The stage `complete` left the job in. */
+  private finalStage: Stage | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -256,7 +258,12 @@ export class JobRunner implements PhaseHost {
       this.batcher.stop();
       this.lease.stopRenewing();
       if (this.stopReason === "expired") await this.keepExpiredWork(workspace);
-      await workspace.cleanup().catch((error: unknown) => this.logger.warn({ err: error }, "workspace cleanup failed"));
+      // a job that failed or was cancelled for good takes its branch along; a shipped job keeps it
+      // (its result), and one given back keeps it to resume from
+      const dropBranch = this.finalStage === "failed" || this.finalStage === "cancelled";
+      await workspace
+        .cleanup({ dropBranch })
+        .catch((error: unknown) => this.logger.warn({ err: error }, "workspace cleanup failed"));
     }
   }
 
@@ -360,6 +367,7 @@ export class JobRunner implements PhaseHost {
     const answer = await this.write(() =>
       this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }),
     );
+    this.finalStage = answer.stage;
     this.logger.info({ result, stage: answer.stage }, "job attempt completed");
   }
 

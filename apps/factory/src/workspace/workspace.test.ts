@@ -94,6 +94,29 @@ describe("cleanupLeftovers", () => {
     return pid;
   }
 
+  it("deletes the branch of a job a record marks finished (a crash between the end and the cleanup), and keeps the others", async () => {
+    const repo = await scratch.repo("leftover-finished");
+    const work = scratch.dir("leftover-finished-work").path;
+    const finished = await Workspace.prepare({ _id: "job_done", repo: repo.path }, { workDir: work, epoch: 1 });
+    const going = await Workspace.prepare({ _id: "job_going", repo: repo.path }, { workDir: work, epoch: 1 });
+    const head = await git(repo.path, "rev-parse", "HEAD");
+    // as `cleanup({ dropBranch: true })` leaves it when the daemon dies before removing anything
+    const recordFile = join(work, "jobs", "job_done-e1.json");
+    writeFileSync(
+      recordFile,
+      JSON.stringify({
+        jobId: "job_done",
+        path: finished.path,
+        repo: repo.path,
+        finished: { branch: "refs/heads/gf/job_done", at: head },
+      }),
+    );
+    expect(await cleanupLeftovers(work, logger)).toBe(2);
+    expect(await git(repo.path, "branch", "--list", "gf/*")).toBe("gf/job_going");
+    expect(existsSync(going.path)).toBe(false);
+    expect(readdirSync(join(work, "jobs"))).toEqual([]);
+  });
+
   it("logs and removes a truncated record, and still cleans up the others", async () => {
     const { work, jobs, record } = leftovers("corrupt");
     record("job_bad-e1", '{"jobId":"job_bad","pa');

@@ -16,6 +16,11 @@ interface WorkspaceRecord {
    * them behind. With their identity, so a restart long after does not kill a reused id.
    */
   groups?: GroupIdentity[];
+  /**
+   * The job ended for good (shipped, failed, cancelled): its branch goes with the workspace. Set
+   * before the branch is deleted, so a crash in between leaves the deletion to {@link cleanupLeftovers}.
+   */
+  finished?: { branch: string; at: string };
 }
 
 /** The job branch is not where this workspace left it: another holder of the job moved it. */
@@ -34,6 +39,9 @@ export class BranchMovedError extends Error {
  * A job's working directory: a git worktree (detached; its commits are kept on branch
  * `gf/<jobId>`) when the job names a repository, resuming from its checkpoint commit when there
  * is one; else a fresh directory made into a throwaway repository so diff stats work the same way.
+ * The branch outlives an attempt that gives the job back (the next one resumes from it); a shipped
+ * job's branch is its deliverable and stays; a job that failed or was cancelled for good has its
+ * branch deleted (`cleanup({ dropBranch: true })`), its partial result staying in its diff artifact.
  */
 export class Workspace {
   /** Where this workspace last put the job branch: the only value it may move the branch from. */
@@ -41,6 +49,8 @@ export class Workspace {
   /** Set once the lease is lost: the branch then belongs to another holder. */
   private frozen = false;
   private recording: Promise<void> = Promise.resolve();
+  /** Set by `cleanup()`: the record is gone and no write may bring it back. */
+  private cleaned = false;
 
   private constructor(
     readonly path: string,
@@ -67,6 +77,21 @@ export class Workspace {
     const repo = job.repo ? resolve(job.repo) : undefined;
     const record: WorkspaceRecord = { jobId: job._id, path, ...(repo ? { repo } : {}) };
     await writeFile(recordFile, JSON.stringify(record));
+    try {
+      return await Workspace.create(job, { path, branch, repo, recordFile, record });
+    } catch (error) {
+      // nothing of a workspace that could not be made stays behind (directory, worktree, record)
+      await removeWorkspace(record).catch(() => undefined);
+      await rm(recordFile, { force: true });
+      throw error;
+    }
+  }
+
+  private static async create(
+    job: Pick<Job, "_id" | "repo" | "baseRef" | "checkpoint">,
+    at: { path: string; branch: string; repo: string | undefined; recordFile: string; record: WorkspaceRecord },
+  ): Promise<Workspace> {
+    const { path, branch, repo, recordFile, record } = at;
     // refs from outside (the job, its checkpoint) never reach git where an option could go
     const wipBase = job.checkpoint ? commitId(job.checkpoint.wipBase, "checkpoint.wipBase") : undefined;
     if (repo) {
@@ -158,22 +183,54 @@ export class Workspace {
   recordGroup(pgid: number): Promise<void> {
     // identity now, while the leader surely runs; writes one after another, each the whole record
     this.record.groups = [...(this.record.groups ?? []), groupIdentity(pgid)];
+    return this.saveRecord();
+  }
+
+  /** Writes the record whole; writes run one after another, and none once the workspace is cleaned up. */
+  private saveRecord(): Promise<void> {
     const record = JSON.stringify(this.record);
-    this.recording = this.recording.catch(() => undefined).then(() => writeFile(this.recordFile, record));
+    this.recording = this.recording
+      .catch(() => undefined)
+      .then(() => (this.cleaned ? undefined : writeFile(this.recordFile, record)));
     return this.recording;
   }
 
-  /** Removes the worktree or directory; the branch (and its commits) stays in the repository. */
-  async cleanup(): Promise<void> {
-    await removeWorkspace({ jobId: "", path: this.path, ...(this.repo ? { repo: this.repo } : {}) });
+  /**
+   * Removes the worktree or directory and the record. The branch (and its commits) stays in the
+   * repository (for the job's next attempt, or as a shipped job's result), unless `dropBranch`: then it is deleted too, when it
+   * is still where this workspace left it (a frozen workspace, whose lease was lost, deletes nothing).
+   */
+  async cleanup(opts: { dropBranch?: boolean } = {}): Promise<void> {
+    const ref = `refs/heads/${this.branch}`;
+    if (opts.dropBranch && this.repo && !this.frozen) {
+      this.record.finished = { branch: ref, at: this.branchAt };
+      await this.saveRecord();
+    }
+    await this.recording.catch(() => undefined);
+    this.cleaned = true;
+    await removeWorkspace(this.record);
     await rm(this.recordFile, { force: true });
   }
 }
 
+/** Removes a workspace's worktree (or directory) and, for a finished job, its branch. */
 async function removeWorkspace(record: WorkspaceRecord): Promise<void> {
   if (record.repo) await git(record.repo, ["worktree", "remove", "--force", record.path], { allowFail: true });
   await rm(record.path, { recursive: true, force: true });
   if (record.repo) await git(record.repo, ["worktree", "prune"], { allowFail: true });
+  if (record.repo && record.finished) await deleteBranch(record.repo, record.finished.branch, record.finished.at);
+}
+
+/** Deletes a finished job's branch if it is still at `at` (compare-and-delete: a newer holder's branch stays). */
+async function deleteBranch(repo: string, ref: string, at: string): Promise<void> {
+  if (!/^refs\/heads\/gf\/[^\s]+$/.test(ref)) throw new Error(`not a job branch: ${ref}`);
+  const deleted = await git(repo, ["update-ref", "-d", "--end-of-options", ref, commitId(at, "finished.at")], {
+    allowFail: true,
+  });
+  if (deleted.exitCode === 0) return;
+  const now = (await git(repo, ["rev-parse", "--verify", "-q", "--end-of-options", ref], { allowFail: true })).stdout;
+  // gone already, or moved by someone else: not ours to delete
+  if (now === at) throw new Error(`could not delete ${ref} in ${repo}`);
 }
 
 /**

@@ -40,6 +40,9 @@ export function registerUpCommands(program: Command, ctx: CliContext): void {
       `
 Writes <data>/.gigafactory/fleet.json (mode 0600) with the URL, an admin token (token) and a
 service token (serviceToken); gf commands run under <data> find the fleet with no flags.
+A factory or the coordinator that dies is started again (after 1s, doubling up to 30s; a job
+it held goes back to the inbox when its lease runs out). gf up stops the fleet and exits
+non-zero when one dies 5 times within 5 minutes, or when MongoDB dies.
 Ctrl-C stops the fleet: factories drain first, then the coordinator, then MongoDB.
 A second Ctrl-C stops everything at once.`,
     )
@@ -105,7 +108,8 @@ A second Ctrl-C stops everything at once.`,
           out.line(`  gf submit examples/hello.md --wait`);
           out.line("  gf jobs            gf factories       gf logs ID -f");
           out.line(out.c.dim("Ctrl-C stops the fleet (factories drain first)."));
-          const crashed = await Promise.race([fleet.unexpectedExit(), stopped.then(() => undefined)]);
+          // a factory or the coordinator that dies is restarted; this is what the fleet cannot survive
+          const crashed = await Promise.race([fleet.supervise(), stopped.then(() => undefined)]);
           if (crashed) {
             out.warn(`gf up: ${crashed}; stopping the fleet (see ${rel(fleet.logDir)}/)`);
             ctx.exitCode = EXIT.failed;

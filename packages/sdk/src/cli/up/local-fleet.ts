@@ -1,12 +1,14 @@
 import { readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { createGigafactoryClient } from "../../client.js";
 import { FLEET_FILE, type FleetFile } from "../../helpers/fleet-connection.js";
 import type { ResolvedApp } from "../apps.js";
 import type { Output } from "../output.js";
-import { ChildApp } from "./child-app.js";
+import { ChildApp, type ChildExit } from "./child-app.js";
 import { privateDir, writePrivateFile } from "./private-files.js";
+import { RestartPolicy } from "./restart-policy.js";
 
 export interface LocalFleetOptions {
   /** `<data>/.gigafactory`: admin token, fleet.json, logs, blobs, factory workspaces. */
@@ -36,15 +38,25 @@ const READY_MS = { mongo: 10 * 60_000, coordinator: 60_000, factory: 60_000 } as
 /** The mongo host script, beside this file. */
 const MONGO_HOST = fileURLToPath(new URL("./mongo-host.js", import.meta.url));
 
+/** A process `gf up` restarts when it dies: the one running now, and how to start another. */
+interface Slot {
+  app: ChildApp;
+  start(): Promise<ChildApp>;
+}
+
 /**
  * A whole fleet on this machine: MongoDB, one coordinator, N factories, each its own process.
- * `close()` stops them in order (factories drain first, then the coordinator, then MongoDB),
- * is idempotent, and runs every step even when one fails.
+ * `supervise()` restarts a factory or the coordinator that dies. `close()` stops them in order
+ * (factories drain first, then the coordinator, then MongoDB), is idempotent, and runs every
+ * step even when one fails.
  */
 export class LocalFleet {
   private mongo: ChildApp | undefined;
-  private coordinator: ChildApp | undefined;
-  private readonly factories: Array<{ id: string; app: ChildApp }> = [];
+  private coordinator: Slot | undefined;
+  private readonly factories: Array<Slot & { id: string }> = [];
+  private fleet: (FleetFile & { mongo: string }) | undefined;
+  /** Restarts under way: `close()` waits for them (they stop at once once it aborts). */
+  private readonly restarts = new Set<Promise<unknown>>();
   private readonly abort = new AbortController();
   private closing: Promise<void> | undefined;
   private starting: Promise<unknown> | undefined;
@@ -89,33 +101,39 @@ export class LocalFleet {
     }
     out.line(`${label(out, "mongodb")}${mongoDescription}`);
 
-    this.coordinator = await ChildApp.start({
-      label: "coordinator",
-      script: opts.coordinator.main,
-      cwd: opts.stateDir,
-      env: {
-        ...baseEnv,
-        GF_HOST: opts.host,
-        GF_PORT: String(opts.port),
-        GF_MONGO_URL: mongoUrl,
-        GF_DATA_DIR: opts.stateDir,
-        ...(opts.leaseTtl ? { GF_LEASE_TTL: opts.leaseTtl } : {}),
-      },
-      logFile: join(this.logDir, "coordinator.log"),
-      readyMsg: "GF_COORDINATOR_READY",
-      readyTimeoutMs: READY_MS.coordinator,
-      signal,
-    }).catch((error: unknown) => {
-      const text = String((error as Error).message);
-      if (text.includes("EADDRINUSE"))
-        throw new Error(`port ${opts.port} on ${opts.host} is in use: pass --port N (0 picks a free one)`, {
-          cause: error,
-        });
-      throw error;
-    });
+    const coordinatorMongoUrl = mongoUrl;
+    const startCoordinator = (port: number) =>
+      ChildApp.start({
+        label: "coordinator",
+        script: opts.coordinator.main,
+        cwd: opts.stateDir,
+        env: {
+          ...baseEnv,
+          GF_HOST: opts.host,
+          GF_PORT: String(port),
+          GF_MONGO_URL: coordinatorMongoUrl,
+          GF_DATA_DIR: opts.stateDir,
+          ...(opts.leaseTtl ? { GF_LEASE_TTL: opts.leaseTtl } : {}),
+        },
+        logFile: join(this.logDir, "coordinator.log"),
+        readyMsg: "GF_COORDINATOR_READY",
+        readyTimeoutMs: READY_MS.coordinator,
+        signal,
+      }).catch((error: unknown) => {
+        const text = String((error as Error).message);
+        if (text.includes("EADDRINUSE"))
+          throw new Error(`port ${port} on ${opts.host} is in use: pass --port N (0 picks a free one)`, {
+            cause: error,
+          });
+        throw error;
+      });
+    const coordinator = await startCoordinator(opts.port);
+    const url = String(coordinator.ready.url);
+    // a restart takes the same port (the one picked when --port was 0): factories keep their URL
+    const boundPort = Number(new URL(url).port) || opts.port;
+    this.coordinator = { app: coordinator, start: () => startCoordinator(boundPort) };
     signal.throwIfAborted();
-    const url = String(this.coordinator.ready.url);
-    out.line(`${label(out, "coordinator")}${url} ${out.c.dim(`(pid ${this.coordinator.pid})`)}`);
+    out.line(`${label(out, "coordinator")}${url} ${out.c.dim(`(pid ${coordinator.pid})`)}`);
 
     const adminToken = (
       await readFile(join(opts.stateDir, "admin.token"), "utf8").catch(() => {
@@ -146,25 +164,27 @@ export class LocalFleet {
           // the token goes in a 0600 file, not the environment (a process's environ stays readable in /proc)
           const tokenFile = join(opts.stateDir, "work", `${id}.token`);
           await writePrivateFile(tokenFile, `${factoryToken}\n`);
-          const app = await ChildApp.start({
-            label: `factory ${id}`,
-            script: factory.main,
-            env: {
-              ...baseEnv,
-              GF_URL: url,
-              GF_TOKEN_FILE: tokenFile,
-              GF_FACTORY_ID: id,
-              GF_WORK_DIR: workDir,
-              ...(opts.seats ? { GF_SEATS: String(opts.seats) } : {}),
-              ...(opts.engines?.length ? { GF_ENGINES: opts.engines.join(",") } : {}),
-              ...(opts.capabilities?.length ? { GF_CAPABILITIES: opts.capabilities.join(",") } : {}),
-            },
-            logFile: join(this.logDir, `factory-${id}.log`),
-            readyMsg: "GF_FACTORY_READY",
-            readyTimeoutMs: READY_MS.factory,
-            signal,
-          });
-          return { id, app };
+          const start = () =>
+            ChildApp.start({
+              label: `factory ${id}`,
+              script: factory.main,
+              env: {
+                ...baseEnv,
+                GF_URL: url,
+                GF_TOKEN_FILE: tokenFile,
+                GF_FACTORY_ID: id,
+                GF_WORK_DIR: workDir,
+                ...(opts.seats ? { GF_SEATS: String(opts.seats) } : {}),
+                ...(opts.engines?.length ? { GF_ENGINES: opts.engines.join(",") } : {}),
+                ...(opts.capabilities?.length ? { GF_CAPABILITIES: opts.capabilities.join(",") } : {}),
+              },
+              logFile: join(this.logDir, `factory-${id}.log`),
+              readyMsg: "GF_FACTORY_READY",
+              readyTimeoutMs: READY_MS.factory,
+              signal,
+            });
+          const app = await start();
+          return { id, app, start };
         }),
       );
       // every one that did start is stopped by close(), even when another failed
@@ -184,32 +204,77 @@ export class LocalFleet {
       serviceToken,
       pid: process.pid,
       startedAt: new Date().toISOString(),
-      processes: {
-        coordinator: this.coordinator.pid,
-        factories: this.factories.map(({ id, app }) => ({ id, pid: app.pid })),
-        ...(this.mongo ? { mongoHost: this.mongo.pid } : {}),
-        ...(typeof this.mongo?.ready.pid === "number" ? { mongo: this.mongo.ready.pid } : {}),
-      },
       mongo: mongoDescription,
     };
-    // written whole or not at all: readers never see half a file
-    const tmp = `${this.fleetFile}.${process.pid}.tmp`;
-    await writePrivateFile(tmp, `${JSON.stringify(fleet, null, 2)}\n`);
-    await rename(tmp, this.fleetFile);
+    this.fleet = fleet;
+    await this.writeFleetFile();
     return fleet;
   }
 
-  /** Resolves with a description when any process of the fleet exits without being asked to. */
-  async unexpectedExit(): Promise<string> {
-    const apps = [this.mongo, this.coordinator, ...this.factories.map(({ app }) => app)].filter(
-      (app): app is ChildApp => app !== undefined,
-    );
-    return Promise.race(
-      apps.map(async (app) => {
-        const { code, signal } = await app.exited;
-        return `${app.label} exited (${signal ?? `code ${code}`})`;
-      }),
-    );
+  /** Writes fleet.json with the pids running now; whole or not at all: readers never see half a file. */
+  private async writeFleetFile(): Promise<void> {
+    if (!this.fleet) return;
+    this.fleet.processes = {
+      ...(this.coordinator ? { coordinator: this.coordinator.app.pid } : {}),
+      factories: this.factories.map(({ id, app }) => ({ id, pid: app.pid })),
+      ...(this.mongo ? { mongoHost: this.mongo.pid } : {}),
+      ...(typeof this.mongo?.ready.pid === "number" ? { mongo: this.mongo.ready.pid } : {}),
+    };
+    const tmp = `${this.fleetFile}.${process.pid}.tmp`;
+    await writePrivateFile(tmp, `${JSON.stringify(this.fleet, null, 2)}\n`);
+    await rename(tmp, this.fleetFile);
+  }
+
+  /**
+   * Watches the started fleet until it must stop, and resolves with why: MongoDB exited (its data
+   * may be gone with it), or a factory or the coordinator kept dying ({@link RestartPolicy}). A
+   * factory or the coordinator that dies is started again after a backoff, and says so; a job its
+   * lease held goes back to the inbox when the lease runs out, for any factory. Never resolves once
+   * `close()` was called.
+   */
+  supervise(): Promise<string> {
+    return new Promise((resolve) => {
+      const mongo = this.mongo;
+      if (mongo)
+        void mongo.exited.then((exit) => {
+          if (!this.abort.signal.aborted) resolve(`${mongo.label} ${exitText(exit)}`);
+        });
+      for (const slot of [this.coordinator, ...this.factories])
+        if (slot) void this.keepRunning(slot).then((why) => why && resolve(why));
+    });
+  }
+
+  /** Restarts `slot`'s process each time it dies; resolves with why it gave up, or undefined once closing. */
+  private async keepRunning(slot: Slot): Promise<string | undefined> {
+    const { out } = this.opts;
+    const { signal } = this.abort;
+    const policy = new RestartPolicy();
+    const name = slot.app.label;
+    let how = exitText(await slot.app.exited);
+    for (;;) {
+      if (signal.aborted) return undefined;
+      const decision = policy.exited();
+      if ("giveUp" in decision) return `${name} ${how}; ${decision.giveUp}: giving up`;
+      out.warn(`${name} ${how}; restarting in ${seconds(decision.restartInMs)}`);
+      const restart = (async () => {
+        await sleep(decision.restartInMs, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) return undefined;
+        try {
+          slot.app = await slot.start();
+        } catch (error) {
+          return `failed to start again (${String((error as Error).message).split("\n")[0]})`;
+        }
+        out.line(`${name} restarted ${out.c.dim(`(pid ${slot.app.pid})`)}`);
+        await this.writeFleetFile().catch((error: unknown) =>
+          out.warn(`gf up: could not update ${this.fleetFile}: ${(error as Error).message}`),
+        );
+        return undefined;
+      })();
+      this.restarts.add(restart);
+      const failed = await restart.finally(() => this.restarts.delete(restart));
+      if (signal.aborted) return undefined;
+      how = failed ?? exitText(await slot.app.exited);
+    }
   }
 
   /** Factories drain first, then the coordinator stops, then MongoDB. Idempotent. */
@@ -230,7 +295,7 @@ export class LocalFleet {
   }
 
   private apps(): ChildApp[] {
-    return [...this.factories.map(({ app }) => app), this.coordinator, this.mongo].filter(
+    return [...this.factories.map(({ app }) => app), this.coordinator?.app, this.mongo].filter(
       (app): app is ChildApp => app !== undefined,
     );
   }
@@ -240,6 +305,7 @@ export class LocalFleet {
     this.abort.abort();
     // let a start in progress notice and settle, so nothing it starts is missed below
     await this.starting;
+    await Promise.all([...this.restarts]);
     const steps: Array<[string, () => Promise<unknown>]> = [
       [
         "factories",
@@ -252,8 +318,8 @@ export class LocalFleet {
       [
         "coordinator",
         async () => {
-          if (this.coordinator?.running) out.line(out.c.dim("stopping the coordinator…"));
-          await this.coordinator?.stop({ graceMs: GRACE_MS.coordinator });
+          if (this.coordinator?.app.running) out.line(out.c.dim("stopping the coordinator…"));
+          await this.coordinator?.app.stop({ graceMs: GRACE_MS.coordinator });
         },
       ],
       [
@@ -277,6 +343,14 @@ export class LocalFleet {
 
 function label(out: Output, name: string): string {
   return out.c.bold(`${name.padEnd(12)}`);
+}
+
+function exitText({ code, signal }: ChildExit): string {
+  return signal ? `exited (signal ${signal})` : `exited (code ${code})`;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 100) / 10}s`;
 }
 
 function redact(url: string): string {
