@@ -22,6 +22,8 @@ export class OutcomesService {
       jobs: JobsRepository;
       locks: LocksRepository;
       events: EventLog;
+      /** Fills the event a crashed stage change reserved and ends its run (`Recovery`). */
+      recovery?: { repair(job: Job): Promise<void> };
     },
   ) {}
 
@@ -37,6 +39,7 @@ export class OutcomesService {
    * was given back to the inbox and claimed since, and its lock is the new lease's.
    */
   async catchUp(job: Job): Promise<void> {
+    await this.deps.recovery?.repair(job);
     if (job.lease.holder === null) {
       await this.settled(job);
       if (job.stage === "inbox" && job.pendingDeps.length) await this.recheckDeps(job);
