@@ -105,6 +105,31 @@ describe("runs end with the right result", () => {
     expect(await runsOf(h, job._id)).toMatchObject([{ epoch: held.epoch, result: "fenced" }]);
   });
 
+  it("complete fails after the move and its retry is FENCED: the run gets the retried completion", async () => {
+    h = await Harness.start("run-complete-retry", { env: { GF_FAILPOINTS: "complete.afterMove=throw" } });
+    const service = await h.as("service");
+    const factory = await h.as("factory");
+    const factoryId = await registerFactory(factory);
+    const job = await createJob(service);
+    const held = await claimOne(factory, factoryId);
+    const completion = {
+      ...fenceOf(held, factoryId),
+      result: "success" as const,
+      insights: { turns: 3 },
+      exit: { code: 0, signal: null },
+    };
+    expect(codeOf(await rejection(factory.trpc.factory.complete.mutate(completion))).code).toBe(
+      "INTERNAL_SERVER_ERROR",
+    );
+    expect(codeOf(await rejection(factory.trpc.factory.complete.mutate(completion)))).toEqual({
+      code: "CONFLICT",
+      reason: "FENCED",
+    });
+    expect(await runsOf(h, job._id)).toMatchObject([
+      { result: "success", insights: { turns: 3 }, exit: { code: 0 }, endedAt: expect.any(Date) },
+    ]);
+  });
+
   it("complete dies after the move: the reaper fills its event and ends its run", async () => {
     h = await Harness.start("run-complete-crash", { env: { GF_FAILPOINTS: "complete.afterMove=exit" } });
     const service = await h.as("service");
