@@ -17,6 +17,8 @@ export const FAILPOINTS = [
   "create.afterInsert",
   /** `factory.claim`: the job left the inbox with a lease; its lock, run and event are not done. */
   "claim.afterClaim",
+  /** `factory.claim`: the job's run and claimed event are written; the answer is not sent. */
+  "claim.afterRun",
   /** `factory.complete`: the attempt ended (stage changed); run, event and follow-ups are not done. */
   "complete.afterMove",
   /** `factory.release`: the job was given back (or cancelled); run, event and follow-ups are not done. */

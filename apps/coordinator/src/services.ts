@@ -2,6 +2,7 @@ import type { Db } from "mongodb";
 import { type Collections, collections } from "./db/collections.js";
 import type { Logger } from "./logger.js";
 import { type TimingOptions, reapEvery } from "./options.js";
+import { Recovery } from "./modules/runs/recovery.js";
 import { InsightsService } from "./modules/admin/insights.service.js";
 import { ArtifactsRepository } from "./modules/artifacts/artifacts.repository.js";
 import { ArtifactsService } from "./modules/artifacts/artifacts.service.js";
@@ -63,11 +64,13 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     logger: logger.child({ module: "notifier" }),
   });
   const events = new EventLog(repos.events, notifier);
+  const recovery = new Recovery({ runs: repos.runs, events });
   const outcomes = new OutcomesService({
     jobs: repos.jobs,
     locks: repos.locks,
     events,
     parentGraceMs: config.timings.lease.settleGraceMs,
+    recovery,
   });
   const common = { jobs: repos.jobs, runs: repos.runs, events, outcomes };
   const blobs = new BlobStore(config.blobDir);

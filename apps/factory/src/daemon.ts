@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdir, readFile, statfs, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { arch, hostname, loadavg, platform } from "node:os";
@@ -42,6 +43,12 @@ export class FactoryDaemon {
   private subscription: { unsubscribe(): void } | undefined;
   private claiming: Promise<void> | undefined;
   private claimAgain = false;
+  /**
+   * A claim whose answer has not arrived (its call failed): the next claim sends the same id, so a
+   * claim that was applied gets its jobs back instead of leaving their leases on these seats.
+   * `at` is when it was first sent, the earliest its leases can have been granted.
+   */
+  private unansweredClaim: { requestId: string; at: number } | undefined;
   private closing: Promise<void> | undefined;
   private drainStarted: Promise<void> | undefined;
   /** Aborted by `close()`: ends a start-up still waiting for the coordinator. */
@@ -157,8 +164,10 @@ export class FactoryDaemon {
     while (this.state === "active" && this.client) {
       const free = this.config.seats - this.runners.size;
       if (free <= 0) return;
-      const claimedAt = Date.now();
-      const { jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free });
+      this.unansweredClaim ??= { requestId: randomUUID(), at: Date.now() };
+      const { requestId, at: claimedAt } = this.unansweredClaim;
+      const { jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free, requestId });
+      this.unansweredClaim = undefined;
       if (jobs.length === 0) return;
       for (const claimed of jobs) {
         if (this.state !== "active") {

@@ -82,7 +82,8 @@ describe("SIGTERM drains a factory", () => {
     const runs = await runsOf(cluster.service, job._id);
     expect(runs.map((run) => ({ factoryId: run.factoryId, result: run.result, attempt: run.attempt }))).toEqual([
       { factoryId: "drain-a", result: "released", attempt: 1 },
-      { factoryId: "drain-b", result: "success", attempt: 1 },
+      // the release cost no attempt (the job's `attempt` is 1), but each run has its own number
+      { factoryId: "drain-b", result: "success", attempt: 2 },
     ]);
     const events = await allEvents(cluster.service, job._id);
     const secondRun = runs[1];
@@ -132,7 +133,8 @@ describe("SIGTERM drains a factory", () => {
     const runs = await runsOf(cluster.service, job._id);
     expect(runs.map((run) => ({ factoryId: run.factoryId, result: run.result, attempt: run.attempt }))).toEqual([
       { factoryId: "handoff-a", result: "released", attempt: 1 },
-      { factoryId: "handoff-b", result: "success", attempt: 1 },
+      // the release cost no attempt (the job's `attempt` is 1), but each run has its own number
+      { factoryId: "handoff-b", result: "success", attempt: 2 },
     ]);
     const events = await allEvents(cluster.service, job._id);
     const releasedCheckpoint = events.find((event) => event.type === "released")?.data.checkpoint as

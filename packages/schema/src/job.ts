@@ -1,5 +1,17 @@
 import { z } from "zod";
-import { Capability, EngineId, Epoch, FactoryId, JobId, Json, Name, ProductId, Reason, RunId } from "./primitives.js";
+import {
+  Capability,
+  EngineId,
+  Epoch,
+  FactoryId,
+  JobId,
+  Json,
+  Name,
+  ProductId,
+  Reason,
+  RequestId,
+  RunId,
+} from "./primitives.js";
 import { RunResult, Stage } from "./stages.js";
 
 export const ProfileRef = z.object({
@@ -34,6 +46,23 @@ export const Lease = z.object({
   expiresAt: z.date().nullable(),
   renewals: z.number().int().nonnegative(),
   runId: RunId.nullable(),
+  /** The claim request that took this lease (`factory.claim`'s `requestId`): a retried claim gets it again. */
+  claimRequestId: RequestId.nullable().optional(),
+  /**
+   * The last fenced writes applied under this lease, by request id, and the event seqs each
+   * reserved (`count` from `firstSeq`; `ref` names what it stored, e.g. an artifact): a retry
+   * of one of them is answered from here instead of being applied twice.
+   */
+  applied: z
+    .array(
+      z.object({
+        id: RequestId,
+        firstSeq: z.number().int().positive(),
+        count: z.number().int().nonnegative(),
+        ref: z.string().max(128).optional(),
+      }),
+    )
+    .optional(),
 });
 export type Lease = z.infer<typeof Lease>;
 
@@ -105,6 +134,12 @@ export const Job = z.object({
   timeoutMs: z.number().int().positive(),
   maxAttempts: z.number().int().positive(),
   attempt: z.number().int().nonnegative(),
+  /**
+   * Runs started so far: every claim adds one and nothing takes it back, so each run's `attempt`
+   * (this count at its claim) is unique per job, while `attempt` counts against `maxAttempts`
+   * (a release, an undone claim or a retry gives attempts back).
+   */
+  runCount: z.number().int().nonnegative().optional(),
   notBefore: z.date(),
   checkpoint: Checkpoint.optional(),
   verify: z.array(VerifyCommand),

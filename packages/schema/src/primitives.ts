@@ -40,6 +40,13 @@ export const Name = z
 
 export const Epoch = z.number().int().nonnegative();
 
+/**
+ * A client-chosen id of one factory write (an event batch, a checkpoint, an artifact upload, a
+ * claim): a retry with the same id gets the first try's answer instead of being applied twice.
+ */
+export const RequestId = z.string().uuid();
+export type RequestId = z.infer<typeof RequestId>;
+
 /** Free-form JSON-ish data carried by events and manifests. */
 export const Json = z.record(z.string(), z.unknown());
 export type Json = z.infer<typeof Json>;

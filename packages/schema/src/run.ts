@@ -53,6 +53,7 @@ export const Run = z.object({
   _id: RunId,
   productId: z.string(),
   jobId: JobId,
+  /** The run's number among its job's runs, from 1; never reused (the job's `runCount` at its claim). */
   attempt: z.number().int().positive(),
   epoch: Epoch,
   factoryId: FactoryId,

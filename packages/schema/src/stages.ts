@@ -61,6 +61,8 @@ export const EventType = z.enum([
   "completed",
   "failed",
   "dep_failed",
+  // a lifecycle event whose seq was reserved but never written (its coordinator died): filled by the reaper
+  "recovered",
   // run output, written by the factory under its lease
   ...FACTORY_EVENT_TYPES,
 ]);

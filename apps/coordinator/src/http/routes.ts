@@ -41,6 +41,7 @@ export async function handlePlainRoute(
         factoryId: url.searchParams.get("factoryId"),
         runId: url.searchParams.get("runId"),
         name: url.searchParams.get("name"),
+        requestId: url.searchParams.get("requestId") ?? undefined,
         contentType: req.headers["content-type"] ?? "application/octet-stream",
       });
       if (!meta.success) return fail(res, "BAD_REQUEST", "invalid artifact metadata", meta.error);

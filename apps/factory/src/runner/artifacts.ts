@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type ArtifactPutMeta, eventText, type Fence, type NewEvent } from "@gigafactory/schema";
 import type { GigafactoryClient } from "@gigafactory/sdk";
 import type { Logger } from "../logger.js";
@@ -28,7 +29,7 @@ export class EngineLog {
  */
 export async function uploadArtifact(
   client: Pick<GigafactoryClient, "url" | "authHeader">,
-  meta: Required<ArtifactPutMeta>,
+  meta: Required<Omit<ArtifactPutMeta, "requestId">> & Pick<ArtifactPutMeta, "requestId">,
   body: Buffer,
 ): Promise<void> {
   const query = new URLSearchParams({
@@ -37,6 +38,7 @@ export async function uploadArtifact(
     factoryId: meta.factoryId,
     runId: meta.runId,
     name: meta.name,
+    ...(meta.requestId ? { requestId: meta.requestId } : {}),
   });
   const response = await fetch(`${client.url}/artifacts?${query}`, {
     method: "PUT",
@@ -89,8 +91,12 @@ export async function uploadArtifacts(opts: UploadArtifactsOptions): Promise<voi
   for (const { name, contentType, body } of artifacts) {
     try {
       const text = await body();
+      // one request id per upload, kept across its retries: a retried upload is stored once
+      const requestId = randomUUID();
       if (text)
-        await opts.write(() => uploadArtifact(opts.client, { ...opts.meta, name, contentType }, Buffer.from(text)));
+        await opts.write(() =>
+          uploadArtifact(opts.client, { ...opts.meta, name, contentType, requestId }, Buffer.from(text)),
+        );
     } catch (error) {
       if (error instanceof FencedSignal || error instanceof StoppedSignal) throw error;
       const message = error instanceof Error ? error.message : String(error);

@@ -1,12 +1,15 @@
+import { randomUUID } from "node:crypto";
 import type { NewEvent } from "@gigafactory/schema";
 import { EVENT_BATCH_MAX, EVENT_BUFFER_MAX, EVENT_BUFFER_MAX_BYTES, EVENT_FLUSH_MS } from "../options.js";
 
 export interface EventBatcherOptions {
   /**
    * Sends one batch; resolves when the coordinator accepted it. It retries transient failures
-   * itself (until the lease's deadline); a rejection stops the batcher.
+   * itself (until the lease's deadline), always with the batch's `requestId` (a UUID chosen once
+   * per batch), so a retry whose first try was applied (its answer lost) is not appended twice.
+   * A rejection stops the batcher.
    */
-  send: (events: NewEvent[]) => Promise<void>;
+  send: (events: NewEvent[], requestId: string) => Promise<void>;
   /** @defaultValue {@link EVENT_BATCH_MAX} */
   maxBatch?: number;
   /** @defaultValue {@link EVENT_FLUSH_MS} */
@@ -125,7 +128,7 @@ export class EventBatcher {
       for (const event of batch) this.pendingBytes -= sizeOf(event);
       if (this.marker && batch.includes(this.marker)) this.marker = undefined;
       try {
-        await this.opts.send(batch);
+        await this.opts.send(batch, randomUUID());
       } catch (error) {
         this.failure ??= error;
         this.stop();

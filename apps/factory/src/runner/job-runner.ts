@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type {
   ActiveStage,
   Checkpoint,
@@ -79,8 +80,8 @@ export class JobRunner implements PhaseHost {
     this.epoch = claimed.epoch;
     this.logger = deps.logger.child({ jobId: this.jobId, epoch: this.epoch });
     this.batcher = new EventBatcher({
-      send: (events) =>
-        this.write(() => deps.client.trpc.factory.appendEvents.mutate({ ...this.fence(), events })).then(
+      send: (events, requestId) =>
+        this.write(() => deps.client.trpc.factory.appendEvents.mutate({ ...this.fence(), events, requestId })).then(
           () => undefined,
         ),
     });
@@ -216,8 +217,11 @@ export class JobRunner implements PhaseHost {
       const checkpoint = await this.commitWip(
         `gf: WIP checkpoint ${job._id} (attempt ${job.attempt}, epoch ${this.epoch})`,
       );
+      const requestId = randomUUID(); // one per checkpoint, kept across its retries
       if (checkpoint && workspace.shareable)
-        await this.write(() => this.deps.client.trpc.factory.checkpoint.mutate({ ...this.fence(), checkpoint }));
+        await this.write(() =>
+          this.deps.client.trpc.factory.checkpoint.mutate({ ...this.fence(), checkpoint, requestId }),
+        );
       const insights: Insights = {
         ...result?.insights,
         ...(await workspace.diffStats()),

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ArtifactName } from "../artifact.js";
 import { NewEvent, EVENT_LIMITS } from "../event.js";
 import { Checkpoint, Job } from "../job.js";
-import { Capability, EngineId, Epoch, FactoryId, Json, Reason, RunId } from "../primitives.js";
+import { Capability, EngineId, Epoch, FactoryId, Json, Reason, RequestId, RunId } from "../primitives.js";
 import { ExitInfo, Insights, VerifyResult } from "../run.js";
 import { ActiveStage, CompletionResult } from "../stages.js";
 import { Factory, FactoryDescriptor, FactoryHealth, FactoryLoad, FactoryState } from "../factory.js";
@@ -28,7 +28,14 @@ export type RegisterOutput = z.infer<typeof RegisterOutput>;
 export const HeartbeatInput = z.object({ factoryId: FactoryId, load: FactoryLoad, health: FactoryHealth }).strict();
 export const HeartbeatOutput = z.object({ state: FactoryState });
 
-export const ClaimInput = z.object({ factoryId: FactoryId, max: z.number().int().min(1).max(32).default(1) }).strict();
+export const ClaimInput = z
+  .object({
+    factoryId: FactoryId,
+    max: z.number().int().min(1).max(32).default(1),
+    /** A retry with the same id gets the jobs the first try leased to this factory, not new ones. */
+    requestId: RequestId.optional(),
+  })
+  .strict();
 export type ClaimInput = z.input<typeof ClaimInput>;
 
 /** A job handed to a factory together with its lease. */
@@ -53,10 +60,14 @@ export const RenewOutput = z.object({ expiresAt: z.date(), cancelRequested: z.bo
 
 export const AdvanceInput = Fence.extend({ to: ActiveStage }).strict();
 
-export const AppendEventsInput = Fence.extend({ events: z.array(NewEvent).min(1).max(EVENT_LIMITS.maxBatch) }).strict();
+/** `requestId` (here and on checkpoint and artifact uploads): a retry with the same id is answered, not applied again. */
+export const AppendEventsInput = Fence.extend({
+  events: z.array(NewEvent).min(1).max(EVENT_LIMITS.maxBatch),
+  requestId: RequestId.optional(),
+}).strict();
 export const AppendEventsOutput = z.object({ lastSeq: z.number().int().nonnegative() });
 
-export const CheckpointInput = Fence.extend({ checkpoint: Checkpoint }).strict();
+export const CheckpointInput = Fence.extend({ checkpoint: Checkpoint, requestId: RequestId.optional() }).strict();
 
 export const CompleteInput = Fence.extend({
   result: CompletionResult,
@@ -86,6 +97,7 @@ export const ArtifactPutMeta = Fence.extend({
   runId: RunId,
   name: ArtifactName,
   contentType: z.string().max(200).default("application/octet-stream"),
+  requestId: RequestId.optional(),
 }).strict();
 export type ArtifactPutMeta = z.input<typeof ArtifactPutMeta>;
 

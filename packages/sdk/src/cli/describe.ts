@@ -52,6 +52,7 @@ export function stageAfter(event: Pick<JobEvent, "type" | "data">): Stage | unde
     case "lost":
     case "rejected":
     case "dep_failed":
+    case "recovered":
       return named;
     default:
       return undefined;

@@ -1,12 +1,19 @@
 import type { Artifact } from "@gigafactory/schema";
-import type { Collections } from "../../db/collections.js";
+import { type Collections, isDuplicateKey } from "../../db/collections.js";
 
 /** The `artifacts` collection: metadata only; the bytes live in the blob store. */
 export class ArtifactsRepository {
   constructor(private readonly cols: Collections) {}
 
-  insert(artifact: Artifact): Promise<unknown> {
-    return this.cols.artifacts.insertOne(artifact);
+  /** Stores `artifact` unless one with its id is stored already (a retried upload); returns the stored one. */
+  async insertOnce(artifact: Artifact): Promise<Artifact> {
+    try {
+      await this.cols.artifacts.insertOne({ ...artifact });
+      return artifact;
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      return (await this.find(artifact.productId, artifact._id)) ?? artifact;
+    }
   }
 
   find(productId: string, artifactId: string): Promise<Artifact | null> {

@@ -1,9 +1,9 @@
 import type { EventType, Job, JobEvent } from "@gigafactory/schema";
 import type { Fence } from "../jobs/jobs.repository.js";
-import type { EventsRepository } from "./events.repository.js";
+import type { AppliedWrite, EventInput, EventsRepository, WriteOnce } from "./events.repository.js";
 import type { Notifier } from "./notifier.js";
 
-export type EventInput = { type: EventType; data: Record<string, unknown>; at?: Date | undefined };
+export type { EventInput };
 
 /** Appends events and wakes their subscribers: the one way events are written. */
 export class EventLog {
@@ -28,10 +28,30 @@ export class EventLog {
     return event;
   }
 
-  /** Appends a factory's events while `fence` holds; null when it no longer does. */
-  async appendFenced(fence: Fence, events: EventInput[]): Promise<JobEvent[] | null> {
-    const written = await this.repository.appendFenced(fence, events);
-    if (written) this.notifier.publish(written);
+  /**
+   * Appends a factory's events while `fence` holds; null when it no longer does. With `once`, a
+   * retry of an applied write is answered from the first try (`replay`) and appends nothing more.
+   */
+  async appendFenced(
+    fence: Fence,
+    events: EventInput[],
+    once?: WriteOnce,
+  ): Promise<{ events: JobEvent[]; applied?: AppliedWrite | undefined; replay: boolean } | null> {
+    const written = await this.repository.appendFenced(fence, events, once);
+    // a replay's events went out with the first try (or, when that died, reach watchers by the notifier's tail)
+    if (written && !written.replay) this.notifier.publish(written.events);
     return written;
+  }
+
+  /** Fills a reserved seq that was never written (see `Recovery`); null when an event is there. */
+  async fill(
+    job: Pick<Job, "_id" | "productId" | "lease">,
+    seq: number,
+    type: EventType,
+    data: Record<string, unknown>,
+  ): Promise<JobEvent | null> {
+    const event = await this.repository.fill(job, seq, { type, data });
+    if (event) this.notifier.publish([event]);
+    return event;
   }
 }

@@ -1,7 +1,44 @@
-import type { EventType, Job, JobEvent, NewEvent } from "@gigafactory/schema";
+import type { EventType, Job, JobEvent, Lease } from "@gigafactory/schema";
 import type { Filter, ObjectId } from "mongodb";
-import type { Collections, EventDoc } from "../../db/collections.js";
-import { type Fence, fenceFilter } from "../jobs/jobs.repository.js";
+import { type Collections, type EventDoc, isDuplicateKey } from "../../db/collections.js";
+import { type Fence, type JobFields, fenceFilter } from "../jobs/jobs.repository.js";
+
+/** An event as a writer hands it over; the seq, epoch and job come from the job document. */
+export type EventInput = { type: EventType; data: Record<string, unknown>; at?: Date | undefined };
+
+/** One write recorded on a lease by its request id (see `Lease.applied`). */
+export type AppliedWrite = NonNullable<Lease["applied"]>[number];
+
+/** How many request ids a lease keeps: a retry comes before the writer's next write, so a few suffice. */
+export const APPLIED_KEPT = 32;
+
+/** Compare-and-set rounds of an idempotent append before giving up (each round lost to another writer). */
+const APPLY_ONCE_ROUNDS = 20;
+
+/** An idempotent write's request id, what it stores (`ref`) and job fields it sets with its seqs. */
+export interface WriteOnce {
+  requestId: string;
+  ref?: string | undefined;
+  set?: JobFields | undefined;
+}
+
+/** The events of `job` from seq `first` on, as stored. */
+function eventDocs(
+  job: Pick<Job, "_id" | "productId"> & { lease: Pick<Lease, "epoch"> },
+  first: number,
+  events: EventInput[],
+): JobEvent[] {
+  const now = new Date();
+  return events.map((event, index) => ({
+    productId: job.productId,
+    jobId: job._id,
+    seq: first + index,
+    epoch: job.lease.epoch,
+    type: event.type,
+    at: event.at ?? now,
+    data: event.data,
+  }));
+}
 
 /** The append-only `events` collection. `seq` is reserved on the job document so it never has gaps or twins. */
 export class EventsRepository {
@@ -10,34 +47,96 @@ export class EventsRepository {
   /**
    * Reserves one sequence number per event on the job while `fence` holds it, and inserts the
    * events. Returns null when the fence no longer holds, so a fenced write changes nothing.
+   *
+   * With `once` the write is idempotent: the reservation also records `once.requestId` on the
+   * lease (`lease.applied`, the last {@link APPLIED_KEPT}), in the same update, and a retry with
+   * that id reserves nothing more: it writes the same events at the seqs the first try reserved
+   * (those already there are kept) and is answered with them (`replay`). `once.set` are job fields
+   * set in that same update (a checkpoint); `once.ref` is kept with the id (an artifact's id).
    */
   async appendFenced(
     fence: Fence,
-    events: Array<Pick<NewEvent, "data"> & { type: EventType; at?: Date | undefined }>,
-  ): Promise<JobEvent[] | null> {
+    events: EventInput[],
+    once?: WriteOnce,
+  ): Promise<{ events: JobEvent[]; applied?: AppliedWrite; replay: boolean } | null> {
+    if (once) return this.appendOnce(fence, events, once);
     const job = await this.cols.jobs.findOneAndUpdate(
       fenceFilter(fence),
       { $inc: { eventSeq: events.length } },
       { returnDocument: "after", projection: { _id: 1, productId: 1, eventSeq: 1, "lease.epoch": 1 } },
     );
     if (!job) return null;
-    const first = job.eventSeq - events.length + 1;
-    const now = new Date();
-    const docs: JobEvent[] = events.map((event, index) => ({
-      productId: job.productId,
-      jobId: job._id,
-      seq: first + index,
-      epoch: job.lease.epoch,
-      type: event.type,
-      at: event.at ?? now,
-      data: event.data,
-    }));
+    const docs = eventDocs(job, job.eventSeq - events.length + 1, events);
     // insertMany mutates its input with _id; keep the returned events plain
     await this.cols.events.insertMany(
       docs.map((doc) => ({ ...doc })),
       { ordered: true },
     );
-    return docs;
+    return { events: docs, replay: false };
+  }
+
+  /**
+   * {@link appendFenced} with a request id: the seqs are reserved by a compare-and-set on
+   * `eventSeq` (the first seq must be known to record it with the id), retried while other writes
+   * move `eventSeq` in between.
+   */
+  private async appendOnce(
+    fence: Fence,
+    events: EventInput[],
+    once: WriteOnce,
+  ): Promise<{ events: JobEvent[]; applied: AppliedWrite; replay: boolean } | null> {
+    for (let round = 0; round < APPLY_ONCE_ROUNDS; round++) {
+      const held = await this.cols.jobs.findOne(fenceFilter(fence), {
+        projection: { _id: 1, productId: 1, eventSeq: 1, "lease.epoch": 1, "lease.applied": 1 },
+      });
+      if (!held) return null;
+      const known = held.lease.applied?.find((write) => write.id === once.requestId);
+      if (known) {
+        const docs = eventDocs(held, known.firstSeq, events.slice(0, known.count));
+        // the first try may have died between reserving and writing them
+        await this.insertMissing(docs);
+        return { events: docs, applied: known, replay: true };
+      }
+      const applied: AppliedWrite = {
+        id: once.requestId,
+        firstSeq: held.eventSeq + 1,
+        count: events.length,
+        ...(once.ref ? { ref: once.ref } : {}),
+      };
+      const job = await this.cols.jobs.findOneAndUpdate(
+        { ...fenceFilter(fence), eventSeq: held.eventSeq, "lease.applied.id": { $ne: once.requestId } },
+        {
+          $set: { eventSeq: held.eventSeq + events.length, ...once.set },
+          $push: { "lease.applied": { $each: [applied], $slice: -APPLIED_KEPT } },
+        },
+        { returnDocument: "after", projection: { _id: 1, productId: 1, eventSeq: 1, "lease.epoch": 1 } },
+      );
+      if (!job) continue; // fenced meanwhile, or another write reserved seqs: read again
+      const docs = eventDocs(job, applied.firstSeq, events);
+      await this.cols.events.insertMany(
+        docs.map((doc) => ({ ...doc })),
+        { ordered: true },
+      );
+      return { events: docs, applied, replay: false };
+    }
+    throw new Error(`job ${fence.jobId}: event seqs kept moving for ${APPLY_ONCE_ROUNDS} rounds`);
+  }
+
+  /**
+   * Inserts those of `docs` not stored yet (their seqs are reserved; a twin is a duplicate key).
+   * Returns whether all of them were missing (none was stored before).
+   */
+  private async insertMissing(docs: JobEvent[]): Promise<boolean> {
+    let complete = true;
+    for (const doc of docs) {
+      try {
+        await this.cols.events.insertOne({ ...doc });
+      } catch (error) {
+        if (!isDuplicateKey(error)) throw error;
+        complete = false;
+      }
+    }
+    return complete;
   }
 
   /** Inserts one event at the seq an earlier update reserved (`job.eventSeq`). */
@@ -56,6 +155,40 @@ export class EventsRepository {
     };
     await this.cols.events.insertOne({ ...doc });
     return doc;
+  }
+
+  /** The seqs from 1 to `upTo` with no event: reserved by an update whose writer died before writing them. */
+  async holes(jobId: string, upTo: number): Promise<number[]> {
+    if (upTo <= 0) return [];
+    const range = { jobId, seq: { $gte: 1, $lte: upTo } };
+    // the usual answer (no hole) costs a count on the (jobId, seq) index
+    if ((await this.cols.events.countDocuments(range)) >= upTo) return [];
+    const stored = new Set(
+      (await this.cols.events.find(range, { projection: { _id: 0, seq: 1 } }).toArray()).map((doc) => doc.seq),
+    );
+    const missing: number[] = [];
+    for (let seq = 1; seq <= upTo; seq++) if (!stored.has(seq)) missing.push(seq);
+    return missing;
+  }
+
+  /** The lowest seq of the job's events written at `epoch`, or null when there is none. */
+  async firstSeqOfEpoch(jobId: string, epoch: number): Promise<number | null> {
+    const first = await this.cols.events.findOne(
+      { jobId, epoch },
+      { sort: { seq: 1 }, projection: { _id: 0, seq: 1 } },
+    );
+    return first?.seq ?? null;
+  }
+
+  /** Writes `event` at the reserved `seq` unless an event is there already; returns it when written. */
+  async fill(
+    job: Pick<Job, "_id" | "productId"> & { lease: Pick<Lease, "epoch"> },
+    seq: number,
+    event: EventInput,
+  ): Promise<JobEvent | null> {
+    const [doc] = eventDocs(job, seq, [event]);
+    if (!doc) return null;
+    return (await this.insertMissing([doc])) ? doc : null;
   }
 
   async page(jobId: string, afterSeq: number, limit: number): Promise<JobEvent[]> {

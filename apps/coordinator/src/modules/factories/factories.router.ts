@@ -40,7 +40,7 @@ export const factoriesRouter = router({
     })),
   // no `.output()`: the hot path, and the claimed jobs are the service's own typed documents
   claim: factoryProcedure.input(ClaimInput).mutation(async ({ ctx, input }) => ({
-    jobs: await ctx.services.claims.claim(ctx.principal.productId, input.factoryId, input.max),
+    jobs: await ctx.services.claims.claim(ctx.principal.productId, input.factoryId, input.max, input.requestId),
   })),
   renew: factoryProcedure
     .input(RenewInput)
@@ -53,14 +53,20 @@ export const factoriesRouter = router({
   appendEvents: factoryProcedure
     .input(AppendEventsInput)
     .output(AppendEventsOutput)
-    .mutation(async ({ ctx, input: { events, ...fence } }) => {
-      const written = await ctx.services.leases.appendEvents({ ...fence, productId: ctx.principal.productId }, events);
+    .mutation(async ({ ctx, input: { events, requestId, ...fence } }) => {
+      const written = await ctx.services.leases.appendEvents(
+        { ...fence, productId: ctx.principal.productId },
+        events,
+        requestId,
+      );
       return { lastSeq: written.at(-1)?.seq ?? 0 };
     }),
-  checkpoint: factoryProcedure.input(CheckpointInput).mutation(async ({ ctx, input: { checkpoint, ...fence } }) => {
-    await ctx.services.leases.checkpoint({ ...fence, productId: ctx.principal.productId }, checkpoint);
-    return { ok: true as const };
-  }),
+  checkpoint: factoryProcedure
+    .input(CheckpointInput)
+    .mutation(async ({ ctx, input: { checkpoint, requestId, ...fence } }) => {
+      await ctx.services.leases.checkpoint({ ...fence, productId: ctx.principal.productId }, checkpoint, requestId);
+      return { ok: true as const };
+    }),
   complete: factoryProcedure
     .input(CompleteInput)
     .mutation(async ({ ctx, input: { jobId, epoch, factoryId, ...completion } }) => {

@@ -298,6 +298,8 @@ export class JobsRepository {
     heldLocks: readonly string[];
     now: Date;
     lease: { runId: string; expiresAt: Date };
+    /** The claim request's id (`ClaimInput.requestId`), kept on the lease for a retry of it. */
+    requestId?: string | undefined;
   }): Promise<Job | null> {
     const { factory, now, lease } = opts;
     return this.cols.jobs.findOneAndUpdate(
@@ -309,12 +311,28 @@ export class JobsRepository {
           "lease.expiresAt": lease.expiresAt,
           "lease.renewals": 0,
           "lease.runId": lease.runId,
+          "lease.claimRequestId": opts.requestId ?? null,
+          "lease.applied": [],
           updatedAt: now,
         },
-        $inc: { "lease.epoch": 1, attempt: 1, ...RESERVE_EVENT },
+        // `runCount` is never given back, so each run's number is new; `attempt` may be
+        $inc: { "lease.epoch": 1, attempt: 1, runCount: 1, ...RESERVE_EVENT },
       },
       { sort: CLAIM_ORDER, returnDocument: "after" },
     );
+  }
+
+  /** The jobs a claim request (by its id) leased to `factoryId` that it still holds, best-ranked first. */
+  heldByClaim(productId: string, factoryId: string, requestId: string): Promise<Job[]> {
+    return this.cols.jobs
+      .find({
+        productId,
+        "lease.holder": factoryId,
+        "lease.claimRequestId": requestId,
+        stage: { $in: [...ACTIVE_STAGES] },
+      })
+      .sort(CLAIM_ORDER)
+      .toArray();
   }
 
   /**
@@ -330,7 +348,10 @@ export class JobsRepository {
         "lease.holder": job.lease.holder,
         ...moving("building", "inbox"),
       },
-      { $set: { stage: "inbox", ...LEASE_CLEARED, updatedAt: now }, $inc: { "lease.epoch": 1, attempt: -1 } },
+      {
+        $set: { stage: "inbox", ...LEASE_CLEARED, "lease.claimRequestId": null, updatedAt: now },
+        $inc: { "lease.epoch": 1, attempt: -1 },
+      },
       { returnDocument: "after" },
     );
   }

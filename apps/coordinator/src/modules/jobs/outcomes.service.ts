@@ -27,6 +27,8 @@ export class OutcomesService {
        * (`lease.settleGraceMs` in options.ts, the same grace the reaper gives owed follow-ups).
        */
       parentGraceMs: number;
+      /** Fills the event a crashed stage change reserved and ends its run (`Recovery`). */
+      recovery?: { repair(job: Job): Promise<void> };
     },
   ) {}
 
@@ -41,6 +43,7 @@ export class OutcomesService {
    * was given back to the inbox and claimed since, and its lock is the new lease's.
    */
   async catchUp(job: Job): Promise<void> {
+    await this.deps.recovery?.repair(job);
     if (job.lease.holder === null) {
       // a parent still waiting for a child being stored keeps its marker: the next sweep looks again
       if (!(await this.settled(job))) return;

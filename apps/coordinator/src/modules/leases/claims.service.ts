@@ -35,15 +35,22 @@ export class ClaimsService {
     },
   ) {}
 
-  async claim(productId: string, factoryId: string, max: number): Promise<ClaimedJob[]> {
+  /**
+   * Claims up to `max` jobs for the factory. With a `requestId`, a retry of a claim whose answer
+   * was lost gets the jobs the first try leased (those the factory still holds under that id)
+   * instead of new ones, so a lost answer burns no attempt and leaves no lease on the seats.
+   */
+  async claim(productId: string, factoryId: string, max: number, requestId?: string): Promise<ClaimedJob[]> {
     // independent reads in one round trip: the claim path is latency-bound per factory
-    const [factory, held, heldLocks] = await Promise.all([
+    const [factory, held, heldLocks, already] = await Promise.all([
       this.deps.factories.find(productId, factoryId),
       this.deps.jobs.countHeldBy(productId, factoryId),
       this.deps.locks.heldNames(productId),
+      requestId ? this.deps.jobs.heldByClaim(productId, factoryId, requestId) : [],
     ]);
     // an unknown factory must register first; a draining or gone one gets no new work
     if (!factory) throw new NotFoundError("factory", factoryId);
+    if (already.length) return Promise.all(already.map((job) => this.claimedJob(job)));
     if (factory.state !== "active") return [];
     const wanted = Math.min(max, factory.seatLimit - held);
     const claimed: ClaimedJob[] = [];
@@ -53,7 +60,7 @@ export class ClaimsService {
       // later claims of this call must see the locks taken since
       let outcome: Awaited<ReturnType<ClaimsService["claimOne"]>>;
       try {
-        outcome = await this.claimOne(factory, locks ?? (await this.deps.locks.heldNames(productId)));
+        outcome = await this.claimOne(factory, locks ?? (await this.deps.locks.heldNames(productId)), requestId);
       } catch (error) {
         // jobs already leased in this call must reach the factory, or they would sit on its seats until their leases lapse
         if (claimed.length === 0) throw error;
@@ -74,12 +81,16 @@ export class ClaimsService {
     return claimed;
   }
 
-  private async claimOne(factory: Factory, heldLocks: string[]): Promise<ClaimedJob | "none" | "lock-taken"> {
+  private async claimOne(
+    factory: Factory,
+    heldLocks: string[],
+    requestId: string | undefined,
+  ): Promise<ClaimedJob | "none" | "lock-taken"> {
     const { jobs, timing } = this.deps;
     const now = new Date();
     const runId = newId("run");
     const expiresAt = new Date(now.getTime() + timing.leaseTtlMs);
-    const job = await jobs.claimNext({ factory, heldLocks, now, lease: { runId, expiresAt } });
+    const job = await jobs.claimNext({ factory, heldLocks, now, lease: { runId, expiresAt }, requestId });
     if (!job) return "none";
     failpoint("claim.afterClaim");
     try {
@@ -87,7 +98,7 @@ export class ClaimsService {
         await this.undoClaim(job, `lock ${job.lock} is held by another job`);
         return "lock-taken";
       }
-      return await this.startRun(factory, job, runId, now, expiresAt);
+      return await this.startRun(factory, job, runId, now);
     } catch (error) {
       // the factory will never hear of this lease: give the job back now, not when the lease lapses
       await this.undoClaim(job, "the claim failed part way").catch(() => undefined);
@@ -95,18 +106,17 @@ export class ClaimsService {
     }
   }
 
-  private async startRun(factory: Factory, job: Job, runId: string, now: Date, expiresAt: Date): Promise<ClaimedJob> {
-    const { runs, timing } = this.deps;
-    const profileSnapshot = job.profile
-      ? (await this.deps.profiles.find(job.productId, job.profile.name, job.profile.version))?.snapshot
-      : undefined;
+  private async startRun(factory: Factory, job: Job, runId: string, now: Date): Promise<ClaimedJob> {
+    const { runs } = this.deps;
+    const profileSnapshot = await this.profileSnapshot(job);
     // the run and the claimed event are independent writes: one round trip for both
     await Promise.all([
       runs.start({
         _id: runId,
         productId: job.productId,
         jobId: job._id,
-        attempt: job.attempt,
+        // the run's own number, never reused (`job.attempt` is given back by a release or a retry)
+        attempt: job.runCount ?? job.attempt,
         epoch: job.lease.epoch,
         factoryId: factory.factoryId,
         engine: job.engine,
@@ -121,19 +131,33 @@ export class ClaimsService {
         epoch: job.lease.epoch,
       }),
     ]);
+    failpoint("claim.afterRun");
+    return this.claimedJob(job, profileSnapshot);
+  }
+
+  private async profileSnapshot(job: Job): Promise<ClaimedJob["profileSnapshot"]> {
+    return job.profile
+      ? (await this.deps.profiles.find(job.productId, job.profile.name, job.profile.version))?.snapshot
+      : undefined;
+  }
+
+  /** A held job as its claim answers it. */
+  private async claimedJob(job: Job, snapshot?: ClaimedJob["profileSnapshot"]): Promise<ClaimedJob> {
+    const profileSnapshot = snapshot ?? (await this.profileSnapshot(job));
     return {
       job,
-      runId,
+      runId: job.lease.runId ?? "",
       epoch: job.lease.epoch,
-      leaseExpiresAt: expiresAt,
-      leaseTtlMs: timing.leaseTtlMs,
+      leaseExpiresAt: job.lease.expiresAt ?? new Date(),
+      leaseTtlMs: this.deps.timing.leaseTtlMs,
       ...(profileSnapshot ? { profileSnapshot } : {}),
     };
   }
 
   /** Puts a just-claimed job back (conditional on its epoch, which still grows so the undone lease stays fenced). */
   private async undoClaim(job: Job, reason: string): Promise<void> {
-    const undone = await this.deps.jobs.undoClaim(job, new Date());
+    const now = new Date();
+    const undone = await this.deps.jobs.undoClaim(job, now);
     if (!undone) return;
     if (job.lock)
       await this.deps.locks.free({ productId: job.productId, name: job.lock, jobId: job._id, epoch: job.lease.epoch });
@@ -141,5 +165,7 @@ export class ClaimsService {
     await this.deps.events
       .record(job, "requeued", { reason, ...(job.lock ? { lock: job.lock } : {}) })
       .catch(() => undefined);
+    // its run, when it was started, ends here: the factory never heard of it
+    await this.deps.runs.finish(job.lease.runId, { result: "released", endedAt: now, reason });
   }
 }

@@ -8,13 +8,14 @@ import type {
   NewEvent,
   TenantFence,
 } from "@gigafactory/schema";
+import { isActiveStage } from "@gigafactory/schema";
 import type { z } from "zod";
 import { FencedError, PreconditionError } from "../../errors.js";
 import { failpoint } from "../../failpoints.js";
 import type { EventLog } from "../events/event-log.js";
 import type { FencedChange, JobsRepository } from "../jobs/jobs.repository.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
-import type { RunsRepository } from "../runs/runs.repository.js";
+import type { RunEnd, RunsRepository } from "../runs/runs.repository.js";
 import { afterFailedAttempt, backoffMs } from "./retry-policy.js";
 
 type Completion = Omit<z.output<typeof CompleteSchema>, "jobId" | "epoch" | "factoryId">;
@@ -58,14 +59,26 @@ export class LeasesService {
     return job;
   }
 
-  async appendEvents(fence: TenantFence, events: NewEvent[]): Promise<JobEvent[]> {
-    const written = await this.deps.events.appendFenced(fence, events);
+  /** With a `requestId`, a retry of an applied batch is answered with its events and appends nothing. */
+  async appendEvents(fence: TenantFence, events: NewEvent[], requestId?: string): Promise<JobEvent[]> {
+    const written = await this.deps.events.appendFenced(fence, events, requestId ? { requestId } : undefined);
     if (!written) throw new FencedError(fence.jobId, fence.epoch);
-    return written;
+    return written.events;
   }
 
-  async checkpoint(fence: TenantFence, checkpoint: Checkpoint): Promise<void> {
-    const job = await this.deps.jobs.applyFenced(fence, { kind: "checkpoint", checkpoint, now: new Date() });
+  /** With a `requestId`, a retry of an applied checkpoint changes nothing and records no second event. */
+  async checkpoint(fence: TenantFence, checkpoint: Checkpoint, requestId?: string): Promise<void> {
+    const now = new Date();
+    if (requestId) {
+      // the checkpoint and its event's seq in one update, recorded under the request id
+      const written = await this.deps.events.appendFenced(fence, [{ type: "checkpoint", data: { ...checkpoint } }], {
+        requestId,
+        set: { checkpoint, updatedAt: now },
+      });
+      if (!written) throw new FencedError(fence.jobId, fence.epoch);
+      return;
+    }
+    const job = await this.deps.jobs.applyFenced(fence, { kind: "checkpoint", checkpoint, now });
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     await this.deps.events.record(job, "checkpoint", { ...checkpoint });
   }
@@ -79,7 +92,14 @@ export class LeasesService {
     let backoff = 0;
     // decided from a read, applied only if the cancel flag is still what was read: a cancel that
     // lands in between makes the update miss, and the next round decides again
-    const { job, current } = await this.decideAndMove(fence, (current) => {
+    const runEnd = {
+      result: input.result,
+      insights: input.insights,
+      ...(input.exit ? { exit: input.exit } : {}),
+      ...(input.verifyResult ? { verifyResult: input.verifyResult } : {}),
+      ...(input.reason ? { reason: input.reason } : {}),
+    };
+    const { job, current } = await this.endAttempt(fence, runEnd, (current) => {
       const next = this.nextStage(current, input);
       backoff = next.stage === "inbox" ? backoffMs(current.attempt, this.deps.backoff) : 0;
       return {
@@ -97,14 +117,7 @@ export class LeasesService {
       };
     });
     failpoint("complete.afterMove");
-    await this.deps.runs.finish(current.lease.runId, {
-      result: input.result,
-      endedAt: now,
-      insights: input.insights,
-      ...(input.exit ? { exit: input.exit } : {}),
-      ...(input.verifyResult ? { verifyResult: input.verifyResult } : {}),
-      ...(input.reason ? { reason: input.reason } : {}),
-    });
+    await this.deps.runs.finish(current.lease.runId, { ...runEnd, endedAt: now });
     await this.deps.events.record(job, LeasesService.completionEvent(job), {
       result: input.result,
       attempt: current.attempt,
@@ -120,7 +133,7 @@ export class LeasesService {
     const now = new Date();
     const kept = opts.checkpoint ? { checkpoint: opts.checkpoint } : {};
     // a job whose cancel was requested is not given back: it ends cancelled
-    const { job, current } = await this.decideAndMove(fence, (current) =>
+    const { job, current } = await this.endAttempt(fence, { result: "released", reason: opts.reason }, (current) =>
       current.cancelRequested
         ? { to: "cancelled", set: { lastResult: "released", endedAt: now, updatedAt: now, ...kept } }
         : {
@@ -185,5 +198,46 @@ export class LeasesService {
     const job = await this.deps.jobs.findHeld(fence);
     if (!job) throw new FencedError(fence.jobId, fence.epoch);
     return job;
+  }
+
+  /**
+   * An attempt's end was refused as FENCED: ends the fence's run if nothing else did. When the
+   * job is unheld at the same epoch, this holder's own end was applied (a retry whose first try's
+   * answer, and maybe its run update, were lost): the run gets the job's `lastResult`. When a newer
+   * epoch took the job (reaped, or a claim undone) its writes were rejected: `fenced`.
+   */
+  private async endFencedRun(fence: TenantFence, own: Omit<RunEnd, "endedAt">): Promise<void> {
+    const job = await this.deps.jobs.find(fence.productId, fence.jobId);
+    if (!job) return;
+    const now = new Date();
+    if (job.lease.epoch === fence.epoch && job.lease.holder === null && !isActiveStage(job.stage)) {
+      // the retried request is the one applied: what it says about the run holds, when the results agree
+      if (job.lastResult)
+        await this.deps.runs.finishEpoch(fence, {
+          ...(job.lastResult === own.result ? own : {}),
+          result: job.lastResult,
+          endedAt: job.updatedAt,
+        });
+    } else if (job.lease.epoch > fence.epoch) {
+      await this.deps.runs.finishEpoch(fence, {
+        result: "fenced",
+        endedAt: now,
+        reason: `its lease (epoch ${fence.epoch}) was taken back; the job is at epoch ${job.lease.epoch}`,
+      });
+    }
+  }
+
+  /** {@link decideAndMove}, ending the fence's run when the move is refused as FENCED. */
+  private async endAttempt(
+    fence: TenantFence,
+    own: Omit<RunEnd, "endedAt">,
+    decide: (current: Job) => AttemptEnd,
+  ): Promise<{ job: Job; current: Job }> {
+    try {
+      return await this.decideAndMove(fence, decide);
+    } catch (error) {
+      if (error instanceof FencedError) await this.endFencedRun(fence, own).catch(() => undefined);
+      throw error;
+    }
   }
 }

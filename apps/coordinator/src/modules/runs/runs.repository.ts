@@ -24,6 +24,28 @@ export class RunsRepository {
     return this.cols.runs.updateOne({ _id: runId ?? "", result: { $exists: false } }, { $set: end });
   }
 
+  /** Ends the run of `fence` (its job, epoch and factory) once, as {@link finish} does. */
+  finishEpoch(
+    fence: { productId: string; jobId: string; epoch: number; factoryId: string },
+    end: RunEnd,
+  ): Promise<unknown> {
+    const { productId, jobId, epoch, factoryId } = fence;
+    return this.cols.runs.updateOne({ jobId, productId, epoch, factoryId, result: { $exists: false } }, { $set: end });
+  }
+
+  /** A job's runs with no result, from epoch `below` down (all when it is absent), newest first. */
+  open(productId: string, jobId: string, below?: number): Promise<Run[]> {
+    return this.cols.runs
+      .find({
+        jobId,
+        productId,
+        result: { $exists: false },
+        ...(below !== undefined ? { epoch: { $lt: below } } : {}),
+      })
+      .sort({ epoch: -1 })
+      .toArray();
+  }
+
   /** A job's attempts, first to last (index `by_job`). */
   forJob(productId: string, jobId: string): Promise<Run[]> {
     return this.cols.runs.find({ jobId, productId }).sort({ attempt: 1 }).toArray();
