@@ -54,7 +54,7 @@ describe("idempotent factory writes", () => {
     const job = await createJob(service);
     const held = await claimOne(factory, factoryId);
     expect(held.job._id).toBe(job._id);
-    const checkpoint = { wipBranch: "gf/wip/x", wipBase: "main", wipCommit: "0123456789abcdef" };
+    const checkpoint = { wipBranch: "gf/wip/x", wipBase: "0a1b2c3", wipCommit: "0123456789abcdef" };
     const input = { ...fenceOf(held, factoryId), checkpoint, requestId: randomUUID() };
     await factory.trpc.factory.checkpoint.mutate(input);
     await factory.trpc.factory.checkpoint.mutate(input);
