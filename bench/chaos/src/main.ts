@@ -196,6 +196,8 @@ async function run(): Promise<void> {
         const at = submitStart + (index * opts.submitWindowMs) / groups.length;
         if (at > Date.now()) await sleep(at - Date.now());
         for (const job of group) await create(service, job, byKey);
+        // a composite parent settles once sealed: every child of the group exists by now
+        for (const job of group) if (job.input.kind === "composite") await seal(service, job);
       }
     })().finally(() => {
       submitting = false;
@@ -322,6 +324,19 @@ async function create(service: GigafactoryClient, job: PlannedJob, byKey: Map<st
         ...(parentId ? { parentId } : {}),
       });
       job.jobId = created.job._id;
+      return;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await sleep(500 * attempt);
+    }
+  }
+}
+
+/** Closes a composite parent's set of children, retrying a failed call (sealing twice is harmless). */
+async function seal(service: GigafactoryClient, job: PlannedJob): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await service.trpc.jobs.seal.mutate({ jobId: job.jobId ?? "" });
       return;
     } catch (error) {
       if (attempt >= 5) throw error;
