@@ -225,7 +225,8 @@ export interface LimitOptions {
    * when empty. Per role: a factory's hot paths (heartbeats, events, renewals) must never be
    * throttled in normal operation, and one factory token may serve several factories.
    * `GF_RATE_LIMIT` and `GF_RATE_BURST` set every role's at once.
-   * @defaultValue admin and service 200/s, bursts of 400; factory 1000/s, bursts of 2000
+   * A client's fan-out (the SDK test sends 250 queries at once) fits in a burst.
+   * @defaultValue admin and service 500/s, bursts of 2000; factory 2000/s, bursts of 4000
    */
   rateLimits: Record<Role, RateLimit>;
 }
@@ -303,9 +304,9 @@ export const DEFAULT_TIMINGS = {
     wsTokenRecheckMs: TOKEN_CACHE_TTL_MS,
     maxBatchSize: 100,
     rateLimits: {
-      admin: { perSecond: 200, burst: 400 },
-      service: { perSecond: 200, burst: 400 },
-      factory: { perSecond: 1_000, burst: 2_000 },
+      admin: { perSecond: 500, burst: 2_000 },
+      service: { perSecond: 500, burst: 2_000 },
+      factory: { perSecond: 2_000, burst: 4_000 },
     },
   },
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
