@@ -41,6 +41,9 @@ export const Env = z.object({
     .int()
     .positive()
     .default(2 * 1024 * 1024),
+  /** Calls per second and burst for every role's tokens at once (`limits.rateLimits` in options.ts). */
+  GF_RATE_LIMIT: z.coerce.number().positive().optional(),
+  GF_RATE_BURST: z.coerce.number().int().positive().optional(),
   /** With both, the coordinator serves HTTPS and WSS (PEM files); with neither, plain HTTP. */
   GF_TLS_CERT: z.string().min(1).optional(),
   GF_TLS_KEY: z.string().min(1).optional(),
@@ -78,7 +81,18 @@ export function timingOptions(env: Env): TimingOptions {
     },
     notifier: { ...notifier, pollMs: env.GF_NOTIFIER_POLL },
     blobs: { ...DEFAULT_TIMINGS.blobs, sweepEveryMs: env.GF_BLOB_SWEEP_EVERY },
+    limits: { ...DEFAULT_TIMINGS.limits, rateLimits: rateLimits(env) },
   };
+}
+
+/** The per-role rate limits, with `GF_RATE_LIMIT` / `GF_RATE_BURST` laid over every role's. */
+function rateLimits(env: Env): TimingOptions["limits"]["rateLimits"] {
+  const roles = DEFAULT_TIMINGS.limits.rateLimits;
+  const over = (limit: { perSecond: number; burst: number }) => ({
+    perSecond: env.GF_RATE_LIMIT ?? limit.perSecond,
+    burst: env.GF_RATE_BURST ?? limit.burst,
+  });
+  return { admin: over(roles.admin), service: over(roles.service), factory: over(roles.factory) };
 }
 
 /**

@@ -10,6 +10,8 @@ import {
   TOKEN_CACHE_TTL_MS,
   type TokenCacheOptions,
 } from "./modules/auth/tokens.js";
+import type { Role } from "@gigafactory/schema";
+import type { RateLimit } from "./modules/auth/rate-limiter.js";
 
 /** Leases: how long a claim holds a job, and what follows from it. */
 export interface LeaseOptions {
@@ -217,6 +219,16 @@ export interface LimitOptions {
    * @defaultValue 100
    */
   maxBatchSize: number;
+  /**
+   * Calls per bearer token (tRPC procedures, each call of a batch, and the artifact routes): a
+   * token bucket per token (`modules/auth/rate-limiter.ts`), refused with TOO_MANY_REQUESTS (429)
+   * when empty. Per role: a factory's hot paths (heartbeats, events, renewals) must never be
+   * throttled in normal operation, and one factory token may serve several factories.
+   * `GF_RATE_LIMIT` and `GF_RATE_BURST` set every role's at once.
+   * A client's fan-out (the SDK test sends 250 queries at once) fits in a burst.
+   * @defaultValue admin and service 500/s, bursts of 2000; factory 2000/s, bursts of 4000
+   */
+  rateLimits: Record<Role, RateLimit>;
 }
 
 /** The blob store's clean-up (`modules/artifacts/blob-store.ts`, `BlobSweeper`). */
@@ -291,6 +303,11 @@ export const DEFAULT_TIMINGS = {
     wsBufferCheckMs: 1_000,
     wsTokenRecheckMs: TOKEN_CACHE_TTL_MS,
     maxBatchSize: 100,
+    rateLimits: {
+      admin: { perSecond: 500, burst: 2_000 },
+      service: { perSecond: 500, burst: 2_000 },
+      factory: { perSecond: 2_000, burst: 4_000 },
+    },
   },
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
 } as const satisfies TimingOptions;

@@ -7,6 +7,7 @@ import { InsightsService } from "./modules/admin/insights.service.js";
 import { ArtifactsRepository } from "./modules/artifacts/artifacts.repository.js";
 import { ArtifactsService } from "./modules/artifacts/artifacts.service.js";
 import { BlobStore, BlobSweeper } from "./modules/artifacts/blob-store.js";
+import { RateLimiter } from "./modules/auth/rate-limiter.js";
 import { TokensService } from "./modules/auth/tokens.js";
 import { TokensRepository } from "./modules/auth/tokens.repository.js";
 import { EventLog } from "./modules/events/event-log.js";
@@ -84,6 +85,8 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     feed: feedReader(repos.events, config.timings.streams.feedReadTimeoutMs),
     profiles: new ProfilesService(repos.profiles),
     tokens: new TokensService(repos.tokens),
+    /** Calls per token (`limits.rateLimits`): the tRPC middleware and the artifact routes take from it. */
+    rateLimiter: new RateLimiter(config.timings.limits.rateLimits),
     jobs: new JobsService({ ...common, profiles: repos.profiles, notifier }),
     factories: new FactoriesService(repos.factories, notifier, repos.tokens),
     claims: new ClaimsService({

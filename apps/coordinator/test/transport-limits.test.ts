@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { type TestClient, codeOf } from "./support/client.js";
 import type { ClientError } from "./support/client.js";
-import { Harness, poll } from "./support/harness.js";
+import { Harness, claimOne, createJob, fenceOf, poll, registerFactory } from "./support/harness.js";
 
 const MiB = 1024 * 1024;
 
@@ -118,5 +118,54 @@ describe("transport limits", () => {
     const fine = await batch(50);
     expect(fine.status).toBe(200);
     expect(((await fine.json()) as unknown[]).length).toBe(50);
+  });
+
+  it("cuts a slow consumer: a feed socket that stops reading is closed, and memory stays bounded", {
+    timeout: 180_000,
+  }, async () => {
+    const pid = h.coordinator.process.pid as number;
+    const service = await h.as("service");
+    const factory = await h.as("factory");
+    const factoryId = await registerFactory(factory);
+    await createJob(service);
+    const fence = fenceOf(await claimOne(factory, factoryId), factoryId);
+
+    // 50 feed subscriptions on one socket: each event is sent 50 times
+    const SUBSCRIPTIONS = 50;
+    const { socket, closed, opened } = rawSocket(h.url);
+    let isClosed = false;
+    void closed.then(() => (isClosed = true));
+    await opened;
+    let started = 0;
+    socket.on("message", (raw) => {
+      if (String(raw).includes('"type":"started"')) started++;
+    });
+    socket.send(JSON.stringify({ method: "connectionParams", data: { token: service.token } }));
+    for (let id = 1; id <= SUBSCRIPTIONS; id++)
+      socket.send(JSON.stringify({ id, method: "subscription", params: { path: "jobs.feed", input: { json: {} } } }));
+    await poll(async () => started === SUBSCRIPTIONS, { what: "the feed subscriptions to start", tries: 600 });
+    // stop reading: what the server sends piles up in its queue for this socket
+    const tcp = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    tcp.pause();
+
+    const before = await rssOf(pid);
+    let peak = before;
+    const line = "x".repeat(200);
+    // 8 batches of 500 events: 200k feed messages of ~250 bytes, far past the 8 MiB queue limit
+    for (let batch = 0; batch < 8; batch++) {
+      await factory.trpc.factory.appendEvents.mutate({
+        ...fence,
+        events: Array.from({ length: 500 }, () => ({ type: "log" as const, data: { line } })),
+      });
+      peak = Math.max(peak, await rssOf(pid));
+    }
+    // a paused socket sees no FIN: read again, through what was sent before the cut, to its end
+    tcp.resume();
+    await poll(async () => isClosed, { what: "the slow consumer to be cut", tries: 600, everyMs: 100 });
+    expect(await closed).toBe(1006); // terminated: no close frame behind the queue
+    peak = Math.max(peak, await rssOf(pid));
+    expect(peak - before).toBeLessThan(256 * MiB);
+    // the coordinator serves on
+    expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
   });
 });

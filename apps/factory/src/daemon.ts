@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, statfs, writeFile } from "node:fs/promises";
+import { readFile, statfs, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { arch, hostname, loadavg, platform } from "node:os";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ import { FencedSignal, fencedWrite, isTransient } from "./runner/fence.js";
 import { JobRunner } from "./runner/job-runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { FACTORY_VERSION } from "./version.js";
-import { cleanupLeftovers } from "./workspace/workspace.js";
+import { cleanupLeftovers, privateDir } from "./workspace/workspace.js";
 
 type State = "starting" | "active" | "draining" | "closed";
 
@@ -72,7 +72,7 @@ export class FactoryDaemon {
 
   async start(): Promise<{ factoryId: string; engines: string[] }> {
     const { config } = this;
-    await mkdir(config.workDir, { recursive: true });
+    await privateDir(config.workDir);
     const leftovers = await cleanupLeftovers(config.workDir, this.logger);
     if (leftovers) this.logger.warn({ leftovers }, "removed workspaces left by a previous run");
     this.factoryId = config.factoryId ?? (await this.stableId());
@@ -297,7 +297,7 @@ export class FactoryDaemon {
     const existing = (await readFile(file, "utf8").catch(() => "")).trim();
     if (existing) return existing;
     const id = `${defaultFactoryId()}-${Math.random().toString(36).slice(2, 8)}`;
-    await writeFile(file, `${id}\n`);
+    await writeFile(file, `${id}\n`, { mode: 0o600 });
     return id;
   }
 

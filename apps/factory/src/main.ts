@@ -19,6 +19,11 @@ if (config === "help") {
 }
 
 forgetToken(process.env);
+if (process.argv.slice(2).some((arg) => arg === "--token" || arg.startsWith("--token="))) {
+  process.stderr.write(
+    "warning: --token on the command line is visible to every user of this host in the process list; prefer --token-file or GF_TOKEN_FILE\n",
+  );
+}
 const logger = createLogger(config.logLevel);
 let sandbox: Sandbox | undefined;
 try {

@@ -240,10 +240,3 @@ export const MAX_LOG_BYTES = 16 * 1024 * 1024;
  * @defaultValue 40
  */
 export const VERIFY_TAIL_LINES = 40;
-
-/**
- * Linux caps one argv string at 128 KiB (MAX_ARG_STRLEN) and job bodies may be larger; above
- * this size (in UTF-16 units, so bytes may be up to 3x) the prompt travels another way.
- * @defaultValue 32 Ki
- */
-export const ARGV_PROMPT_MAX = 32 * 1024;

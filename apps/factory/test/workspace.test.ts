@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Cluster, startCluster } from "./support/cluster.js";
@@ -20,7 +20,39 @@ afterAll(async () => {
   await cluster?.close();
 });
 
+const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
+
 describe("workspaces", () => {
+  it("the work dir, job workspaces and their records are private to the factory's user (0700/0600)", async () => {
+    const tmp = scratch.dir("private-modes");
+    const repo = await scratch.repo("private-modes");
+    const workDir = join(tmp.path, "work");
+    await startFactory(cluster, { factoryId: "private-modes-1", workDir });
+    const command = "echo started; while [ ! -e gate ]; do sleep 0.1; done";
+    const created = await Promise.all([
+      cluster.service.trpc.jobs.create.mutate({
+        title: "in a repo",
+        engine: "shell",
+        bodyMd: "",
+        command,
+        repo: repo.path,
+      }),
+      cluster.service.trpc.jobs.create.mutate({ title: "no repo", engine: "shell", bodyMd: "", command }),
+    ]);
+    for (const { job } of created) {
+      const workspace = join(workDir, "jobs", `${job._id}-e1`);
+      const record = `${workspace}.json`;
+      await waitFor(`${job.title}: its workspace and record`, () => existsSync(record) && existsSync(workspace));
+      expect({ workDir: modeOf(workDir), jobs: modeOf(join(workDir, "jobs")) }).toEqual({
+        workDir: "700",
+        jobs: "700",
+      });
+      expect({ workspace: modeOf(workspace), record: modeOf(record) }).toEqual({ workspace: "700", record: "600" });
+      writeFileSync(join(workspace, "gate"), "");
+    }
+    for (const { job } of created) await waitForOutcome(cluster.service, job._id, "shipped");
+  });
+
   it("on start, removes the worktrees and directories a crashed run left in its work dir", async () => {
     const tmp = scratch.dir("leftovers");
     const repo = await scratch.repo("leftovers");

@@ -32,6 +32,11 @@ export async function handlePlainRoute(
 
   const principal = await deps.services.tokens.verify(bearerToken(req.headers.authorization));
   if (!principal) return fail(res, "UNAUTHORIZED", "a valid bearer token is required");
+  const limited = deps.services.rateLimiter.take(principal);
+  if (limited) {
+    res.setHeader("retry-after", String(Math.ceil(limited.retryAfterMs / 1000)));
+    return fail(res, "TOO_MANY_REQUESTS", limited.message);
+  }
   try {
     if (req.method === "PUT" && url.pathname === "/artifacts") {
       if (principal.role !== "factory") return fail(res, "FORBIDDEN", "uploads need a factory token");

@@ -89,6 +89,9 @@ export const publicProcedure = t.procedure.use(mapErrors);
 
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "a valid bearer token is required" });
+  // every call with a token, once: each call of a batch, each subscription (`limits.rateLimits`)
+  const limited = ctx.services.rateLimiter.take(ctx.principal);
+  if (limited) throw new TRPCError({ code: "TOO_MANY_REQUESTS", message: limited.message });
   return next({ ctx: { ...ctx, principal: ctx.principal } });
 });
 

@@ -31,11 +31,17 @@ function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
 }
 
 describe("aider engine (against a fake aider)", () => {
-  it("invokes aider with one --message, unattended flags and the profile's model", async () => {
-    const { result } = await drain(runFake("success", { profile: { model: "sonnet" }, bodyMd: "Fix the test" }));
+  it("invokes aider with one --message-file, unattended flags and the profile's model", async () => {
+    let fileDuringRun: string | undefined;
+    const { result } = await drain(runFake("success", { profile: { model: "sonnet" }, bodyMd: "Fix the test" }), () => {
+      const { argv } = recorded(tmp.file("argv.json"));
+      fileDuringRun ??= readFileSync(argv[1] ?? "", "utf8");
+    });
     expect(result.outcome).toBe("success");
     const { argv } = recorded(tmp.file("argv.json"));
-    expect(argv.slice(0, 2)).toEqual(["--message", "Fix the test"]);
+    expect(argv[0]).toBe("--message-file");
+    expect(fileDuringRun).toBe("Fix the test");
+    expect(argv).not.toContain("Fix the test");
     expect(argv).toEqual(
       expect.arrayContaining(["--yes-always", "--no-pretty", "--no-stream", "--no-auto-commits", "--no-check-update"]),
     );

@@ -1,7 +1,7 @@
 import type { Engine, EngineContext, EngineRun } from "./engine.js";
 import { failedRun, startEngineRun } from "./engine-run.js";
 import { createAiderParser } from "./aider.parse.js";
-import { fitsArgv, type TempFile, withPersona, writeTempFile } from "./prompt.js";
+import { type TempFile, withPersona, writeTempFile } from "./prompt.js";
 
 /**
  * Flags for an unattended run: `--yes-always` answers every question, so the ones that
@@ -21,17 +21,16 @@ const UNATTENDED = [
 ];
 
 /**
- * `aider --message <prompt> …` (or `--message-file <file>` for a prompt that cannot travel
- * in argv), with `--model` from the profile and the persona ahead of the prompt (aider has
- * no system-prompt flag). `maxTurns` and `allowedTools` do not apply.
+ * `aider --message-file <file> …` (a 0600 file in a private temp dir: a prompt in argv
+ * would be readable by any user on the host in the process list), with `--model` from the
+ * profile and the persona ahead of the prompt (aider has no system-prompt flag). `maxTurns` and `allowedTools` do not apply.
  * See https://aider.chat/docs/config/options.html.
  */
-export function aiderArgs(ctx: EngineContext, messageFile?: string): string[] {
+export function aiderArgs(ctx: EngineContext, messageFile: string): string[] {
   const profile = ctx.profile ?? {};
-  const prompt = withPersona(ctx.job.bodyMd, profile.persona);
-  const message = messageFile === undefined ? ["--message", prompt] : ["--message-file", messageFile];
   return [
-    ...message,
+    "--message-file",
+    messageFile,
     ...UNATTENDED,
     ...(profile.model ? ["--model", profile.model] : []),
     ...(profile.engineArgs ?? []),
@@ -40,15 +39,13 @@ export function aiderArgs(ctx: EngineContext, messageFile?: string): string[] {
 
 export const aiderEngine: Engine = {
   id: "aider",
-  describe: "Aider with a single --message; insights from its Tokens/Cost lines",
+  describe: "Aider with a single --message-file; insights from its Tokens/Cost lines",
   binaryName: "aider",
   run(ctx: EngineContext): EngineRun {
     const file = ctx.binary ?? "aider";
     const parser = createAiderParser();
     const prompt = withPersona(ctx.job.bodyMd, ctx.profile?.persona);
     const homePaths = [".aider.conf.yml", ".aider.model.settings.yml", ".aider.model.metadata.json"];
-    if (fitsArgv(prompt))
-      return startEngineRun({ ctx, file, args: aiderArgs(ctx), parser, sandboxExtras: { homePaths } });
     let message: TempFile;
     try {
       message = writeTempFile("message.md", prompt);

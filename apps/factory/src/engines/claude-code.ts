@@ -1,7 +1,7 @@
 import type { Engine, EngineContext, EngineRun } from "./engine.js";
 import { startEngineRun } from "./engine-run.js";
 import { createClaudeCodeParser } from "./claude-code.parse.js";
-import { fitsArgv, hasFlag, type Invocation } from "./prompt.js";
+import { hasFlag, type Invocation } from "./prompt.js";
 
 /**
  * `claude -p <prompt> --output-format stream-json --verbose` (print mode is non-interactive;
@@ -15,15 +15,14 @@ import { fitsArgv, hasFlag, type Invocation } from "./prompt.js";
  * A permission flag in the profile's `engineArgs` replaces ours.
  * See https://code.claude.com/docs/en/cli-reference and https://code.claude.com/docs/en/permissions.
  *
- * The prompt goes right after `-p` (variadic flags such as --allowedTools would otherwise
- * swallow it); prompts too long for argv or starting with `-` are sent on stdin instead,
- * which print mode reads as the prompt.
+ * The prompt is sent on stdin, which print mode reads as the prompt: never in argv, where
+ * any user on the host could read it in the process list (and where it would be limited
+ * in size and taken for a flag when it starts with `-`).
  */
 export function claudeCodeInvocation(ctx: EngineContext): Invocation {
   const profile = ctx.profile ?? {};
   const prompt = ctx.job.bodyMd;
-  const viaArgv = fitsArgv(prompt);
-  const args = ["-p", ...(viaArgv ? [prompt] : []), "--output-format", "stream-json", "--verbose"];
+  const args = ["-p", "--output-format", "stream-json", "--verbose"];
   if (profile.model) args.push("--model", profile.model);
   if (profile.maxTurns !== undefined) args.push("--max-turns", String(profile.maxTurns));
   if (profile.persona?.trim()) args.push("--append-system-prompt", profile.persona);
@@ -33,7 +32,7 @@ export function claudeCodeInvocation(ctx: EngineContext): Invocation {
     args.push("--permission-mode", allowed.length > 0 ? "dontAsk" : "bypassPermissions");
   }
   args.push(...(profile.engineArgs ?? []));
-  return viaArgv ? { args } : { args, input: prompt };
+  return { args, input: prompt };
 }
 
 export const claudeCodeEngine: Engine = {

@@ -29,16 +29,9 @@ describe("codex engine (against a fake codex)", () => {
       runFake("success", { profile: { model: "gpt-5-codex", persona: "Be terse." }, bodyMd: "Fix the test" }),
     );
     expect(result.outcome).toBe("success");
-    const { argv, cwd } = recorded(tmp.file("argv.json"));
-    expect(argv).toEqual([
-      "exec",
-      "--json",
-      "--skip-git-repo-check",
-      "--full-auto",
-      "--model",
-      "gpt-5-codex",
-      "Be terse.\n\n---\n\nFix the test",
-    ]);
+    const { argv, cwd, stdin } = recorded(tmp.file("argv.json"));
+    expect(argv).toEqual(["exec", "--json", "--skip-git-repo-check", "--full-auto", "--model", "gpt-5-codex", "-"]);
+    expect(stdin).toBe("Be terse.\n\n---\n\nFix the test");
     expect(cwd).toBe(tmp.path);
   });
 

@@ -1,19 +1,20 @@
 import type { Engine, EngineContext, EngineRun } from "./engine.js";
 import { startEngineRun } from "./engine-run.js";
 import { createCodexParser } from "./codex.parse.js";
-import { fitsArgv, hasFlag, type Invocation, withPersona } from "./prompt.js";
+import { hasFlag, type Invocation, withPersona } from "./prompt.js";
 
 /** Flags that already choose how commands are approved and sandboxed (and conflict with --full-auto). */
 const SANDBOX_FLAGS = ["--full-auto", "--dangerously-bypass-approvals-and-sandbox", "--yolo", "--sandbox", "-s"];
 
 /**
- * `codex exec --json --full-auto --skip-git-repo-check [--model m] <prompt>`.
+ * `codex exec --json --full-auto --skip-git-repo-check [--model m] -`.
  * `exec` is the non-interactive mode and `--json` prints JSONL events; `--full-auto`
  * (sandbox `workspace-write`) lets it edit the workspace and run commands without asking.
  * A sandbox flag in the profile's `engineArgs` (e.g. `--dangerously-bypass-approvals-and-sandbox`
  * on an externally sandboxed host) replaces ours. Codex has no system-prompt or max-turns
  * flag: the persona is put ahead of the prompt, and `maxTurns`/`allowedTools` do not apply.
- * A prompt that cannot travel in argv is passed as `-`, which makes codex read stdin.
+ * The prompt is passed as `-`, which makes codex read it from stdin: never in argv, where
+ * any user on the host could read it in the process list.
  * See codex-rs/exec/src/cli.rs in https://github.com/openai/codex.
  */
 export function codexInvocation(ctx: EngineContext): Invocation {
@@ -23,7 +24,6 @@ export function codexInvocation(ctx: EngineContext): Invocation {
   if (!hasFlag(profile.engineArgs, SANDBOX_FLAGS)) args.push("--full-auto");
   if (profile.model) args.push("--model", profile.model);
   args.push(...(profile.engineArgs ?? []));
-  if (fitsArgv(prompt)) return { args: [...args, prompt] };
   return { args: [...args, "-"], input: prompt };
 }
 

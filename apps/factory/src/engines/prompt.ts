@@ -2,21 +2,15 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARGV_PROMPT_MAX } from "../options.js";
-
-/** How an agent CLI is called for one job. */
-export interface Invocation {
-  args: string[];
-  /** Sent on stdin when the prompt cannot travel in argv. */
-  input?: string;
-}
 
 /**
- * Whether `prompt` can be passed as a command-line argument: short enough, and not
- * starting with `-`, which option parsers would take for a flag (a Markdown list does).
+ * How an agent CLI is called for one job. The prompt never travels in argv: every user on
+ * the host can read `/proc/<pid>/cmdline`. It goes on stdin or in a 0600 file instead.
  */
-export function fitsArgv(prompt: string): boolean {
-  return prompt.length <= ARGV_PROMPT_MAX && !prompt.startsWith("-");
+export interface Invocation {
+  args: string[];
+  /** The prompt, written to the child's stdin. */
+  input: string;
 }
 
 /** For engines without a system-prompt flag: the persona goes ahead of the instructions. */

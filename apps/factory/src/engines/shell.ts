@@ -13,11 +13,12 @@ export function createShellParser(): OutputParser {
 }
 
 /**
- * Runs `job.command` with `bash -o pipefail -c`, or else the job body as a script with
+ * Runs `job.command` with `bash -o pipefail <file>`, or else the job body as a script with
  * `bash -euo pipefail <file>`. A one-line command keeps its own exit status semantics
  * (no `-eu`, which would reject a command that tests an unset variable); a script body
- * stops at the first failing line. The script lives in a temp dir outside the workspace
- * and is not fed through stdin, where commands in it could read the rest of the script.
+ * stops at the first failing line. Either lives in a 0600 file in a temp dir outside the
+ * workspace: not in argv (`-c`), which any user on the host can read in the process list,
+ * and not fed through stdin, where commands in it could read the rest of the script.
  */
 export const shellEngine: Engine = {
   id: "shell",
@@ -27,19 +28,17 @@ export const shellEngine: Engine = {
     const file = ctx.binary ?? "bash";
     const parser = createShellParser();
     const extra = ctx.profile?.engineArgs ?? [];
-    if (ctx.job.command !== undefined && ctx.job.command.trim() !== "") {
-      return startEngineRun({ ctx, file, args: [...extra, "-o", "pipefail", "-c", ctx.job.command], parser });
-    }
+    const command = ctx.job.command !== undefined && ctx.job.command.trim() !== "" ? ctx.job.command : undefined;
     let script: TempFile;
     try {
-      script = writeTempFile("job.sh", ctx.job.bodyMd);
+      script = writeTempFile("job.sh", command ?? ctx.job.bodyMd);
     } catch (err) {
       return failedRun(`could not write the job script: ${err instanceof Error ? err.message : String(err)}`);
     }
     return startEngineRun({
       ctx,
       file,
-      args: [...extra, "-euo", "pipefail", script.path],
+      args: [...extra, command === undefined ? "-euo" : "-o", "pipefail", script.path],
       parser,
       cleanup: script.remove,
       sandboxExtras: { readOnly: [script.path] },

@@ -1,4 +1,4 @@
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve, sep } from "node:path";
 import type { Checkpoint, DiffStats, Job } from "@gigafactory/schema";
 import { type GroupIdentity, groupIdentity, isGroupAlive, isSameGroup, killGroup } from "../engines/process-group.js";
@@ -73,10 +73,10 @@ export class Workspace {
     const recordFile = join(opts.workDir, "jobs", `${job._id}-e${opts.epoch}.json`);
     const branch = `gf/${job._id}`;
     await rm(path, { recursive: true, force: true });
-    await mkdir(join(opts.workDir, "jobs"), { recursive: true });
+    await privateDir(join(opts.workDir, "jobs"));
     const repo = job.repo ? resolve(job.repo) : undefined;
     const record: WorkspaceRecord = { jobId: job._id, path, ...(repo ? { repo } : {}) };
-    await writeFile(recordFile, JSON.stringify(record));
+    await writeFile(recordFile, JSON.stringify(record), { mode: 0o600 });
     try {
       return await Workspace.create(job, { path, branch, repo, recordFile, record });
     } catch (error) {
@@ -108,9 +108,10 @@ export class Workspace {
       // otherwise make `worktree add -B` fail. The branch moves by ref updates (here, commitWip).
       await git(repo, ["update-ref", `refs/heads/${branch}`, startCommit]);
       await git(repo, ["worktree", "add", "--force", "--detach", path, startCommit]);
+      await chmod(path, 0o700);
       return new Workspace(path, branch, wipBase ?? startCommit, startCommit, repo, recordFile, record);
     }
-    await mkdir(path, { recursive: true });
+    await mkdir(path, { recursive: true, mode: 0o700 });
     await git(path, ["init", "-q", "-b", branch]);
     await git(path, ["commit", "-q", "--allow-empty", "-m", "gf: empty workspace"]);
     const base = (await git(path, ["rev-parse", "HEAD"])).stdout;
@@ -191,7 +192,7 @@ export class Workspace {
     const record = JSON.stringify(this.record);
     this.recording = this.recording
       .catch(() => undefined)
-      .then(() => (this.cleaned ? undefined : writeFile(this.recordFile, record)));
+      .then(() => (this.cleaned ? undefined : writeFile(this.recordFile, record, { mode: 0o600 })));
     return this.recording;
   }
 
@@ -263,4 +264,13 @@ export async function cleanupLeftovers(workDir: string, logger: Logger): Promise
   for (const name of await readdir(dir).catch(() => [] as string[]))
     await rm(join(dir, name), { recursive: true, force: true });
   return removed;
+}
+
+/**
+ * A folder only the factory's user can enter (0700), also when it existed before with a looser
+ * mode: `mkdir` applies a mode only to what it creates. Workspaces hold the jobs' code and prompts.
+ */
+export async function privateDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 });
+  await chmod(path, 0o700);
 }

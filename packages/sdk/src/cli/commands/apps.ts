@@ -1,5 +1,6 @@
-import { constants } from "node:os";
-import { resolve } from "node:path";
+import { mkdtemp, rm } from "node:fs/promises";
+import { constants, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { explicitConnection, FleetConnectionError } from "../../helpers/fleet-connection.js";
 import { type AppName, resolveApp } from "../apps.js";
@@ -7,6 +8,7 @@ import type { CliContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { durationOption, globalsOf, intOption, listOption } from "../options.js";
 import { ChildApp } from "../up/child-app.js";
+import { writePrivateFile } from "../up/private-files.js";
 
 export function registerAppCommands(program: Command, ctx: CliContext): void {
   program
@@ -44,7 +46,7 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
 
   program
     .command("factory")
-    .description("run one factory in the foreground; give it a factory token (--token or GF_TOKEN)")
+    .description("run one factory in the foreground; give it a factory token (GF_TOKEN, or --token)")
     .option("--id <id>", "factory id (GF_FACTORY_ID; default: the host name)")
     .option("--capabilities <list>", "what this host has, e.g. os:linux,gpu (GF_CAPABILITIES)", listOption)
     .option("--engines <list>", "engines to offer (GF_ENGINES; default: shell + agent CLIs on PATH)", listOption)
@@ -87,17 +89,30 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
             "gf factory needs the coordinator URL and a factory token: --url and --token, or GF_URL and GF_TOKEN (create one with: gf token create --role factory)",
             EXIT.usage,
           );
-        await runForeground(ctx, "factory", {
-          GF_URL: found.url,
-          GF_TOKEN: found.token,
-          GF_FACTORY_ID: opts.id,
-          GF_CAPABILITIES: opts.capabilities?.join(","),
-          GF_ENGINES: opts.engines?.join(","),
-          GF_SEATS: opts.seats?.toString(),
-          GF_WORK_DIR: opts.workDir === undefined ? undefined : resolve(ctx.cwd, opts.workDir),
-          GF_DRAIN_GRACE: opts.drainGrace,
-          GF_LOG_LEVEL: opts.logLevel,
-        });
+        if (globals.token !== undefined)
+          ctx.out.warn(
+            "warning: --token on the command line is visible to every user of this host in the process list; prefer GF_TOKEN",
+          );
+        // the token reaches the factory in a 0600 file: not in its argv or environment, which /proc shows
+        const dir = await mkdtemp(join(tmpdir(), "gf-factory-token-"));
+        try {
+          const tokenFile = join(dir, "token");
+          await writePrivateFile(tokenFile, `${found.token}\n`);
+          await runForeground(ctx, "factory", {
+            GF_URL: found.url,
+            GF_TOKEN: null,
+            GF_TOKEN_FILE: tokenFile,
+            GF_FACTORY_ID: opts.id,
+            GF_CAPABILITIES: opts.capabilities?.join(","),
+            GF_ENGINES: opts.engines?.join(","),
+            GF_SEATS: opts.seats?.toString(),
+            GF_WORK_DIR: opts.workDir === undefined ? undefined : resolve(ctx.cwd, opts.workDir),
+            GF_DRAIN_GRACE: opts.drainGrace,
+            GF_LOG_LEVEL: opts.logLevel,
+          });
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
       },
     );
 }
@@ -107,10 +122,18 @@ export function registerAppCommands(program: Command, ctx: CliContext): void {
  * own process group, so a terminal Ctrl-C reaches only us): the app's own rules apply — the
  * first SIGINT/SIGTERM stops it gracefully, a second one at once. Exits with the app's code.
  */
-async function runForeground(ctx: CliContext, name: AppName, vars: Record<string, string | undefined>): Promise<void> {
+async function runForeground(
+  ctx: CliContext,
+  name: AppName,
+  vars: Record<string, string | null | undefined>,
+): Promise<void> {
   const app = await resolveApp(name, ctx);
   const env: NodeJS.ProcessEnv = { ...ctx.env };
-  for (const [key, value] of Object.entries(vars)) if (value !== undefined) env[key] = value;
+  // undefined: leave as is; null: remove
+  for (const [key, value] of Object.entries(vars)) {
+    if (value === null) delete env[key];
+    else if (value !== undefined) env[key] = value;
+  }
   const child = await ChildApp.start({ label: name, script: app.main, env });
   const forward = (signal: NodeJS.Signals) => child.signal(signal);
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
