@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vi
 import { type Cluster, startCluster } from "./support/cluster.js";
 import { type FactoryProcess, startFactory, stopAllFactories } from "./support/factory-process.js";
 import { git, Scratch, worktrees } from "./support/temp.js";
-import { runsOf, waitFor, waitForOutcome } from "./support/wait.js";
+import { allEvents, runsOf, waitFor, waitForOutcome } from "./support/wait.js";
 
 let cluster: Cluster;
 const scratch = new Scratch();
@@ -42,7 +42,11 @@ describe("workspaces", () => {
     for (const { job } of created) {
       const workspace = join(workDir, "jobs", `${job._id}-e1`);
       const record = `${workspace}.json`;
-      await waitFor(`${job.title}: its workspace and record`, () => existsSync(record) && existsSync(workspace));
+      // once the engine has printed, the workspace was prepared (made private) before it started
+      await waitFor(`${job.title}: its engine running`, async () =>
+        JSON.stringify(await allEvents(cluster.service, job._id)).includes("started"),
+      );
+      expect(existsSync(record) && existsSync(workspace)).toBe(true);
       expect({ workDir: modeOf(workDir), jobs: modeOf(join(workDir, "jobs")) }).toEqual({
         workDir: "700",
         jobs: "700",
