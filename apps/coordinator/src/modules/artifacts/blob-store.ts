@@ -6,6 +6,7 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Transform } from "node:stream";
 import type { Logger } from "../../logger.js";
+import { PeriodicTask } from "../../periodic-task.js";
 
 /** Blobs and temp files are readable by the coordinator's user only; so are their directories. */
 export const BLOB_FILE_MODE = 0o600;
@@ -125,8 +126,7 @@ export class BlobStore {
  * time, a failed one logged and retried at the next tick.
  */
 export class BlobSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -136,30 +136,26 @@ export class BlobSweeper {
       everyMs: number;
       logger: Logger;
     },
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.sweepOnce().finally(() => {
-        this.running = undefined;
-      });
-    }, this.deps.everyMs);
-    this.timer.unref();
+  ) {
+    this.task = new PeriodicTask({
+      everyMs: deps.everyMs,
+      run: () => this.sweepOnce(),
+      logger: deps.logger,
+      failure: "blob sweep failed",
+    });
   }
 
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  close(): Promise<void> {
+    return this.task.close();
   }
 
   private async sweepOnce(): Promise<void> {
-    try {
-      const { temps, orphans } = await this.deps.blobs.sweep(this.deps.ages, this.deps.referenced);
-      if (temps || orphans) this.deps.logger.info({ temps, orphans }, "removed abandoned blobs");
-    } catch (error) {
-      this.deps.logger.error({ err: error }, "blob sweep failed");
-    }
+    const { temps, orphans } = await this.deps.blobs.sweep(this.deps.ages, this.deps.referenced);
+    if (temps || orphans) this.deps.logger.info({ temps, orphans }, "removed abandoned blobs");
   }
 }
 

@@ -1,6 +1,7 @@
 import { type Job, type Lock, isActiveStage } from "@gigafactory/schema";
 import { failpoint } from "../../failpoints.js";
 import type { Logger } from "../../logger.js";
+import { PeriodicTask } from "../../periodic-task.js";
 import type { EventLog } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
 import type { JobsRepository } from "../jobs/jobs.repository.js";
@@ -19,8 +20,7 @@ const LOCK_PAGE = 500;
  * It also runs the follow-ups that a failed request left owed (see `OutcomesService.catchUp`).
  */
 export class Reaper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly deps: {
@@ -39,25 +39,21 @@ export class Reaper {
       backoff: { baseMs: number; maxMs: number };
       logger: Logger;
     },
-  ) {}
-
-  start(): void {
-    const every = this.deps.everyMs;
-    this.timer = setInterval(() => {
-      this.running ??= this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.deps.logger.error({ err: error }, "reaper sweep failed"))
-        .finally(() => {
-          this.running = undefined;
-        });
-    }, every);
-    this.timer.unref();
+  ) {
+    this.task = new PeriodicTask({
+      everyMs: deps.everyMs,
+      run: () => this.sweep(),
+      logger: deps.logger,
+      failure: "reaper sweep failed",
+    });
   }
 
-  async close(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  close(): Promise<void> {
+    return this.task.close();
   }
 
   /** One pass; returns how many jobs it took back. */
