@@ -1,10 +1,8 @@
-import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { exitOf, waitForFile } from "./support/gf-up.js";
-import { GF_MAIN, cleanEnv } from "./support/run-gf.js";
+import { startGfUp, waitForFile } from "./support/gf-up.js";
 
 const modeOf = async (path: string) => ((await stat(path)).mode & 0o777).toString(8);
 
@@ -18,21 +16,10 @@ it("gf up keeps its own files 0600 and folders 0700, also ones that existed with
   await writeFile(join(state, "work", "local-1.token"), "old\n", { mode: 0o644 });
   await chmod(state, 0o755);
 
-  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "1", "--data", data], {
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const exited = exitOf(up);
-  await using _up = {
-    async [Symbol.asyncDispose]() {
-      if (up.exitCode === null) up.kill("SIGINT");
-      await exited;
-    },
-  };
-  await waitForFile(join(state, "fleet.json"), exited, () => output);
+  const gfUp = startGfUp(["up", "--port", "0", "--factories", "1", "--data", data]);
+  const { exited, output } = gfUp;
+  await using _up = { [Symbol.asyncDispose]: async () => void (await gfUp.stop()) };
+  await waitForFile(join(state, "fleet.json"), exited, output);
   expect({
     state: await modeOf(state),
     logs: await modeOf(join(state, "logs")),

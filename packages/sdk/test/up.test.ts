@@ -8,8 +8,8 @@ import { isProcessAlive } from "@gigafactory/devdb";
 import type { Factory } from "@gigafactory/schema";
 import { afterAll, expect, it } from "vitest";
 import { createGigafactoryClient, readFleetFile } from "../src/index.js";
-import { exitOf, waitForFile } from "./support/gf-up.js";
-import { EXAMPLES, GF_MAIN, cleanEnv, parseJson, runGf } from "./support/run-gf.js";
+import { startGfUp, waitForFile } from "./support/gf-up.js";
+import { EXAMPLES, cleanEnv, parseJson, runGf } from "./support/run-gf.js";
 
 const SDK_DIR = fileURLToPath(new URL("../", import.meta.url));
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -21,29 +21,17 @@ it("gf up runs a fleet that ships examples/hello.md and runs the SDK example; SI
   const data = await mkdtemp(join(tmpdir(), "gf-up-"));
   cleanups.push(() => rm(data, { recursive: true, force: true }));
   const started = performance.now();
-  const up = spawn(
-    process.execPath,
-    [GF_MAIN, "up", "--port", "0", "--factories", "2", "--data", data, "--log-level", "warn"],
-    { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const upExit = exitOf(up);
+  const gfUp = startGfUp(["up", "--port", "0", "--factories", "2", "--data", data, "--log-level", "warn"]);
+  const { up, exited: upExit, output } = gfUp;
   // if an assertion fails, nothing may be left running
-  cleanups.push(async () => {
-    if (up.exitCode === null) {
-      up.kill("SIGINT");
-      await upExit;
-    }
-  });
+  cleanups.push(() => gfUp.stop());
 
   const fleetPath = join(data, ".gigafactory", "fleet.json");
-  const fleet = await waitForFile(fleetPath, upExit, () => output);
+  const fleet = await waitForFile(fleetPath, upExit, output);
   const ready = performance.now();
   expect(fleet.pid).toBe(up.pid);
   expect((await stat(fleetPath)).mode & 0o777).toBe(0o600);
-  expect(output).toContain("the fleet is up");
+  expect(output()).toContain("the fleet is up");
 
   // no flags, no GF_* environment: the fleet file under the working directory is found
   const hello = await runGf(["submit", join(EXAMPLES, "hello.md"), "--wait"], { cwd: data });
@@ -85,7 +73,7 @@ it("gf up runs a fleet that ships examples/hello.md and runs the SDK example; SI
   up.kill("SIGINT");
   expect(await upExit).toBe(0);
   const stopped = performance.now();
-  expect(output).toContain("the fleet is stopped");
+  expect(output()).toContain("the fleet is stopped");
   expect(pids.filter((pid) => isProcessAlive(pid))).toEqual([]);
   await expect(stat(fleetPath)).rejects.toThrow(/ENOENT/);
   // figures for the report, not assertions
@@ -97,21 +85,10 @@ it("gf up runs a fleet that ships examples/hello.md and runs the SDK example; SI
 it("gf up refuses to start a second fleet in the same data directory", async () => {
   const data = await mkdtemp(join(tmpdir(), "gf-up-twice-"));
   cleanups.push(() => rm(data, { recursive: true, force: true }));
-  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "0", "--data", data], {
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const upExit = exitOf(up);
-  cleanups.push(async () => {
-    if (up.exitCode === null) {
-      up.kill("SIGINT");
-      await upExit;
-    }
-  });
-  await waitForFile(join(data, ".gigafactory", "fleet.json"), upExit, () => output);
+  const gfUp = startGfUp(["up", "--port", "0", "--factories", "0", "--data", data]);
+  const { up, exited: upExit, output } = gfUp;
+  cleanups.push(() => gfUp.stop());
+  await waitForFile(join(data, ".gigafactory", "fleet.json"), upExit, output);
   const second = await runGf(["up", "--port", "0", "--data", data]);
   expect(second.code).toBe(2);
   expect(second.stderr).toContain(`a fleet is already running here (gf up, pid ${up.pid}`);
@@ -122,15 +99,9 @@ it("gf up refuses to start a second fleet in the same data directory", async () 
 it("when gf up is killed outright (SIGKILL), the processes it started stop on their own", async () => {
   const data = await mkdtemp(join(tmpdir(), "gf-up-killed-"));
   cleanups.push(() => rm(data, { recursive: true, force: true }));
-  const up = spawn(process.execPath, [GF_MAIN, "up", "--port", "0", "--factories", "1", "--data", data], {
-    env: cleanEnv(),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const upExit = exitOf(up);
-  const fleet = await waitForFile(join(data, ".gigafactory", "fleet.json"), upExit, () => output);
+  const gfUp = startGfUp(["up", "--port", "0", "--factories", "1", "--data", data]);
+  const { up, exited: upExit, output } = gfUp;
+  const fleet = await waitForFile(join(data, ".gigafactory", "fleet.json"), upExit, output);
   const children = [
     fleet.processes?.coordinator,
     fleet.processes?.mongoHost,
@@ -152,23 +123,23 @@ it("when gf up is killed outright (SIGKILL), the processes it started stop on th
 it("gf up restarts a factory killed with SIGKILL; the fleet stays up and its job ships once, on a later lease", async () => {
   const data = await mkdtemp(join(tmpdir(), "gf-up-supervise-"));
   cleanups.push(() => rm(data, { recursive: true, force: true }));
-  const up = spawn(
-    process.execPath,
-    [GF_MAIN, "up", "--port", "0", "--factories", "2", "--data", data, "--lease-ttl", "4s", "--log-level", "warn"],
-    { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  up.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  up.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
-  const upExit = exitOf(up);
-  cleanups.push(async () => {
-    if (up.exitCode === null) {
-      up.kill("SIGINT");
-      await upExit;
-    }
-  });
+  const gfUp = startGfUp([
+    "up",
+    "--port",
+    "0",
+    "--factories",
+    "2",
+    "--data",
+    data,
+    "--lease-ttl",
+    "4s",
+    "--log-level",
+    "warn",
+  ]);
+  const { up, exited: upExit, output } = gfUp;
+  cleanups.push(() => gfUp.stop());
   const fleetPath = join(data, ".gigafactory", "fleet.json");
-  const fleet = await waitForFile(fleetPath, upExit, () => output);
+  const fleet = await waitForFile(fleetPath, upExit, output);
   const gf = createGigafactoryClient({ url: fleet.url, token: fleet.serviceToken ?? fleet.token });
   cleanups.push(() => gf.close());
   const workspace = (holder: string, jobId: string, epoch: number) =>
@@ -191,8 +162,8 @@ it("gf up restarts a factory killed with SIGKILL; the fleet stays up and its job
   process.kill(victim?.pid ?? 0, "SIGKILL");
 
   // gf up says so and starts it again; the fleet file names the new process
-  await pollFor("the restart", async () => (output.includes(`factory ${first.holder} restarted`) ? true : undefined));
-  expect(output).toContain(`factory ${first.holder} exited (signal SIGKILL); restarting in 1s`);
+  await pollFor("the restart", async () => (output().includes(`factory ${first.holder} restarted`) ? true : undefined));
+  expect(output()).toContain(`factory ${first.holder} exited (signal SIGKILL); restarting in 1s`);
   const restarted = (await readFleetFile(fleetPath)).processes?.factories?.find((f) => f.id === first.holder);
   expect(restarted?.pid).not.toBe(victim?.pid);
   expect(isProcessAlive(restarted?.pid ?? 0)).toBe(true);

@@ -1,6 +1,7 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { type FleetFile, readFleetFile } from "../../src/index.js";
+import { GF_MAIN, cleanEnv } from "./run-gf.js";
 
 /** Resolves with a child's exit code once it has closed its output. */
 export function exitOf(child: ChildProcess): Promise<number | null> {
@@ -26,4 +27,31 @@ export async function waitForFile(
     }
   }
   throw new Error(`no ${path}:\n${output()}`);
+}
+
+/** A `gf up` child: its process, everything it printed so far, and its exit. */
+export interface GfUpProcess {
+  up: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  /** SIGINT (Ctrl-C) unless it has exited already, then its exit. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `gf <args>` (`up …`) with a clean environment, collecting stdout and stderr together. */
+export function startGfUp(args: string[]): GfUpProcess {
+  const up = spawn(process.execPath, [GF_MAIN, ...args], { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  up.stdout?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  up.stderr?.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+  const exited = exitOf(up);
+  return {
+    up,
+    output: () => output,
+    exited,
+    stop() {
+      if (up.exitCode === null) up.kill("SIGINT");
+      return exited;
+    },
+  };
 }
