@@ -80,6 +80,15 @@ function accepted(parsers: z.ZodType[], value: unknown): boolean {
   }
 }
 
+/** The input as the client sends it, or undefined when superjson refuses to serialize it. */
+function wireOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(transformer.input.serialize(value));
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the server would accept `wire`: its transformer refuses some inputs (references, depth) outright. */
 function acceptedOnWire(parsers: z.ZodType[], wire: string): boolean {
   let value: unknown;
@@ -171,7 +180,10 @@ describe("fuzz: hostile input to every procedure and HTTP route", () => {
           fc.constantFrom<Role>("admin", "service", "factory"),
           inputs(keys, viaUrl),
           async (role, value) => {
-            const wire = JSON.stringify(transformer.input.serialize(value));
+            const wire = wireOf(value);
+            // superjson itself refuses some values (keys such as `prototype` on a typed value): no
+            // client can send them; hand-written bodies with them are in the raw-body test below
+            if (wire === undefined) return fc.pre(false);
             // judged as the server will see it, after the wire
             fc.pre(!acceptedOnWire(procedure.inputs, wire));
             const headers = { authorization: `Bearer ${tokens[role]}`, "content-type": "application/json" };
@@ -202,6 +214,10 @@ describe("fuzz: hostile input to every procedure and HTTP route", () => {
         "null",
         '{"json":{"a":1},"meta":{"values":{"a":["bogus"]}}}',
         '{"json":[],"meta":{"referentialEqualities":{"0":["1.2.3"]}}}',
+        // paths superjson refuses as prototype pollution
+        '{"json":{"prototype":"1"},"meta":{"values":{"prototype":["bigint"]}}}',
+        '{"json":{"a":{"constructor":{"prototype":"1"}}},"meta":{"values":{"a.constructor.prototype":["bigint"]}}}',
+        '{"json":{"__proto__":{"x":"1"}},"meta":{"values":{"__proto__.x":["bigint"]}}}',
         `${"[".repeat(100_000)}${"]".repeat(100_000)}`,
         `{"json":${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}}`,
       ),
