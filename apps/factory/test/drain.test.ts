@@ -99,8 +99,9 @@ describe("SIGTERM drains a factory", () => {
     const head = await git(repo.path, "rev-parse", `gf/${job._id}`);
     expect(await git(repo.path, "show", `${head}:progress.txt`)).toBe("step one\nstep two");
     expect(await gitStatus(repo.path, "merge-base", "--is-ancestor", checkpoint.wipCommit, head)).toBe(0);
-    expect(await worktrees(repo.path)).toHaveLength(1);
+    // B removes its worktree after reporting the outcome: stopping B waits for that
     await b.stop();
+    expect(await worktrees(repo.path)).toHaveLength(1);
   });
 
   it("hands the job straight to a factory that is already waiting, which resumes from the released checkpoint", async () => {
@@ -148,7 +149,8 @@ describe("SIGTERM drains a factory", () => {
           event.type === "log" && event.epoch === runs[1]?.epoch && event.data.line === "resumed with: step one",
       ),
     ).toBe(true);
-    expect(await worktrees(repo.path)).toHaveLength(1);
+    // B removes its worktree after reporting the outcome: stopping B waits for that
     await b.stop();
+    expect(await worktrees(repo.path)).toHaveLength(1);
   });
 });
