@@ -13,7 +13,8 @@ fi
 pnpm install --frozen-lockfile
 pnpm turbo run build --output-logs=errors-only
 
-gf() { node packages/sdk/dist/cli/main.js "$@"; }
+# `gf` as `pnpm gf` runs it (the root script), so the hints it prints say `pnpm gf`
+gf() { npm_lifecycle_event=gf INIT_CWD="$PWD" node packages/sdk/bin/gf.mjs "$@"; }
 rm -f .gigafactory/fleet.json
 gf up "$@" &
 fleet=$!
@@ -27,7 +28,7 @@ done
 gf submit --wait examples/hello.md
 cat <<'NEXT'
 
-The hello job shipped. The fleet keeps running here; in another terminal:
+The hello job shipped. The fleet keeps running here; in another terminal, in this folder:
   pnpm gf jobs                 # every job and its stage
   pnpm gf submit --wait examples/with-verify.md
   pnpm gf logs <job-id> -f     # follow a job's events
