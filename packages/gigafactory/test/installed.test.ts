@@ -74,13 +74,19 @@ it("npm install -g of the packed tarballs gives a gf that runs a fleet from an e
   }
   const printed = up.output();
   expect(printed).toContain("the fleet is up");
-  // which MongoDB the launcher chose is said
+  // which MongoDB the launcher chose is said, with why the steps before it were skipped
   expect(printed).toMatch(/^mongodb +\S+/m);
+  expect(printed).toMatch(/^ {12}from: (path|mongodb-memory-server|stand-in)$/m);
+  expect(printed).toMatch(/^ {12}skipped: GF_MONGO_URL: not set$/m);
   const fleet = JSON.parse(await readFile(fleetPath, "utf8")) as {
+    mongoChoice: { source: string; backend: string; skipped: string[] };
     pid: number;
     processes: { coordinator: number; mongoHost?: number; mongo?: number; factories: { pid: number }[] };
   };
   expect(fleet.pid).toBe(up.child.pid);
+  // the same choice in fleet.json, where `gf status` reads it
+  expect(printed).toContain(`from: ${fleet.mongoChoice.source}`);
+  for (const reason of fleet.mongoChoice.skipped) expect(printed).toContain(`skipped: ${reason}`);
 
   // every hint gf up printed, run as printed (ID: the job the submit hint created)
   const hints = hintsAfter(printed, "the fleet is up");
