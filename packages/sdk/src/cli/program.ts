@@ -6,6 +6,7 @@ import { registerInitCommands } from "./commands/init.js";
 import { registerJobCommands } from "./commands/jobs.js";
 import { registerLogCommands } from "./commands/logs.js";
 import { registerProfileCommands } from "./commands/profiles.js";
+import { registerSchemaCommands } from "./commands/schema.js";
 import { registerSubmitCommands } from "./commands/submit.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUpCommands } from "./commands/up.js";
@@ -65,5 +66,6 @@ Start here:
   registerTokenCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerInitCommands(program, ctx);
+  registerSchemaCommands(program, ctx);
   return program;
 }
