@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAppCommands } from "./commands/apps.js";
+import { registerCompletionCommands } from "./commands/completion.js";
 import { registerFleetCommands } from "./commands/fleet.js";
 import { registerInitCommands } from "./commands/init.js";
 import { registerJobCommands } from "./commands/jobs.js";
@@ -67,5 +68,6 @@ Start here:
   registerAppCommands(program, ctx);
   registerInitCommands(program, ctx);
   registerSchemaCommands(program, ctx);
+  registerCompletionCommands(program, ctx);
   return program;
 }
