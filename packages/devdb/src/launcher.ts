@@ -1,7 +1,7 @@
 import { obtainMongod } from "./memory-server.js";
 import { probeMongod, startMongod } from "./mongod.js";
 import { redactUrl } from "./redact.js";
-import { defaultStandInCacheDir } from "./stand-in-build.js";
+import { standInCacheDir } from "./stand-in-build.js";
 import { startStandIn } from "./stand-in.js";
 import type { MongoHandle, MongoLauncherLogger, MongoSource, StartMongoOptions } from "./types.js";
 
@@ -76,7 +76,7 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoHan
   if (!Number.isInteger(heapMb) || heapMb < 16) throw new RangeError(`heapMb must be an integer >= 16, got ${heapMb}`);
   const handle = chosen(
     await startStandIn({
-      cacheDir: opts.cacheDir ?? defaultStandInCacheDir,
+      cacheDir: opts.cacheDir ?? (await standInCacheDir()),
       javaBinary: opts.javaBinary ?? "java",
       heapMb,
       readyTimeoutMs,

@@ -75,7 +75,8 @@ export interface StartMongoOptions {
   heapMb?: number | undefined;
   /**
    * Where built stand-in jars are cached, one folder per hash of its sources.
-   * @default '<devdb package>/node_modules/.cache/gigafactory-stand-in'
+   * @default '<devdb package>/node_modules/.cache/gigafactory-stand-in', or when that package is not
+   * writable (installed globally by root) '~/.cache/gigafactory/stand-in'
    */
   cacheDir?: string | undefined;
   /**
