@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readFile, readdir, readlink, realpath, rm, stat } from "node:fs/promises";
+import { lstat, mkdtemp, readFile, readdir, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -48,7 +48,7 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-it("npm install -g of the packed tarballs gives a gf that runs a fleet from an empty folder; its hints work as printed; SIGINT stops it", async () => {
+it("npm install -g of the packed tarballs gives a gf that runs a fleet from an empty folder and a factory on another host; its hints work as printed; SIGINT stops it", async () => {
   const bin = join(prefix, "bin");
   const env = userEnv(bin);
 
@@ -118,6 +118,40 @@ it("npm install -g of the packed tarballs gives a gf that runs a fleet from an e
   expect(again.code).toBe(2);
   expect(again.stderr).toContain("nothing was written");
   expect(await readFile(join(folder, "hello.md"), "utf8")).toBe(before);
+
+  // another host: only the package, a factory token and the URL; it runs a job only it can run
+  const created = await shell("gf token create --role factory --json", folder, env);
+  expect(created.code).toBe(0);
+  const { token } = JSON.parse(created.stdout) as { token: string };
+  const { url } = JSON.parse(await readFile(fleetPath, "utf8")) as { url: string };
+  const host = await mkdtemp(join(work, "host-"));
+  const remote = start(
+    "gf",
+    ["factory", "--id", "remote-1", "--capabilities", "host:remote", "--work-dir", join(host, "work")],
+    host,
+    { ...env, GF_URL: url, GF_TOKEN: token },
+  );
+  try {
+    let listed = "";
+    // bounded: 600 × 100 ms
+    for (let i = 0; i < 600 && !/^remote-1\t.*\tactive\t/m.test(listed); i++) {
+      if (remote.child.exitCode !== null) break;
+      listed = (await shell("gf factories", folder, env)).stdout;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(listed, remote.output()).toMatch(/^remote-1\t.*\tactive\t/m);
+    await writeFile(
+      join(folder, "remote.md"),
+      "---\nengine: shell\ncapabilities: [host:remote]\nidempotency-key: remote-1\n---\necho remote\n",
+    );
+    const remoteJob = await shell("gf submit remote.md --wait", folder, env);
+    expect({ code: remoteJob.code, stdout: remoteJob.stdout }).toMatchObject({ code: 0 });
+    expect(remoteJob.stdout).toContain("claimed by remote-1");
+    expect(remoteJob.stdout).toMatch(/\tshipped\t/);
+  } finally {
+    remote.child.kill("SIGTERM");
+  }
+  expect(await remote.exited).toBe(0);
 
   // Ctrl-C: everything gf up started stops, and it says so
   const pids = [
