@@ -119,6 +119,13 @@ it("npm install -g of the packed tarballs gives a gf that runs a fleet from an e
   expect(again.stderr).toContain("nothing was written");
   expect(await readFile(join(folder, "hello.md"), "utf8")).toBe(before);
 
+  // the JSON Schema for editors, and shell completion loaded the way `gf completion --help` says
+  const schema = await shell("gf schema job-file", folder, env);
+  expect((JSON.parse(schema.stdout) as { properties: Record<string, unknown> }).properties).toHaveProperty("engine");
+  const completion = await shell(`bash -c 'source <(gf completion bash) && complete -p gf'`, folder, env);
+  expect(completion).toMatchObject({ code: 0, stderr: "" });
+  expect(completion.stdout).toContain("_gf_completion gf");
+
   // another host: only the package, a factory token and the URL; it runs a job only it can run
   const created = await shell("gf token create --role factory --json", folder, env);
   expect(created.code).toBe(0);
