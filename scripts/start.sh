@@ -26,9 +26,9 @@ for _ in $(seq 1 240); do
 done
 [ -s .gigafactory/fleet.json ] || { echo "the fleet did not come up in 2 minutes" >&2; kill -INT "$fleet"; exit 1; }
 gf submit --wait examples/hello.md
-cat <<'NEXT'
+cat <<NEXT
 
-The hello job shipped. The fleet keeps running here; in another terminal, in this folder:
+The hello job shipped. The fleet keeps running here; in another terminal, in $PWD:
   pnpm gf jobs                 # every job and its stage
   pnpm gf submit --wait examples/with-verify.md
   pnpm gf logs <job-id> -f     # follow a job's events
