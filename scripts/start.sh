@@ -13,7 +13,8 @@ fi
 pnpm install --frozen-lockfile
 pnpm turbo run build --output-logs=errors-only
 
-gf() { node packages/sdk/dist/cli/main.js "$@"; }
+# `gf` as `pnpm gf` runs it (the root script), so the hints it prints say `pnpm gf`
+gf() { npm_lifecycle_event=gf INIT_CWD="$PWD" node packages/sdk/bin/gf.mjs "$@"; }
 rm -f .gigafactory/fleet.json
 gf up "$@" &
 fleet=$!
@@ -25,9 +26,9 @@ for _ in $(seq 1 240); do
 done
 [ -s .gigafactory/fleet.json ] || { echo "the fleet did not come up in 2 minutes" >&2; kill -INT "$fleet"; exit 1; }
 gf submit --wait examples/hello.md
-cat <<'NEXT'
+cat <<NEXT
 
-The hello job shipped. The fleet keeps running here; in another terminal:
+The hello job shipped. The fleet keeps running here; in another terminal, in $PWD:
   pnpm gf jobs                 # every job and its stage
   pnpm gf submit --wait examples/with-verify.md
   pnpm gf logs <job-id> -f     # follow a job's events

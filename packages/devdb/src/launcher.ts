@@ -1,55 +1,101 @@
+import { obtainMongod } from "./memory-server.js";
 import { probeMongod, startMongod } from "./mongod.js";
 import { redactUrl } from "./redact.js";
-import { defaultStandInCacheDir } from "./stand-in-build.js";
+import { standInCacheDir } from "./stand-in-build.js";
 import { startStandIn } from "./stand-in.js";
-import type { MongoHandle, MongoLauncherLogger, StartMongoOptions } from "./types.js";
+import type { MongoHandle, MongoLauncherLogger, MongoSource, StartMongoOptions } from "./types.js";
 
 const silentLogger: MongoLauncherLogger = { info() {}, warn() {}, debug() {} };
 
 /**
- * Returns a MongoDB to use, in this order: `opts.url` as is; a real `mongod`
- * (`opts.mongodBinary`, else `mongod` on PATH) started as a one-node replica
- * set; the in-memory Java stand-in. The handle's `backend` and `describe()`
- * say which one it is, and the choice is logged at info level.
+ * Returns a MongoDB to use, trying in this order and saying why each earlier step was skipped
+ * (the handle's `source` and `skipped`, and the log line): `opts.url` as is; a real `mongod`
+ * (`opts.mongodBinary`, else `mongod` on PATH) started as a one-node replica set; a `mongod` from
+ * mongodb-memory-server's cache, downloaded once when there is network, started the same way; the
+ * in-memory Java stand-in.
  */
 export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoHandle> {
   const logger = opts.logger ?? silentLogger;
   const readyTimeoutMs = opts.readyTimeoutMs ?? 30_000;
   const choice = opts.backend ?? "auto";
+  const skipped: string[] = [];
 
   if (opts.url) {
-    const handle = externalHandle(opts.url);
-    logger.info({ backend: handle.backend, url: redactUrl(opts.url) }, `MongoDB: ${handle.describe()}`);
+    const handle = chosen(externalHandle(opts.url), "url", skipped);
+    logger.info({ backend: handle.backend, source: "url", url: redactUrl(opts.url) }, `MongoDB: ${handle.describe()}`);
     return handle;
   }
+  skipped.push("GF_MONGO_URL: not set");
 
   if (choice !== "stand-in") {
     const binary = opts.mongodBinary ?? "mongod";
+    const source: MongoSource = opts.mongodBinary === undefined ? "path" : "mongod-binary";
     const version = await probeMongod(binary);
     if (version) {
-      const handle = await startMongod({ binary, readyTimeoutMs, logger });
-      logger.info({ backend: handle.backend, url: redactUrl(handle.url), version }, `MongoDB: ${handle.describe()}`);
+      const handle = chosen(await startMongod({ binary, readyTimeoutMs, logger }), source, skipped);
+      logger.info(
+        { backend: handle.backend, source, url: redactUrl(handle.url), version },
+        `MongoDB: ${handle.describe()}`,
+      );
       return handle;
     }
     // An explicit binary that does not run is a configuration error, not a cue to fall back.
     if (opts.mongodBinary !== undefined || choice === "mongod") {
       throw new Error(`mongod not usable: \`${binary} --version\` failed`);
     }
-    logger.debug({ binary }, "no mongod found; using the Java stand-in");
+    skipped.push("mongod on PATH: none (`mongod --version` failed; GF_MONGOD_BINARY names one elsewhere)");
+
+    if (opts.download === false) skipped.push("mongodb-memory-server: download disabled");
+    else {
+      const obtained = await obtainMongod({
+        networkProbeMs: opts.downloadProbeMs ?? 3_000,
+        logger,
+      });
+      if (obtained.binary === undefined) skipped.push(obtained.skipped);
+      else {
+        try {
+          const handle = chosen(
+            await startMongod({ binary: obtained.binary, readyTimeoutMs, logger }),
+            "mongodb-memory-server",
+            skipped,
+          );
+          logger.info(
+            { backend: handle.backend, source: "mongodb-memory-server", version: obtained.version, how: obtained.how },
+            `MongoDB: ${handle.describe()} (mongodb-memory-server, ${obtained.how})`,
+          );
+          return handle;
+        } catch (error) {
+          const message = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+          skipped.push(`mongodb-memory-server: ${obtained.binary} did not start: ${message}`);
+        }
+      }
+    }
   }
 
   const heapMb = opts.heapMb ?? 256;
   if (!Number.isInteger(heapMb) || heapMb < 16) throw new RangeError(`heapMb must be an integer >= 16, got ${heapMb}`);
-  const handle = await startStandIn({
-    cacheDir: opts.cacheDir ?? defaultStandInCacheDir,
-    javaBinary: opts.javaBinary ?? "java",
-    heapMb,
-    readyTimeoutMs,
-    logger,
-  });
+  const handle = chosen(
+    await startStandIn({
+      cacheDir: opts.cacheDir ?? (await standInCacheDir()),
+      javaBinary: opts.javaBinary ?? "java",
+      heapMb,
+      readyTimeoutMs,
+      logger,
+    }),
+    "stand-in",
+    skipped,
+  );
   // said plainly, every time: anyone on this host can read and write it
-  logger.warn({ backend: handle.backend, url: handle.url, pid: handle.pid }, `MongoDB: ${handle.describe()}`);
+  logger.warn(
+    { backend: handle.backend, source: "stand-in", url: handle.url, pid: handle.pid, skipped },
+    `MongoDB: ${handle.describe()}`,
+  );
   return handle;
+}
+
+/** The handle, marked with the ladder step that gave it and why the earlier steps were skipped. */
+function chosen(handle: MongoHandle, source: MongoSource, skipped: string[]): MongoHandle {
+  return { ...handle, source, skipped: [...skipped] };
 }
 
 /**

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { constants, existsSync } from "node:fs";
+import { access, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { MongoStartError, OutputTail, onProcessExit, waitForExit } from "./process.js";
@@ -13,8 +14,22 @@ const packageDir = fileURLToPath(new URL("../", import.meta.url));
 /** The Maven project of the stand-in, inside this package. */
 export const standInSourceDir = join(packageDir, "stand-in");
 
-/** Where built stand-ins are cached unless told otherwise. */
+/** Where built stand-ins are cached unless told otherwise (or not writable: see {@link standInCacheDir}). */
 export const defaultStandInCacheDir = join(packageDir, "node_modules", ".cache", "gigafactory-stand-in");
+
+/**
+ * {@link defaultStandInCacheDir} when this package's folder is writable (a checkout, a user's own
+ * install); else the user's cache (`$XDG_CACHE_HOME` or `~/.cache`, `gigafactory/stand-in`), for a
+ * package installed globally by root and run by someone else.
+ */
+export async function standInCacheDir(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  try {
+    await access(packageDir, constants.W_OK);
+    return defaultStandInCacheDir;
+  } catch {
+    return join(env.XDG_CACHE_HOME?.trim() || join(homedir(), ".cache"), "gigafactory", "stand-in");
+  }
+}
 
 const buildTimeoutMs = 10 * 60_000;
 const cdsDumpTimeoutMs = 60_000;

@@ -2,6 +2,13 @@
 export type MongoBackend = "external" | "mongod" | "stand-in";
 
 /**
+ * Which step of the launcher's ladder gave the MongoDB: `GF_MONGO_URL` (option `url`), a `mongod`
+ * named by `GF_MONGOD_BINARY` or found on `PATH`, one from mongodb-memory-server's download and
+ * cache, or the Java stand-in.
+ */
+export type MongoSource = "url" | "mongod-binary" | "path" | "mongodb-memory-server" | "stand-in";
+
+/**
  * The subset of a pino logger the launcher uses, so the app's root logger (or
  * `logger.child({ module: 'mongo' })`) can be passed as is.
  */
@@ -18,6 +25,10 @@ export interface MongoHandle {
   readonly backend: MongoBackend;
   /** OS pid of the server process we started; `undefined` for `external`. */
   readonly pid: number | undefined;
+  /** The ladder step that gave this MongoDB (set by {@link startMongo}). */
+  readonly source?: MongoSource;
+  /** Why each earlier step of the ladder was skipped, one line each, in order (set by {@link startMongo}). */
+  readonly skipped?: readonly string[];
   /** One line for logs and CLIs, e.g. `stand-in mongodb://127.0.0.1:40123 (pid 812)`. */
   describe(): string;
   /** Stops the process we started (no-op for `external`). Idempotent. */
@@ -46,13 +57,26 @@ export interface StartMongoOptions {
    */
   mongodBinary?: string | undefined;
   /**
+   * Whether the ladder may use mongodb-memory-server's cache and download (after `mongod` on PATH,
+   * before the stand-in). Its `MONGOMS_*` variables are read from `process.env`, as the library does.
+   * @default true
+   */
+  download?: boolean | undefined;
+  /**
+   * How long the download host may take to accept a TCP connection before the download step is
+   * skipped (no network), in ms.
+   * @default 3000
+   */
+  downloadProbeMs?: number | undefined;
+  /**
    * Maximum Java heap of the stand-in, in MiB (`-Xmx`).
    * @default 256
    */
   heapMb?: number | undefined;
   /**
    * Where built stand-in jars are cached, one folder per hash of its sources.
-   * @default '<devdb package>/node_modules/.cache/gigafactory-stand-in'
+   * @default '<devdb package>/node_modules/.cache/gigafactory-stand-in', or when that package is not
+   * writable (installed globally by root) '~/.cache/gigafactory/stand-in'
    */
   cacheDir?: string | undefined;
   /**

@@ -55,9 +55,11 @@ export async function resolveApp(
   };
   const bin = typeof manifest.bin === "string" ? manifest.bin : (manifest.bin?.[app.bin] ?? "dist/main.js");
   const main = join(packageDir, bin);
-  if (!(await exists(main))) {
+  // the bin is a committed loader (bin/*.mjs); what must exist is the build it loads
+  const built = join(packageDir, "dist", "main.js");
+  if (!(await exists(main)) || !(await exists(built))) {
     throw new CliError(
-      `${app.pkg} is installed at ${packageDir} but not built: ${main} is missing (pnpm --filter ${app.pkg} build)`,
+      `${app.pkg} is installed at ${packageDir} but not built: ${built} is missing (pnpm --filter ${app.pkg} build)`,
       EXIT.notFound,
     );
   }

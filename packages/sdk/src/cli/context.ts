@@ -14,6 +14,8 @@ export interface CliContextOptions {
   stderr: NodeJS.WriteStream;
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
+  /** How to spell `gf` in hints (`gf`, or `pnpm gf` inside the repository). @default "gf" */
+  self?: string;
 }
 
 /** What a command gets: the output, the environment, and a lazily made client. */
@@ -21,6 +23,8 @@ export class CliContext {
   readonly out: Output;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** How to spell `gf` in next-step hints: `gf`, or `pnpm gf` when run as the repository's script. */
+  readonly self: string;
   /** What the process exits with when the command returns normally (e.g. 1: a job did not ship). */
   exitCode: number = 0;
   private connected: { client: GigafactoryClient; source: string } | undefined;
@@ -29,6 +33,7 @@ export class CliContext {
     this.out = new Output(opts);
     this.env = opts.env;
     this.cwd = opts.cwd;
+    this.self = opts.self ?? "gf";
   }
 
   /**
@@ -47,7 +52,7 @@ export class CliContext {
     }
     if (!found) {
       throw new CliError(
-        "no fleet to talk to: start one with `gf up`, or give --url and --token (or GF_URL and GF_TOKEN)",
+        `no fleet to talk to: start one with \`${this.self} up\`, or give --url and --token (or GF_URL and GF_TOKEN)`,
         EXIT.unreachable,
       );
     }

@@ -2,9 +2,19 @@
 import { CommanderError } from "commander";
 import { CliContext } from "./context.js";
 import { EXIT, explainError } from "./errors.js";
+import { detectInvocation } from "./invocation.js";
 import { buildProgram } from "./program.js";
 
-const ctx = new CliContext({ stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+const invocation = detectInvocation(process.env, process.cwd());
+// `pnpm gf` runs from the repository root: act in the folder the user typed it in
+if (invocation.cwd !== process.cwd()) process.chdir(invocation.cwd);
+const ctx = new CliContext({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: invocation.cwd,
+  self: invocation.self,
+});
 
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram(ctx);

@@ -1,10 +1,13 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAppCommands } from "./commands/apps.js";
+import { registerCompletionCommands } from "./commands/completion.js";
 import { registerFleetCommands } from "./commands/fleet.js";
+import { registerInitCommands } from "./commands/init.js";
 import { registerJobCommands } from "./commands/jobs.js";
 import { registerLogCommands } from "./commands/logs.js";
 import { registerProfileCommands } from "./commands/profiles.js";
+import { registerSchemaCommands } from "./commands/schema.js";
 import { registerSubmitCommands } from "./commands/submit.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUpCommands } from "./commands/up.js";
@@ -50,8 +53,9 @@ Exit codes:
   ${EXIT.unreachable}  cannot reach the coordinator, or the token is missing, unknown or lacks the role
 
 Start here:
-  gf up                                   # a local fleet, in the foreground
-  gf submit examples/hello.md --wait      # in another terminal, same directory`,
+  ${ctx.self} up                      # a local fleet, in the foreground
+  ${ctx.self} init                    # in another terminal, same folder: hello.md, profile.yaml
+  ${ctx.self} submit hello.md --wait  # ships it`,
     );
 
   registerUpCommands(program, ctx);
@@ -62,5 +66,8 @@ Start here:
   registerProfileCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAppCommands(program, ctx);
+  registerInitCommands(program, ctx);
+  registerSchemaCommands(program, ctx);
+  registerCompletionCommands(program, ctx);
   return program;
 }

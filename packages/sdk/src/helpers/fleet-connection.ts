@@ -27,6 +27,11 @@ export const FleetFile = z.object({
     })
     .optional(),
   mongo: z.string().optional(),
+  /**
+   * Which step of the MongoDB launcher's ladder gave the fleet's database (`url`, `mongod-binary`,
+   * `path`, `mongodb-memory-server`, `stand-in`) and why each earlier step was skipped.
+   */
+  mongoChoice: z.object({ source: z.string(), backend: z.string(), skipped: z.array(z.string()) }).optional(),
 });
 export type FleetFile = z.infer<typeof FleetFile>;
 

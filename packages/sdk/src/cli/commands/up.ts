@@ -7,6 +7,7 @@ import type { CliContext } from "../context.js";
 import { CliError, EXIT } from "../errors.js";
 import { durationOption, intOption, listOption } from "../options.js";
 import { LocalFleet } from "../up/local-fleet.js";
+import { nextSteps } from "../up/next-steps.js";
 
 interface UpOptions {
   port: number;
@@ -105,8 +106,7 @@ A second Ctrl-C stops everything at once.`,
           out.line("");
           const here = resolve(ctx.cwd, opts.data) === ctx.cwd ? "here" : `in ${rel(resolve(ctx.cwd, opts.data))}`;
           out.line(`${out.c.green("✓")} the fleet is up. Next, in another terminal ${here}:`);
-          out.line(`  gf submit examples/hello.md --wait`);
-          out.line("  gf jobs            gf factories       gf logs ID -f");
+          for (const step of nextSteps(ctx.self, resolve(ctx.cwd, opts.data))) out.line(`  ${step}`);
           out.line(out.c.dim("Ctrl-C stops the fleet (factories drain first)."));
           // a factory or the coordinator that dies is restarted; this is what the fleet cannot survive
           const crashed = await Promise.race([fleet.supervise(), stopped.then(() => undefined)]);

@@ -85,8 +85,9 @@ export class LocalFleet {
 
     let mongoUrl = opts.mongoUrl;
     let mongoDescription = `external ${redact(opts.mongoUrl ?? "")}`;
+    let mongoChoice: MongoChoice = { source: "url", backend: "external", skipped: [] };
     if (!mongoUrl) {
-      out.line(out.c.dim("starting MongoDB (the first start may build the in-memory stand-in)…"));
+      out.line(out.c.dim("starting MongoDB (a first start may download mongod or build the in-memory stand-in)…"));
       this.mongo = await ChildApp.start({
         label: "mongodb",
         script: MONGO_HOST,
@@ -98,8 +99,12 @@ export class LocalFleet {
       });
       mongoUrl = String(this.mongo.ready.url);
       mongoDescription = String(this.mongo.ready.describe ?? mongoUrl);
+      mongoChoice = mongoChoiceOf(this.mongo.ready);
     }
     out.line(`${label(out, "mongodb")}${mongoDescription}`);
+    // the launcher's ladder: which step gave the database, and why the ones before it were skipped
+    out.line(`${label(out, "")}${out.c.dim(`from: ${mongoChoice.source}`)}`);
+    for (const reason of mongoChoice.skipped) out.line(`${label(out, "")}${out.c.dim(`skipped: ${reason}`)}`);
 
     const coordinatorMongoUrl = mongoUrl;
     const startCoordinator = (port: number) =>
@@ -205,6 +210,7 @@ export class LocalFleet {
       pid: process.pid,
       startedAt: new Date().toISOString(),
       mongo: mongoDescription,
+      mongoChoice,
     };
     this.fleet = fleet;
     await this.writeFleetFile();
@@ -355,4 +361,14 @@ function seconds(ms: number): string {
 
 function redact(url: string): string {
   return url.replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@");
+}
+
+/** What fleet.json says about the launcher's choice (`mongoChoice`), for `gf status` and people. */
+type MongoChoice = NonNullable<FleetFile["mongoChoice"]>;
+
+/** The choice from the mongo host's ready line; an older host without it reports its backend only. */
+function mongoChoiceOf(ready: Record<string, unknown>): MongoChoice {
+  const backend = String(ready.backend ?? "unknown");
+  const skipped = Array.isArray(ready.skipped) ? ready.skipped.map(String) : [];
+  return { source: typeof ready.source === "string" ? ready.source : backend, backend, skipped };
 }

@@ -41,5 +41,13 @@ function stop(): void {
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 process.stdout.write(
-  `${JSON.stringify({ msg: "GF_MONGO_READY", url: mongo.url, backend: mongo.backend, pid: mongo.pid ?? null, describe: mongo.describe() })}\n`,
+  `${JSON.stringify({
+    msg: "GF_MONGO_READY",
+    url: mongo.url,
+    backend: mongo.backend,
+    pid: mongo.pid ?? null,
+    describe: mongo.describe(),
+    source: mongo.source ?? mongo.backend,
+    skipped: mongo.skipped ?? [],
+  })}\n`,
 );
