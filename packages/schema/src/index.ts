@@ -14,3 +14,5 @@ export * from "./jobfile.js";
 export * from "./api/jobs.js";
 export * from "./api/factory.js";
 export * from "./api/admin.js";
+export * from "./schedule.js";
+export * from "./api/schedules.js";
