@@ -152,6 +152,8 @@ export const Schedule = z.object({
   /** `bufferOne`: the due time waiting for the running job to end. */
   buffered: z.date().nullable(),
   lastJobId: JobId.nullable(),
+  /** `pauseOnFailure`: the failed job that paused it, so a resume does not pause again for the same one. */
+  pausedForJobId: JobId.nullable(),
   /** Jobs fired (scheduled, triggered, backfilled). */
   actions: z.number().int().nonnegative(),
   /** Due times missed by more than the catch-up window. */
