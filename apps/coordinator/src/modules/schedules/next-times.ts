@@ -52,8 +52,11 @@ export function nextDue(def: Timing, after: Date, compiled: NextFn[] = compile(d
 export function nextDueTimes(def: Timing, after: Date, count: number): Date[] {
   const compiled = compile(def.specs);
   const times: Date[] = [];
-  let at: Date | null = after;
-  while (times.length < count && (at = nextDue(def, at, compiled))) times.push(at);
+  let at = nextDue(def, after, compiled);
+  while (at && times.length < count) {
+    times.push(at);
+    at = nextDue(def, at, compiled);
+  }
   return times;
 }
 
@@ -61,10 +64,11 @@ export function nextDueTimes(def: Timing, after: Date, count: number): Date[] {
 export function dueTimesIn(def: Timing, from: Date, to: Date, max: number): Date[] | null {
   const compiled = compile(def.specs);
   const times: Date[] = [];
-  let at: Date | null = new Date(from.getTime() - 1);
-  while ((at = nextDue(def, at, compiled)) && at <= to) {
+  let at = nextDue(def, new Date(from.getTime() - 1), compiled);
+  while (at && at <= to) {
     if (times.length === max) return null;
     times.push(at);
+    at = nextDue(def, at, compiled);
   }
   return times;
 }
