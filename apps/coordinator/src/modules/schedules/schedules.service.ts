@@ -14,7 +14,7 @@ import { type SchedulesRepository, scheduleKey } from "./schedules.repository.js
 /** How many upcoming due times a schedule's view shows. */
 const SHOWN_DUE_TIMES = 5;
 
-export type ScheduleView = Schedule & {
+export type ScheduleView = Omit<Schedule, "recent"> & {
   nextDueTimes: Date[];
   recent: (ScheduleAction & { stage?: Stage })[];
 };
