@@ -15,4 +15,5 @@ export * from "./api/jobs.js";
 export * from "./api/factory.js";
 export * from "./api/admin.js";
 export * from "./schedule.js";
+export * from "./schedule-file.js";
 export * from "./api/schedules.js";

@@ -5,6 +5,7 @@ import { registerFleetCommands } from "./commands/fleet.js";
 import { registerJobCommands } from "./commands/jobs.js";
 import { registerLogCommands } from "./commands/logs.js";
 import { registerProfileCommands } from "./commands/profiles.js";
+import { registerScheduleCommands } from "./commands/schedules.js";
 import { registerSubmitCommands } from "./commands/submit.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUpCommands } from "./commands/up.js";
@@ -60,6 +61,7 @@ Start here:
   registerLogCommands(program, ctx);
   registerFleetCommands(program, ctx);
   registerProfileCommands(program, ctx);
+  registerScheduleCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAppCommands(program, ctx);
   return program;
