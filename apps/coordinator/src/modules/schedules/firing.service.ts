@@ -59,7 +59,12 @@ export class FiringService {
     const lease = () => ({ holder, until: new Date(now.getTime() + options.firingLeaseMs) });
 
     if (s.firing) {
-      if (s.firing.until > now) return; // another coordinator is firing it
+      if (s.firing.until > now) {
+        // another coordinator is firing it; an edit made meanwhile set attentionAt to now: look
+        // again when the lease ends rather than at every pass (its `fired` re-opens attention)
+        if (!s.attentionAt || s.attentionAt < s.firing.until) await this.claim(s, { attentionAt: s.firing.until }, now);
+        return;
+      }
       const until = lease().until;
       const claimed = await this.claim(s, { firing: { dueAt: s.firing.dueAt, ...lease() }, attentionAt: until }, now);
       if (claimed) await this.fire(claimed, s.firing.dueAt, "scheduled");

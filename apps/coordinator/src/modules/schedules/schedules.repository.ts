@@ -64,8 +64,9 @@ export class SchedulesRepository {
 
   /**
    * Ends the firing of `dueAt` once its job exists: clears the lease, links the job, counts the
-   * action. `attentionAt` is set only when nothing else changed the schedule since the claim
-   * (`rev`); otherwise the edit's own `attentionAt` stands. Returns whether the firing was still there.
+   * action. `attentionAt` is set to the claim's when nothing else changed the schedule since the
+   * claim (`rev`); otherwise to `now`, so the firing loop decides again from what is stored.
+   * Returns whether the firing was still there.
    */
   async fired(
     _id: string,
@@ -82,7 +83,10 @@ export class SchedulesRepository {
       update({ ...withJob, attentionAt: opts.attentionAt }),
     );
     if (first.modifiedCount === 1) return true;
-    const second = await this.cols.schedules.updateOne({ _id, "firing.dueAt": opts.dueAt }, update(withJob));
+    const second = await this.cols.schedules.updateOne(
+      { _id, "firing.dueAt": opts.dueAt },
+      update({ ...withJob, attentionAt: opts.action.at }),
+    );
     return second.modifiedCount === 1;
   }
 
