@@ -26,7 +26,8 @@ describe("ScheduleDefinition", () => {
     [{ specs: [{ every: "1m" }], overlap: "queue" }, "skip"],
     [{ specs: [{ every: "1m" }], job: { bodyMd: "x", idempotencyKey: "k" } }, "idempotencyKey"],
   ])("refuses %j with a clear message", (patch, message) => {
-    const result = ScheduleDefinition.safeParse({ id: "s", specs: [{ every: "1m" }], job, ...patch });
+    const base: Record<string, unknown> = { id: "s", specs: [{ every: "1m" }], job };
+    const result = ScheduleDefinition.safeParse({ ...base, ...patch });
     expect(result.success).toBe(false);
     expect(JSON.stringify(result.error?.issues)).toContain(message);
   });
