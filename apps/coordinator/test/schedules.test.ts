@@ -125,6 +125,16 @@ describe("schedules API", () => {
     await settle("pausing");
   });
 
+  it("delays each job by its due time's jitter, below the bound", async () => {
+    await admin.trpc.schedules.create.mutate(yearly("jittery", { specs: [{ every: "1h" }], jitter: "10m" }));
+    const range = { id: "jittery", from: new Date("2026-01-01T00:00:00Z"), to: new Date("2026-01-01T09:00:00Z") };
+    await admin.trpc.schedules.backfill.mutate(range);
+    const delays = (await firedJobs(h, "default/jittery")).map((job) => job.notBefore.getTime() - dueOf(job));
+    expect(delays).toHaveLength(10);
+    expect(delays.every((delay) => delay >= 0 && delay < 600_000)).toBe(true);
+    expect(new Set(delays).size).toBeGreaterThan(1);
+  });
+
   it("fires a skipped 02:30 once and a repeated 01:30 once in New York (backfill over DST days)", async () => {
     const ny = (id: string, cron: string) => yearly(id, { specs: [{ cron, timezone: "America/New_York" }] });
     await admin.trpc.schedules.create.mutate(ny("spring", "30 2 * * *"));

@@ -166,6 +166,7 @@ export class FiringService {
     }
     await this.deps.schedules.fired(claimed._id, {
       dueAt,
+      holder: this.deps.holder,
       rev: claimed.rev,
       attentionAt: next,
       action,

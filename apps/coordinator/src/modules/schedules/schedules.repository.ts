@@ -70,7 +70,15 @@ export class SchedulesRepository {
    */
   async fired(
     _id: string,
-    opts: { dueAt: Date; rev: number; attentionAt: Date | null; action: ScheduleAction; counts: boolean },
+    opts: {
+      dueAt: Date;
+      /** Who claimed it: a holder whose lease ran out and was taken over records nothing (the new holder does). */
+      holder: string;
+      rev: number;
+      attentionAt: Date | null;
+      action: ScheduleAction;
+      counts: boolean;
+    },
   ): Promise<boolean> {
     const update = (set: ScheduleSet) => ({
       $set: { ...set, firing: null, updatedAt: opts.action.at },
@@ -79,12 +87,12 @@ export class SchedulesRepository {
     });
     const withJob = opts.action.jobId ? { lastJobId: opts.action.jobId } : {};
     const first = await this.cols.schedules.updateOne(
-      { _id, rev: opts.rev, "firing.dueAt": opts.dueAt },
+      { _id, rev: opts.rev, "firing.dueAt": opts.dueAt, "firing.holder": opts.holder },
       update({ ...withJob, attentionAt: opts.attentionAt }),
     );
     if (first.modifiedCount === 1) return true;
     const second = await this.cols.schedules.updateOne(
-      { _id, "firing.dueAt": opts.dueAt },
+      { _id, "firing.dueAt": opts.dueAt, "firing.holder": opts.holder },
       update({ ...withJob, attentionAt: opts.action.at }),
     );
     return second.modifiedCount === 1;

@@ -24,7 +24,7 @@ export function createSchedules(deps: {
     jobRepo: deps.jobRepo,
     jobs: deps.jobs,
     options: deps.options,
-    // names this coordinator in the firings it holds (for people reading them; never compared)
+    // names this coordinator in the firings it holds: only the holder records a firing's action
     holder: newId(`${hostname()}:${process.pid}`),
     logger: deps.logger,
   });
