@@ -31,6 +31,8 @@ export const Env = z.object({
   GF_BACKOFF_BASE: Duration.default(DEFAULT_TIMINGS.lease.backoff.baseMs),
   GF_BACKOFF_MAX: Duration.default(DEFAULT_TIMINGS.lease.backoff.maxMs),
   GF_BLOB_SWEEP_EVERY: Duration.pipe(Positive).default(DEFAULT_TIMINGS.blobs.sweepEveryMs),
+  GF_SCHEDULE_POLL: Duration.pipe(Positive).default(DEFAULT_TIMINGS.schedules.pollMs),
+  GF_SCHEDULE_FIRING_LEASE: Duration.pipe(Positive).default(DEFAULT_TIMINGS.schedules.firingLeaseMs),
   GF_ARTIFACT_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -82,6 +84,11 @@ export function timingOptions(env: Env): TimingOptions {
     notifier: { ...notifier, pollMs: env.GF_NOTIFIER_POLL },
     blobs: { ...DEFAULT_TIMINGS.blobs, sweepEveryMs: env.GF_BLOB_SWEEP_EVERY },
     limits: { ...DEFAULT_TIMINGS.limits, rateLimits: rateLimits(env) },
+    schedules: {
+      ...DEFAULT_TIMINGS.schedules,
+      pollMs: env.GF_SCHEDULE_POLL,
+      firingLeaseMs: env.GF_SCHEDULE_FIRING_LEASE,
+    },
   };
 }
 

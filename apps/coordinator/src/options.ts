@@ -252,6 +252,34 @@ export interface BlobOptions {
   orphanGraceMs: number;
 }
 
+/** Schedules' firing loop (`modules/schedules/schedule-loop.ts`), on every coordinator. */
+export interface ScheduleOptions {
+  /**
+   * How often each coordinator looks for due schedules when nothing is known to be due sooner;
+   * after each pass it also wakes at the nearest due time. `GF_SCHEDULE_POLL`.
+   * @defaultValue 1_000
+   */
+  pollMs: number;
+  /**
+   * How long a coordinator holds the firing of one due time (claimed, job not yet created); a
+   * firing still held after this is retried by any coordinator with the same idempotency key.
+   * `GF_SCHEDULE_FIRING_LEASE`.
+   * @defaultValue 30_000
+   */
+  firingLeaseMs: number;
+  /**
+   * `bufferOne`: how often a buffered due time checks whether the job it waits for has ended.
+   * @defaultValue 1_000
+   */
+  bufferRecheckMs: number;
+  /**
+   * How many due schedules one pass reads at a time, and how many it fires at once.
+   * @defaultValue `{ batch: 200, concurrency: 16 }`
+   */
+  batch: number;
+  concurrency: number;
+}
+
 export interface TimingOptions {
   lease: LeaseOptions;
   notifier: NotifierOptions;
@@ -260,6 +288,7 @@ export interface TimingOptions {
   caches: CacheOptions;
   limits: LimitOptions;
   blobs: BlobOptions;
+  schedules: ScheduleOptions;
 }
 
 export const DEFAULT_TIMINGS = {
@@ -310,6 +339,7 @@ export const DEFAULT_TIMINGS = {
     },
   },
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
+  schedules: { pollMs: 1_000, firingLeaseMs: 30_000, bufferRecheckMs: 1_000, batch: 200, concurrency: 16 },
 } as const satisfies TimingOptions;
 
 /**

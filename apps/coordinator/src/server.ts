@@ -132,6 +132,7 @@ export class Coordinator {
     services.notifier.start();
     services.reaper.start();
     services.blobSweeper.start();
+    services.scheduleLoop.start();
     const { port } = this.server.address() as AddressInfo;
     const url = `${tls ? "https" : "http"}://${env.GF_HOST}:${port}`;
     logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: options.lease.ttlMs }, "coordinator listening");
@@ -156,6 +157,7 @@ export class Coordinator {
       ["broadcast reconnect", () => this.wssHandler?.broadcastReconnectNotification()],
       ["stop reaper", () => this.services?.reaper.close()],
       ["stop blob sweeper", () => this.services?.blobSweeper.close()],
+      ["stop schedule loop", () => this.services?.scheduleLoop.close()],
       ["stop websocket guard", () => this.stopGuard?.()],
       ["stop notifier", () => this.services?.notifier.close()],
       // stop accepting first (clients told to reconnect must not come back here), then close the

@@ -26,6 +26,7 @@ import { LocksRepository } from "./modules/locks/locks.repository.js";
 import { ProfilesRepository } from "./modules/profiles/profiles.repository.js";
 import { ProfilesService } from "./modules/profiles/profiles.service.js";
 import { RunsRepository } from "./modules/runs/runs.repository.js";
+import { createSchedules } from "./modules/schedules/wiring.js";
 
 export interface ServicesConfig {
   /** Every timing rule (options.ts, with the environment's values filled in). */
@@ -75,6 +76,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   });
   const common = { jobs: repos.jobs, runs: repos.runs, events, outcomes };
   const blobs = new BlobStore(config.blobDir);
+  const jobs = new JobsService({ ...common, profiles: repos.profiles, notifier });
   return {
     config,
     /** For `ensureIndexes` at start-up only; everything else goes through a repository. */
@@ -87,7 +89,14 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     tokens: new TokensService(repos.tokens),
     /** Calls per token (`limits.rateLimits`): the tRPC middleware and the artifact routes take from it. */
     rateLimiter: new RateLimiter(config.timings.limits.rateLimits),
-    jobs: new JobsService({ ...common, profiles: repos.profiles, notifier }),
+    jobs,
+    ...createSchedules({
+      cols,
+      jobRepo: repos.jobs,
+      jobs,
+      options: config.timings.schedules,
+      logger: logger.child({ module: "schedules" }),
+    }),
     factories: new FactoriesService(repos.factories, notifier, repos.tokens),
     claims: new ClaimsService({
       ...common,

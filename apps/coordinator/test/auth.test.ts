@@ -22,6 +22,30 @@ function subscribeOnce(
 type Role = "service" | "factory" | "admin";
 type Expected = "NOT_FOUND" | "FORBIDDEN" | "FENCED";
 
+/** Product A's schedule: yearly, so it fires nothing while the matrix runs. */
+const authSchedule = { id: "auth-sched", specs: [{ cron: "0 0 1 1 *" }], job: { bodyMd: "echo hi" } };
+const scheduleRows = (): Record<string, Row> => {
+  const row = (call: Row["call"], otherProduct: Row["otherProduct"] = "NOT_FOUND"): Row => ({
+    allowed: ["service", "admin"],
+    otherProduct,
+    call,
+  });
+  const id = authSchedule.id;
+  return {
+    "schedules.create": row((c) => c.trpc.schedules.create.mutate(authSchedule), "own"),
+    "schedules.update": row((c) => c.trpc.schedules.update.mutate({ ...authSchedule, overlap: "allowAll" })),
+    "schedules.get": row((c) => c.trpc.schedules.get.query({ id })),
+    "schedules.list": row((c) => c.trpc.schedules.list.query({}), "own"),
+    "schedules.pause": row((c) => c.trpc.schedules.pause.mutate({ id })),
+    "schedules.resume": row((c) => c.trpc.schedules.resume.mutate({ id })),
+    "schedules.delete": row((c) => c.trpc.schedules.delete.mutate({ id })),
+    "schedules.trigger": row((c) => c.trpc.schedules.trigger.mutate({ id })),
+    "schedules.backfill": row((c) =>
+      c.trpc.schedules.backfill.mutate({ id, from: new Date("2026-01-01"), to: new Date("2026-01-02") }),
+    ),
+  };
+};
+
 const hashOf = (token: string) => createHash("sha256").update(token).digest("hex");
 
 interface Row {
@@ -63,6 +87,7 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
 
     a.factoryId = await registerFactory(a.factory, { factoryId: "factory-a" });
     await a.service.trpc.profiles.publish.mutate({ name: "reviewer", snapshot: { persona: "strict" } });
+    await a.service.trpc.schedules.create.mutate(authSchedule);
     const failed = await createJob(a.service, { maxAttempts: 1, priority: 30 });
     const review = await createJob(a.service, { review: { mode: "human" }, priority: 20 });
     const job = await createJob(a.service, { priority: 10 });
@@ -233,6 +258,7 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
       otherProduct: "own",
       call: (c) => c.trpc.profiles.list.query({}),
     },
+    ...scheduleRows(),
     "artifacts.list": {
       allowed: ["service", "admin"],
       otherProduct: "NOT_FOUND",
@@ -282,6 +308,7 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
         .find({ productId: "default" }, { projection: { lastHeartbeatAt: 0 } })
         .toArray(),
       h.db.collection("profiles").find({}).toArray(),
+      h.db.collection("schedules").find({}).toArray(),
     ]);
 
   it("the matrix covers every procedure of the router", () => {

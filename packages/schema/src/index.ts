@@ -15,3 +15,6 @@ export * from "./api/jobs.js";
 export * from "./api/factory.js";
 export * from "./api/admin.js";
 export * from "./jobfile-json-schema.js";
+export * from "./schedule.js";
+export * from "./schedule-file.js";
+export * from "./api/schedules.js";

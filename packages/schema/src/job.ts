@@ -152,6 +152,8 @@ export const Job = z.object({
   /** `false`: the engine and gates run with no network at all (default: the host's network). */
   network: z.boolean().optional(),
   trackerItemId: z.string().max(256).optional(),
+  /** The schedule that fired this job (`<productId>/<schedule id>`), when one did. */
+  scheduleId: z.string().max(200).optional(),
   lease: Lease,
   eventSeq: z.number().int().nonnegative(),
   cancelRequested: z.boolean(),

@@ -1,4 +1,4 @@
-import type { Artifact, Factory, Job, JobEvent, Lock, Profile, Run, Token } from "@gigafactory/schema";
+import type { Artifact, Factory, Job, JobEvent, Lock, Profile, Run, Schedule, Token } from "@gigafactory/schema";
 import type { Collection, Db, ObjectId } from "mongodb";
 
 export type EventDoc = JobEvent & { _id?: ObjectId };
@@ -14,6 +14,7 @@ export interface Collections {
   artifacts: Collection<Artifact>;
   locks: Collection<Lock>;
   tokens: Collection<Token>;
+  schedules: Collection<Schedule>;
 }
 
 export function collections(db: Db): Collections {
@@ -26,6 +27,7 @@ export function collections(db: Db): Collections {
     artifacts: db.collection<Artifact>("artifacts"),
     locks: db.collection<Lock>("locks"),
     tokens: db.collection<Token>("tokens"),
+    schedules: db.collection<Schedule>("schedules"),
   };
 }
 

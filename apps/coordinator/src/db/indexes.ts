@@ -35,6 +35,11 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
   artifacts: [{ key: { jobId: 1, name: 1 }, name: "by_job" }],
   // the claim reads the product's held lock names
   locks: [{ key: { productId: 1, name: 1 }, name: "held" }],
+  // the firing loop's `due` and `nearest`; `_id` is `<productId>/<id>`
+  schedules: [
+    { key: { paused: 1, attentionAt: 1 }, name: "attention" },
+    { key: { productId: 1, id: 1 }, name: "list" },
+  ],
 };
 
 export async function ensureIndexes(cols: Collections): Promise<void> {

@@ -8,6 +8,7 @@ import { registerJobCommands } from "./commands/jobs.js";
 import { registerLogCommands } from "./commands/logs.js";
 import { registerProfileCommands } from "./commands/profiles.js";
 import { registerSchemaCommands } from "./commands/schema.js";
+import { registerScheduleCommands } from "./commands/schedules.js";
 import { registerSubmitCommands } from "./commands/submit.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUpCommands } from "./commands/up.js";
@@ -64,6 +65,7 @@ Start here:
   registerLogCommands(program, ctx);
   registerFleetCommands(program, ctx);
   registerProfileCommands(program, ctx);
+  registerScheduleCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAppCommands(program, ctx);
   registerInitCommands(program, ctx);

@@ -41,8 +41,15 @@ export class JobsService {
     },
   ) {}
 
-  /** Idempotent on `idempotencyKey`: the same key in the same product returns the existing job. */
-  async create(productId: string, input: JobCreate): Promise<{ job: Job; created: boolean }> {
+  /**
+   * Idempotent on `idempotencyKey`: the same key in the same product returns the existing job.
+   * `origin.scheduleId` links a job a schedule fired back to it.
+   */
+  async create(
+    productId: string,
+    input: JobCreate,
+    origin: { scheduleId?: string } = {},
+  ): Promise<{ job: Job; created: boolean }> {
     const { jobs } = this.deps;
     const idempotencyKey = input.idempotencyKey ?? newId("key");
     const existing = await jobs.findByKey(productId, idempotencyKey);
@@ -105,6 +112,7 @@ export class JobsService {
         cwd: input.cwd,
         network: input.network,
         trackerItemId: input.trackerItemId,
+        scheduleId: origin.scheduleId,
       }),
     };
     // counted on its parent before it is stored, so the parent cannot settle without it
