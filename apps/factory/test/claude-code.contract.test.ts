@@ -158,7 +158,10 @@ describe("claude-code with the real CLI", () => {
     const { factory } = await factoryFor("claude-real-cancel", [
       {
         toolCalls: [
-          { name: "Bash", input: { command: `tail -f /dev/null # ${marker}`, description: "wait", timeout: 600000 } },
+          {
+            name: "Bash",
+            input: { command: `sh -c 'tail -f /dev/null; :' ${marker}`, description: "wait", timeout: 600000 },
+          },
         ],
         usage: { input: 5, output: 5 },
       },

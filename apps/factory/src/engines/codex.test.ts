@@ -24,21 +24,32 @@ function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
 }
 
 describe("codex engine (against a fake codex)", () => {
-  it("invokes codex exec with JSONL output, full-auto and the profile's model; persona ahead of the prompt", async () => {
+  it("invokes codex exec with JSONL output, its own sandbox, no approvals and the profile's model; persona first", async () => {
     const { result } = await drain(
       runFake("success", { profile: { model: "gpt-5-codex", persona: "Be terse." }, bodyMd: "Fix the test" }),
     );
     expect(result.outcome).toBe("success");
     const { argv, cwd, stdin } = recorded(tmp.file("argv.json"));
-    expect(argv).toEqual(["exec", "--json", "--skip-git-repo-check", "--full-auto", "--model", "gpt-5-codex", "-"]);
+    expect(argv).toEqual([
+      "exec",
+      "--json",
+      "--skip-git-repo-check",
+      "--sandbox",
+      "workspace-write",
+      "-c",
+      'approval_policy="never"',
+      "--model",
+      "gpt-5-codex",
+      "-",
+    ]);
     expect(stdin).toBe("Be terse.\n\n---\n\nFix the test");
     expect(cwd).toBe(tmp.path);
   });
 
-  it("lets engineArgs choose the sandbox instead of --full-auto", async () => {
+  it("lets engineArgs choose the sandbox instead of ours", async () => {
     await drain(runFake("success", { profile: { engineArgs: ["--dangerously-bypass-approvals-and-sandbox"] } }));
     const { argv } = recorded(tmp.file("argv.json"));
-    expect(argv).not.toContain("--full-auto");
+    expect(argv).not.toContain("workspace-write");
     expect(argv).toContain("--dangerously-bypass-approvals-and-sandbox");
   });
 
