@@ -114,8 +114,9 @@ describe("codex with the real CLI", () => {
       costUsd: estimateCodexCost(MODEL, tokens),
     });
     expect(server.scripted).toHaveLength(2);
-    const input = (server.scripted[0]?.body as { input: Array<{ role?: string; content?: Array<{ text?: string }> }> })
-      .input;
+    type ResponsesBody = { input: Array<{ role?: string; content?: Array<{ text?: string }> }> };
+    const first = server.scripted[0]?.body as ResponsesBody | undefined;
+    const input = first?.input ?? [];
     const userTexts = input.filter((item) => item.role === "user").flatMap((item) => item.content ?? []);
     expect(userTexts.at(-1)?.text?.trimEnd()).toBe(`You are the contract test's persona.\n\n---\n\n${bodyMd}`);
 
