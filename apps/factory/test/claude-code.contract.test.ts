@@ -8,7 +8,7 @@ import type { ScriptReply } from "./support/model-server/script.js";
 import { processesWith } from "./support/proc-scan.js";
 import { type RealClis, realClis } from "./support/real-clis.js";
 import { type TempDir, tempDir } from "./support/temp.js";
-import { allEvents, runsOf, waitFor, waitForOutcome, waitForStage } from "./support/wait.js";
+import { allEvents, runsOf, waitFor, waitForOutcome, waitForRunResult, waitForStage } from "./support/wait.js";
 
 /**
  * The real Claude Code CLI (the pinned dev dependency) through a real factory, sandboxed as
@@ -185,5 +185,53 @@ describe("claude-code with the real CLI", () => {
     // the CLI itself ran in the job's workspace; nothing of this job is left running
     expect(processesWith(marker)).toEqual([]);
     expect(processesWith(workspaceMarker).filter((pid) => pid !== factory.pid)).toEqual([]);
+  }, 240_000);
+
+  it("a timeout ends the real CLI and the command it was running, run result `timeout`", async () => {
+    const marker = `gf-contract-timeout-${process.pid}-${Date.now()}`;
+    const { factory } = await factoryFor("claude-real-timeout", [
+      {
+        toolCalls: [
+          {
+            name: "Bash",
+            input: { command: `sh -c 'tail -f /dev/null; :' ${marker}`, description: "wait", timeout: 600000 },
+          },
+        ],
+      },
+    ]);
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "claude-code timeout",
+      engine: "claude-code",
+      bodyMd: "Wait for a long time.",
+      timeoutMs: 30_000,
+      maxAttempts: 1,
+    });
+    await waitFor("the scripted command running", () => processesWith(marker).length > 0, {
+      timeoutMs: 30_000,
+      describe: () => factory.tail(),
+    });
+    const run = await waitForRunResult(cluster.service, job._id, 0, { timeoutMs: 120_000 });
+    expect(run.result).toBe("timeout");
+    await waitFor("the command and the CLI to be gone", () => processesWith(marker).length === 0, {
+      timeoutMs: 60_000,
+    });
+    expect(processesWith(`${factory.workDir}/jobs/${job._id}`).filter((pid) => pid !== factory.pid)).toEqual([]);
+  }, 240_000);
+
+  it("waits out a 429 with retry-after and ships with the figures of the reply that followed", async () => {
+    const { server, factory } = await factoryFor("claude-real-429", [
+      { error: { status: 429, message: "scripted: slow down", retryAfter: 1 } },
+      { text: "Fine now.", usage: { input: 11, output: 7, cached: 2 } },
+    ]);
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "claude 429",
+      engine: "claude-code",
+      bodyMd: "Hi.",
+    });
+    await waitForOutcome(cluster.service, job._id, "shipped", { timeoutMs: 120_000, describe: () => factory.tail() });
+    const [run] = await runsOf(cluster.service, job._id);
+    expect(run?.insights).toMatchObject({ tokensIn: 11, tokensOut: 7, tokensCached: 2, turns: 1, toolCalls: 0 });
+    expect(server.scripted).toHaveLength(2);
+    expect(server.remaining).toBe(0);
   }, 240_000);
 });

@@ -11,7 +11,7 @@ import type { ScriptedModelServer } from "./support/model-server/server.js";
 import { processesWith } from "./support/proc-scan.js";
 import { type RealClis, realClis } from "./support/real-clis.js";
 import { type TempDir, tempDir } from "./support/temp.js";
-import { allEvents, runsOf, waitFor, waitForOutcome, waitForStage } from "./support/wait.js";
+import { allEvents, runsOf, waitFor, waitForOutcome, waitForRunResult, waitForStage } from "./support/wait.js";
 
 /**
  * The real Codex CLI (the pinned dev dependency) through a real factory, sandboxed as factories
@@ -172,6 +172,34 @@ describe("codex with the real CLI", () => {
     });
     await cluster.service.trpc.jobs.cancel.mutate({ jobId: job._id, reason: "contract test" });
     await waitForStage(cluster.service, job._id, "cancelled", { timeoutMs: 60_000, describe: () => factory.tail() });
+    await waitFor("the command and the CLI to be gone", () => processesWith(marker).length === 0, {
+      timeoutMs: 60_000,
+    });
+    expect(processesWith(`${factory.workDir}/jobs/${job._id}`).filter((pid) => pid !== factory.pid)).toEqual([]);
+  }, 240_000);
+
+  it("a timeout ends the real CLI and the command it was running, run result `timeout`", async () => {
+    const marker = `gf-contract-timeout-${process.pid}-${Date.now()}`;
+    const { factory } = await factoryFor("codex-real-timeout", [
+      {
+        toolCalls: [
+          { name: "exec_command", input: { cmd: `sh -c 'tail -f /dev/null; :' ${marker}`, yield_time_ms: 600000 } },
+        ],
+      },
+    ]);
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "codex timeout",
+      engine: "codex",
+      bodyMd: "Wait for a long time.",
+      timeoutMs: 30_000,
+      maxAttempts: 1,
+    });
+    await waitFor("the scripted command running", () => processesWith(marker).length > 0, {
+      timeoutMs: 30_000,
+      describe: () => factory.tail(),
+    });
+    const run = await waitForRunResult(cluster.service, job._id, 0, { timeoutMs: 120_000 });
+    expect(run.result).toBe("timeout");
     await waitFor("the command and the CLI to be gone", () => processesWith(marker).length === 0, {
       timeoutMs: 60_000,
     });
