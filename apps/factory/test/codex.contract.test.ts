@@ -9,7 +9,7 @@ import { startOpenAiServer } from "./support/model-server/openai.js";
 import type { ScriptReply } from "./support/model-server/script.js";
 import type { ScriptedModelServer } from "./support/model-server/server.js";
 import { processesWith } from "./support/proc-scan.js";
-import { type RealClis, realClis } from "./support/real-clis.js";
+import { canRunUnprivileged, type RealClis, realClis } from "./support/real-clis.js";
 import { type TempDir, tempDir } from "./support/temp.js";
 import { allEvents, runsOf, waitFor, waitForOutcome, waitForRunResult, waitForStage } from "./support/wait.js";
 
@@ -76,7 +76,11 @@ async function factoryFor(id: string, script: ScriptReply[]) {
 const logLines = (events: JobEvent[]) =>
   events.filter((event) => event.type === "log").map((event) => String((event.data as { line?: unknown }).line));
 
-describe("codex with the real CLI", () => {
+/** The real CLIs refuse to skip permission prompts as root: without user namespaces there is no honest run. */
+const unprivileged = canRunUnprivileged();
+if (!unprivileged.ok) process.stderr.write(`skipping the real-CLI contract tests: ${unprivileged.why}\n`);
+
+describe.runIf(unprivileged.ok)("codex with the real CLI", () => {
   it("runs a command in the sandbox as a non-root user and ships the server's figures", async () => {
     const { server, factory } = await factoryFor("codex-real-1", [
       {
@@ -191,11 +195,11 @@ describe("codex with the real CLI", () => {
       title: "codex timeout",
       engine: "codex",
       bodyMd: "Wait for a long time.",
-      timeoutMs: 30_000,
+      timeoutMs: 20_000,
       maxAttempts: 1,
     });
     await waitFor("the scripted command running", () => processesWith(marker).length > 0, {
-      timeoutMs: 30_000,
+      timeoutMs: 20_000,
       describe: () => factory.tail(),
     });
     const run = await waitForRunResult(cluster.service, job._id, 0, { timeoutMs: 120_000 });
@@ -204,5 +208,21 @@ describe("codex with the real CLI", () => {
       timeoutMs: 60_000,
     });
     expect(processesWith(`${factory.workDir}/jobs/${job._id}`).filter((pid) => pid !== factory.pid)).toEqual([]);
+  }, 240_000);
+
+  it("a stream cut mid-way ends the run `failure` with codex's message", async () => {
+    const { factory } = await factoryFor("codex-real-cut", [
+      { text: "This answer never ends", chunks: 4, cutAfterEvents: 3, usage: { input: 5, output: 5 } },
+    ]);
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "codex cut",
+      engine: "codex",
+      bodyMd: "Say hello.",
+      maxAttempts: 1,
+    });
+    await waitForOutcome(cluster.service, job._id, "failed", { timeoutMs: 120_000, describe: () => factory.tail() });
+    const [run] = await runsOf(cluster.service, job._id);
+    expect(run?.result).toBe("failure");
+    expect(run?.reason).toMatch(/stream|disconnected|closed/i);
   }, 240_000);
 });

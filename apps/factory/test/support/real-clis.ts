@@ -3,6 +3,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
+import { detectSandbox } from "../../src/sandbox/sandbox.js";
+
 const require = createRequire(import.meta.url);
 
 /**
@@ -32,6 +34,20 @@ export function codexProgram(): string {
     ),
   );
   return realpathSync(join(platform, "vendor", triple, "bin", "codex"));
+}
+
+/**
+ * Whether a factory here runs engines as a non-root user: not root, or a sandbox with a user
+ * namespace. Otherwise the real claude refuses its permission flag and the contract cannot hold.
+ */
+export function canRunUnprivileged(): { ok: true } | { ok: false; why: string } {
+  if (process.getuid?.() !== 0) return { ok: true };
+  try {
+    if (detectSandbox({ mode: "auto", protect: [] })?.unprivileged) return { ok: true };
+    return { ok: false, why: "running as root and bubblewrap cannot create a user namespace here" };
+  } catch (error) {
+    return { ok: false, why: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 export function realClis(): RealClis {
