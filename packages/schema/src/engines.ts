@@ -56,6 +56,7 @@ export const ENGINE_REQUIREMENTS: readonly EngineRequirements[] = [
     install: "PyPI: aider-chat",
     apiKeyEnv: ["OPENAI_API_KEY", "ANTHROPIC_API_KEY"],
     baseUrlEnv: ["OPENAI_API_BASE"],
-    notes: "not contract-tested against the real CLI yet",
+    versionTested: "0.86.2",
+    notes: "Python: its interpreter and libraries must be on PATH's folders to run in the sandbox",
   },
 ];

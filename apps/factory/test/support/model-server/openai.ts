@@ -26,7 +26,10 @@ export const openaiDialect: Dialect = {
       return;
     }
     const model = (body as { model?: string }).model ?? "gpt-5";
-    if ((body as { messages?: unknown }).messages !== undefined) return chatCompletion(res, reply, turn, model);
+    if ((body as { messages?: unknown }).messages !== undefined) {
+      if ((body as { stream?: boolean }).stream !== true) return chatCompletionJson(res, reply, turn, model);
+      return chatCompletion(res, reply, turn, model);
+    }
     return responses(res, reply, turn, model);
   },
 
@@ -156,4 +159,44 @@ async function chatCompletion(res: ServerResponse, reply: ScriptMessage, turn: n
   sse.end();
 }
 
+/**
+ * For tools that edit through text (Aider's SEARCH/REPLACE blocks) and offer no tools: every
+ * Chat Completions request is a main-loop turn.
+ */
+export const openaiTextDialect: Dialect = {
+  ...openaiDialect,
+  isScripted: (path) => path === "/v1/chat/completions",
+};
+
+function chatCompletionJson(res: ServerResponse, reply: ScriptMessage, turn: number, model: string): void {
+  const usage = reply.usage ?? { input: 0, output: 0 };
+  const total = usage.input + (usage.cached ?? 0);
+  const calls = (reply.toolCalls ?? []).map((call, i) => ({
+    id: `call_scripted_${turn}_${i}`,
+    type: "function",
+    function: { name: call.name, arguments: JSON.stringify(call.input) },
+  }));
+  sendJson(res, 200, {
+    id: `chatcmpl-scripted-${turn}`,
+    object: "chat.completion",
+    created: 1_700_000_000,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: "assistant", content: reply.text ?? null, ...(calls.length > 0 ? { tool_calls: calls } : {}) },
+        finish_reason: calls.length > 0 ? "tool_calls" : "stop",
+      },
+    ],
+    usage: {
+      prompt_tokens: total,
+      completion_tokens: usage.output,
+      total_tokens: total + usage.output,
+      prompt_tokens_details: { cached_tokens: usage.cached ?? 0 },
+    },
+  });
+}
+
 export const startOpenAiServer = (script: readonly ScriptReply[]) => ScriptedModelServer.start(openaiDialect, script);
+export const startOpenAiTextServer = (script: readonly ScriptReply[]) =>
+  ScriptedModelServer.start(openaiTextDialect, script);
