@@ -6,7 +6,7 @@
 //   {"type":"result","subtype":"success"|"error_max_turns"|"error_during_execution"|…,
 //     "is_error":…,"num_turns":…,"total_cost_usd":…,"usage":{"input_tokens",
 //     "cache_creation_input_tokens","cache_read_input_tokens","output_tokens"},"result":"…"}
-// Claude Code 2.1 (recorded in test/fixtures/engines/recordings) adds many fields (init has ~30),
+// Claude Code 2.1 (recorded in test/fixtures/engines/bin/recordings) adds many fields (init has ~30),
 // `system` lines of other subtypes (`api_retry`), `timestamp` and `tool_use_result` on lines, and
 // reports an API error as subtype `success` with `is_error`, `terminal_reason` and
 // `api_error_status`. Unknown lines are kept as raw `log` events, never dropped. Usage on

@@ -32,7 +32,7 @@ function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
 }
 
 /**
- * The figures of the real claude's recorded success (test/fixtures/engines/recordings, made by
+ * The figures of the real claude's recorded success (test/fixtures/engines/bin/recordings, made by
  * record.ts): what the scripted server sent in three replies, summed by the CLI. Cost is the
  * CLI's own (its result line), for the model it defaulted to.
  */
