@@ -34,6 +34,7 @@ try {
   process.exit(2);
 }
 if (!sandbox) logger.warn("sandbox off (--no-sandbox): engines and verify gates run with this factory's own rights");
+else if (!sandbox.unprivileged) logger.warn("no user namespaces: sandboxed jobs run with this factory's user id");
 const daemon = new FactoryDaemon(config, logger, process.env, sandbox);
 let signals = 0;
 const onSignal = (signal: NodeJS.Signals) => {

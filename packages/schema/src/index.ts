@@ -18,3 +18,4 @@ export * from "./jobfile-json-schema.js";
 export * from "./schedule.js";
 export * from "./schedule-file.js";
 export * from "./api/schedules.js";
+export * from "./engines.js";

@@ -122,9 +122,7 @@ describe("parseClaudeCodeOutput", () => {
 
   it("treats an is_error success (a failed API call) as a failure carrying its message", () => {
     const apiError = { ...final, is_error: true, result: "API Error: 529 Overloaded" };
-    expect(parseClaudeCodeOutput(jsonl(init, apiError)).error).toBe(
-      "claude reported success: API Error: 529 Overloaded",
-    );
+    expect(parseClaudeCodeOutput(jsonl(init, apiError)).error).toBe("claude reported error: API Error: 529 Overloaded");
   });
 
   it("logs stderr lines as stderr", () => {

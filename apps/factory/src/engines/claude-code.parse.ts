@@ -6,6 +6,11 @@
 //   {"type":"result","subtype":"success"|"error_max_turns"|"error_during_execution"|…,
 //     "is_error":…,"num_turns":…,"total_cost_usd":…,"usage":{"input_tokens",
 //     "cache_creation_input_tokens","cache_read_input_tokens","output_tokens"},"result":"…"}
+// Claude Code 2.1 (recorded in test/fixtures/engines/bin/recordings) adds many fields (init has ~30),
+// `system` lines of other subtypes (`api_retry`), `timestamp` and `tool_use_result` on lines, and
+// reports an API error as subtype `success` with `is_error`, `terminal_reason` and
+// `api_error_status`. Unknown lines are kept as raw `log` events, never dropped. Usage on
+// assistant lines is the stream's start (output_tokens 1), so only the result line's is final.
 // One assistant message with several content blocks arrives as several lines with the same
 // message id and the same usage, so usage is keyed by message id.
 // Sources: https://docs.claude.com/en/docs/claude-code/headless (stream-json),
@@ -64,9 +69,16 @@ const Line = z.discriminatedUnion("type", [
     usage: Usage.optional(),
     result: z.string().optional(),
     errors: z.array(z.unknown()).optional(),
+    /** Since 2.1: why the session ended (`completed`, `api_error`, `max_turns`, …). */
+    terminal_reason: z.string().optional(),
+    /** Since 2.1: the HTTP status of the API error that ended it, else null. */
+    api_error_status: z.number().nullable().optional(),
   }),
 ]);
 type ResultLine = Extract<z.infer<typeof Line>, { type: "result" }>;
+
+/** The model name on messages the CLI makes up itself (e.g. an API error shown as a reply). */
+const SYNTHETIC = "<synthetic>";
 
 export function createClaudeCodeParser(): OutputParser {
   let model: string | undefined;
@@ -88,7 +100,8 @@ export function createClaudeCodeParser(): OutputParser {
           return [logEvent(stream, raw)];
         case "assistant": {
           const { message } = line;
-          model = message.model ?? model;
+          // the CLI's own messages (an API error shown as text) say `<synthetic>`, not a model
+          if (message.model !== undefined && message.model !== SYNTHETIC) model = message.model;
           if (message.id !== undefined && message.usage) usageByMessage.set(message.id, message.usage);
           const events: EngineEvent[] = [];
           for (const block of blocks(message.content)) {
@@ -140,9 +153,12 @@ export function parseClaudeCodeOutput(stdout: string, stderr = "") {
 function resultError(result: ResultLine | undefined): string | undefined {
   if (result === undefined) return "claude ended without a final result line (output truncated)";
   if (result.subtype === "success" && result.is_error !== true) return undefined;
+  // 2.1 reports an API error as subtype `success` with is_error, terminal_reason and the status
+  const status = result.api_error_status == null ? "" : ` (HTTP ${result.api_error_status})`;
+  const kind = `${result.subtype === "success" ? (result.terminal_reason ?? "error") : result.subtype}${status}`;
   const details = [result.result, ...(result.errors ?? []).map((e) => (typeof e === "string" ? e : JSON.stringify(e)))];
   const detail = details.filter((d) => d !== undefined && d.trim() !== "").join("; ");
-  return detail === "" ? `claude reported ${result.subtype}` : `claude reported ${result.subtype}: ${detail}`;
+  return detail === "" ? `claude reported ${kind}` : `claude reported ${kind}: ${detail}`;
 }
 
 function blocks(content: unknown[]) {

@@ -31,14 +31,18 @@ function runFake(mode: string, opts: Partial<CtxOptions> = {}) {
   return claudeCodeEngine.run(context({ workdir: tmp.path, binary: fakeBinary("claude"), ...opts, env }));
 }
 
-/** The numbers the fake's success output carries (see test/fixtures/engines/bin/claude). */
+/**
+ * The figures of the real claude's recorded success (test/fixtures/engines/bin/recordings, made by
+ * record.ts): what the scripted server sent in three replies, summed by the CLI. Cost is the
+ * CLI's own (its result line), for the model it defaulted to.
+ */
 const FAKE_INSIGHTS = {
-  model: "claude-sonnet-4-5-20250929",
-  tokensIn: 12 + 3400,
-  tokensCached: 18000,
-  tokensOut: 950,
-  costUsd: 0.0421,
-  turns: 4,
+  model: "claude-opus-5-5",
+  tokensIn: 100 + 30 + 3 + 10,
+  tokensCached: 50 + 7,
+  tokensOut: 20 + 5 + 4,
+  costUsd: 0.0011734000000000002,
+  turns: 3,
   toolCalls: 2,
 };
 
@@ -99,14 +103,14 @@ describe("claude-code engine (against a fake claude)", () => {
     expect(Insights.safeParse(result.insights).success).toBe(true);
     for (const event of events) expect(NewEvent.safeParse(event).success).toBe(true);
     expect(events.filter((e) => e.type === "message").map((e) => e.data.text)).toEqual([
-      "I'll look at the failing test first.",
-      "Fixed the off-by-one in sum().",
+      "I will write the file.",
+      "All done.",
     ]);
-    expect(events.filter((e) => e.type === "tool_use").map((e) => [e.data.phase, e.data.id])).toEqual([
-      ["call", "toolu_01"],
-      ["result", "toolu_01"],
-      ["call", "toolu_02"],
-      ["result", "toolu_02"],
+    expect(events.filter((e) => e.type === "tool_use").map((e) => [e.data.phase, e.data.name ?? e.data.id])).toEqual([
+      ["call", "Write"],
+      ["result", "toolu_scripted_1_0"],
+      ["call", "Bash"],
+      ["result", "toolu_scripted_2_0"],
     ]);
     expect(events).toContainEqual(
       expect.objectContaining({
@@ -130,19 +134,33 @@ describe("claude-code engine (against a fake claude)", () => {
     const { result } = await drain(runFake("truncated"));
     expect(result.outcome).toBe("failure");
     expect(result.reason).toMatch(/without a final result line/);
+    // assistant lines carry the stream's opening usage (output_tokens 1): only the result line is final
     expect(result.insights).toMatchObject({
       model: FAKE_INSIGHTS.model,
-      tokensIn: 3404,
-      tokensCached: 11000,
-      tokensOut: 120,
+      tokensIn: 110,
+      tokensCached: 50,
+      tokensOut: 1,
       turns: 1,
       toolCalls: 1,
     });
     expect(result.insights).not.toHaveProperty("costUsd");
   });
 
+  it("fails a refused API key with the API's message (real 2.1 output: subtype success, is_error)", async () => {
+    const { events, result } = await drain(runFake("error"));
+    expect(result).toMatchObject({
+      outcome: "failure",
+      exit: { code: 1 },
+      reason:
+        "exited with code 1: claude reported api_error (HTTP 401): Failed to authenticate. API Error: 401 scripted: invalid api key",
+    });
+    expect(result.insights).toMatchObject({ model: "claude-opus-5-5", tokensIn: 0, tokensOut: 0 });
+    // the retry notice is a line type the adapter has no use for: kept as a raw event
+    expect(events.some((e) => e.type === "log" && String(e.data.line).includes('"subtype":"api_retry"'))).toBe(true);
+  });
+
   it("fails an error result and says which", async () => {
-    const { result } = await drain(runFake("error"));
+    const { result } = await drain(runFake("max-turns"));
     expect(result).toMatchObject({
       outcome: "failure",
       exit: { code: 1 },

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -6,7 +6,7 @@ import { type TempDir, tempDir } from "../../test/support/temp.js";
 import { waitFor } from "../../test/support/wait.js";
 import { type OutputLine, spawnGroup } from "../engines/process.js";
 import { git } from "../workspace/git.js";
-import { detectSandbox, type Sandbox, SandboxUnavailableError } from "./sandbox.js";
+import { detectSandbox, SANDBOX_GID, SANDBOX_UID, type Sandbox, SandboxUnavailableError } from "./sandbox.js";
 
 // Real bubblewrap sandboxes: scripts/test.sh installs Debian's `bubblewrap` when it is missing.
 // `GF_TEST_NO_SANDBOX=1` runs the same programs unsandboxed: then the isolation tests fail.
@@ -131,6 +131,17 @@ describe("the bubblewrap sandbox", () => {
     expect(exit.reason).toBe("cancelled");
     expect(text()).toContain("got-term");
   });
+
+  it.skipIf(unsandboxed)(
+    "runs the job as a non-root user whose files in the workspace stay the factory's",
+    async () => {
+      expect(sandbox.unprivileged).toBe(true);
+      const { proc, text } = run("id -u; id -g; echo mine > owned.txt");
+      expect((await proc.exit).code).toBe(0);
+      expect(text().split("\n").slice(0, 2)).toEqual([String(SANDBOX_UID), String(SANDBOX_GID)]);
+      expect(statSync(join(workspace, "owned.txt")).uid).toBe(process.getuid?.());
+    },
+  );
 
   it("keeps the workspace's git metadata read-only, so a job cannot plant config the factory's git would run", async () => {
     await git(workspace, ["init", "-q"]);

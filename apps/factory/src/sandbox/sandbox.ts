@@ -10,6 +10,8 @@ import { delimiter, isAbsolute, join, relative, resolve, sep } from "node:path";
  */
 export interface Sandbox {
   readonly kind: "bwrap";
+  /** Whether jobs run as a non-root user ({@link SANDBOX_UID}) in their own user namespace. */
+  readonly unprivileged: boolean;
   /** The sandbox of one job's attempt. */
   forJob(scope: { workspace: string; network: boolean }): JobSandbox;
 }
@@ -60,6 +62,17 @@ const ETC_PATHS = [
   "/etc/ssl",
 ];
 
+/**
+ * The uid and gid a job's programs run as inside the sandbox's user namespace (mapped to the
+ * factory's own ids outside, so what they write in the workspace stays the factory's). Never 0:
+ * agent CLIs refuse to skip their permission prompts as root (Claude Code:
+ * "--dangerously-skip-permissions cannot be used with root/sudo privileges"), and a job has no
+ * business being root, even a namespaced one.
+ */
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 1000;
+const USER_NAMESPACE = ["--unshare-user", "--uid", String(SANDBOX_UID), "--gid", String(SANDBOX_GID)];
+
 export class SandboxUnavailableError extends Error {}
 
 /**
@@ -81,10 +94,10 @@ export function detectSandbox(opts: {
         "Engines would run with the factory's own rights; start with --no-sandbox (GF_SANDBOX=off) to accept that.",
     );
   }
-  const probe = spawnSync(bwrap, ["--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "true"], {
-    encoding: "utf8",
-    timeout: 10_000,
-  });
+  const probeArgs = ["--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "true"];
+  // a user namespace makes the job unprivileged; a setuid bwrap on a host without them still isolates
+  const userns = spawnSync(bwrap, [...USER_NAMESPACE, ...probeArgs], { timeout: 10_000 }).status === 0;
+  const probe = spawnSync(bwrap, probeArgs, { encoding: "utf8", timeout: 10_000 });
   if (probe.status !== 0) {
     const why = (probe.stderr || probe.error?.message || `exit ${probe.status ?? probe.signal}`).trim();
     throw new SandboxUnavailableError(
@@ -101,6 +114,7 @@ export function detectSandbox(opts: {
     bwrap,
     opts.protect.map((path) => resolve(path)),
     graceful ? env : undefined,
+    userns,
   );
 }
 
@@ -111,6 +125,8 @@ class Bubblewrap implements Sandbox {
     private readonly protect: readonly string[],
     /** `env` when it can ignore and restore SIGTERM (coreutils >= 8.31). */
     private readonly env: string | undefined,
+    /** Whether jobs run as {@link SANDBOX_UID} in their own user namespace. */
+    readonly unprivileged: boolean,
   ) {}
 
   forJob(scope: { workspace: string; network: boolean }): JobSandbox {
@@ -125,6 +141,7 @@ class Bubblewrap implements Sandbox {
     const workspace = resolve(scope.workspace);
     const args: string[] = [
       "--die-with-parent",
+      ...(this.unprivileged ? USER_NAMESPACE : []),
       "--unshare-pid",
       "--unshare-ipc",
       "--unshare-uts",
@@ -151,6 +168,10 @@ class Bubblewrap implements Sandbox {
     for (const path of extra.readOnly ?? []) if (this.visible(path)) args.push("--ro-bind", path, path);
     const home = command.env.HOME;
     if (home && isAbsolute(home)) {
+      // a private, empty, writable HOME: agent CLIs keep state there (Claude Code's ~/.claude.json)
+      if (resolve(home) !== "/" && !isInside(resolve(home), workspace) && resolve(home) !== workspace) {
+        args.push("--tmpfs", resolve(home));
+      }
       for (const name of extra.homePaths ?? []) {
         const path = resolve(home, name);
         if (path.startsWith(`${resolve(home)}${sep}`) && existsSync(path)) args.push("--bind", path, path);

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAppCommands } from "./commands/apps.js";
 import { registerCompletionCommands } from "./commands/completion.js";
+import { registerEngineCommands } from "./commands/engines.js";
 import { registerFleetCommands } from "./commands/fleet.js";
 import { registerInitCommands } from "./commands/init.js";
 import { registerJobCommands } from "./commands/jobs.js";
@@ -71,5 +72,6 @@ Start here:
   registerInitCommands(program, ctx);
   registerSchemaCommands(program, ctx);
   registerCompletionCommands(program, ctx);
+  registerEngineCommands(program, ctx);
   return program;
 }
