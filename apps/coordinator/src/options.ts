@@ -252,6 +252,14 @@ export interface BlobOptions {
   orphanGraceMs: number;
 }
 
+/** What the dashboard's read models show (`modules/dashboard`). */
+export interface DashboardOptions {
+  /** A factory is shown stale after this many heartbeat intervals without one. @default 3 */
+  staleAfterHeartbeats: number;
+  /** The most jobs the overview lists as running now. @default 50 */
+  runningLimit: number;
+}
+
 export interface TimingOptions {
   lease: LeaseOptions;
   notifier: NotifierOptions;
@@ -260,6 +268,7 @@ export interface TimingOptions {
   caches: CacheOptions;
   limits: LimitOptions;
   blobs: BlobOptions;
+  dashboard: DashboardOptions;
 }
 
 export const DEFAULT_TIMINGS = {
@@ -310,6 +319,7 @@ export const DEFAULT_TIMINGS = {
     },
   },
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
+  dashboard: { staleAfterHeartbeats: 3, runningLimit: 50 },
 } as const satisfies TimingOptions;
 
 /**
