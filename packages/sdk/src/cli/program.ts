@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerAppCommands } from "./commands/apps.js";
+import { registerDashboardCommands } from "./commands/dashboard.js";
 import { registerFleetCommands } from "./commands/fleet.js";
 import { registerJobCommands } from "./commands/jobs.js";
 import { registerLogCommands } from "./commands/logs.js";
@@ -62,5 +63,6 @@ Start here:
   registerProfileCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAppCommands(program, ctx);
+  registerDashboardCommands(program, ctx);
   return program;
 }
