@@ -51,7 +51,11 @@ function useJobLog(jobId: string): { lines: LogLine[]; live: boolean } {
           if (event.seq <= lastSeq) return;
           lastSeq = event.seq;
           const lifecycle = LIFECYCLE.has(event.type);
-          const text = lifecycle ? `— ${event.type} ${eventText(event.data)}` : eventText(event.data);
+          const text = lifecycle
+            ? `— ${event.type} ${eventText(event.data)}`
+            : event.type === "artifact"
+              ? `artifact ${String(event.data.name)} (${String(event.data.size)} bytes)`
+              : eventText(event.data);
           buffer.push({ seq: event.seq, type: lifecycle ? "lifecycle" : event.type, text });
           // many lines in one tick render once
           timer ??= setTimeout(flush, 50);

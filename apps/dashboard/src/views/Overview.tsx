@@ -18,6 +18,9 @@ export function Overview() {
   if (overview.isPending) return <Loading />;
   if (overview.isError) return <ErrorBox error={overview.error} retrying />;
   const data = overview.data;
+  // a heartbeat reports load every few seconds; the jobs it holds are known now
+  const seatsUsed = (factoryId: string, reported: number) =>
+    Math.max(reported, data.running.filter((job) => job.factoryId === factoryId).length);
   return (
     <section>
       <h2>Overview</h2>
@@ -86,8 +89,9 @@ export function Overview() {
           {data.factories.map((factory) => (
             <li key={factory.factoryId}>
               <strong>{factory.factoryId}</strong>{" "}
-              <FactoryState factory={factory} now={now} staleAfterMs={data.staleAfterMs} /> seats {factory.running}/
-              {factory.seatLimit} used, {Math.max(0, factory.seatLimit - factory.running)} free
+              <FactoryState factory={factory} now={now} staleAfterMs={data.staleAfterMs} /> seats{" "}
+              {seatsUsed(factory.factoryId, factory.running)}/{factory.seatLimit} used,{" "}
+              {Math.max(0, factory.seatLimit - seatsUsed(factory.factoryId, factory.running))} free
             </li>
           ))}
         </ul>
