@@ -8,15 +8,25 @@ import type { Collections } from "../../db/collections.js";
 export class DashboardRepository {
   constructor(private readonly cols: Collections) {}
 
-  /** Jobs per stage, and the oldest `queuedAt` per stage (the inbox's is the queue's oldest wait). */
-  async stageCounts(productId: string): Promise<{ stage: Stage; count: number; oldestQueuedAt: Date | null }[]> {
+  /** Jobs per stage: a `$group` on fields of the `list_stage` index, so MongoDB can answer from it. */
+  async stageCounts(productId: string): Promise<{ stage: Stage; count: number }[]> {
     const rows = await this.cols.jobs
-      .aggregate<{ _id: Stage; count: number; oldestQueuedAt: Date | null }>([
+      .aggregate<{ _id: Stage; count: number }>([
         { $match: { productId } },
-        { $group: { _id: "$stage", count: { $sum: 1 }, oldestQueuedAt: { $min: "$queuedAt" } } },
+        { $group: { _id: "$stage", count: { $sum: 1 } } },
       ])
       .toArray();
-    return rows.map((row) => ({ stage: row._id, count: row.count, oldestQueuedAt: row.oldestQueuedAt ?? null }));
+    return rows.map((row) => ({ stage: row._id, count: row.count }));
+  }
+
+  /** When the longest-waiting inbox job entered the queue (index `queue_age`: one entry read). */
+  async oldestQueuedAt(productId: string): Promise<Date | null> {
+    const oldest = await this.cols.jobs
+      .find({ productId, stage: "inbox" }, { projection: { _id: 0, queuedAt: 1 } })
+      .sort({ queuedAt: 1 })
+      .limit(1)
+      .next();
+    return oldest?.queuedAt ?? null;
   }
 
   /** Jobs in an active stage, newest change first (index `list_stage`). */

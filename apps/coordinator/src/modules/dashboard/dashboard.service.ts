@@ -14,18 +14,18 @@ export class DashboardService {
   }
 
   async overview(productId: string): Promise<DashboardOverview> {
-    const [counts, running, factories] = await Promise.all([
+    const [counts, oldestQueuedAt, running, factories] = await Promise.all([
       this.repository.stageCounts(productId),
+      this.repository.oldestQueuedAt(productId),
       this.repository.running(productId, this.options.runningLimit),
       this.repository.factories(productId),
     ]);
     const byStage = Object.fromEntries(Stage.options.map((stage) => [stage, 0])) as Record<Stage, number>;
     for (const row of counts) byStage[row.stage] = row.count;
-    const inbox = counts.find((row) => row.stage === "inbox");
     return {
       at: new Date(),
       byStage,
-      queue: { depth: inbox?.count ?? 0, oldestQueuedAt: inbox?.oldestQueuedAt ?? null },
+      queue: { depth: byStage.inbox, oldestQueuedAt },
       running,
       factories,
       staleAfterMs: this.staleAfterMs,
