@@ -258,6 +258,8 @@ export interface DashboardOptions {
   staleAfterHeartbeats: number;
   /** The most jobs the overview lists as running now. @default 50 */
   runningLimit: number;
+  /** A title search reads jobs newest first until a page is full; it is given up after this (`maxTimeMS`). @default 5000 */
+  searchTimeoutMs: number;
 }
 
 export interface TimingOptions {
@@ -319,7 +321,7 @@ export const DEFAULT_TIMINGS = {
     },
   },
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
-  dashboard: { staleAfterHeartbeats: 3, runningLimit: 50 },
+  dashboard: { staleAfterHeartbeats: 3, runningLimit: 50, searchTimeoutMs: 5_000 },
 } as const satisfies TimingOptions;
 
 /**

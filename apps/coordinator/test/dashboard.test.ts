@@ -51,4 +51,29 @@ describe("dashboard read models", () => {
     expect(await factory.trpc.dashboard.whoami.query()).toMatchObject({ role: "factory" });
     await expect(factory.trpc.dashboard.overview.query()).rejects.toMatchObject({ data: { code: "FORBIDDEN" } });
   });
+
+  it("searches titles (any case, literally), idempotency keys and ids, a page at a time", async () => {
+    const service = await h.as("service", "search-product");
+    const a = await createJob(service, { title: "Fix the (login) bug", idempotencyKey: "ticket-1" });
+    const b = await createJob(service, { title: "fix LOGIN page", idempotencyKey: "ticket-2" });
+    await createJob(service, { title: "unrelated", idempotencyKey: "ticket-3" });
+    const ids = async (text: string, limit = 50) =>
+      (await service.trpc.dashboard.searchJobs.query({ text, limit })).items.map((job) => job._id);
+    expect(await ids("login")).toEqual([b._id, a._id]);
+    expect(await ids("(login)")).toEqual([a._id]);
+    expect(await ids(".*")).toEqual([]);
+    expect(await ids("ticket-3")).toHaveLength(1);
+    expect(await ids(a._id)).toEqual([a._id]);
+    const first = await service.trpc.dashboard.searchJobs.query({ text: "login", limit: 1 });
+    expect(first.items.map((job) => job._id)).toEqual([b._id]);
+    const second = await service.trpc.dashboard.searchJobs.query({
+      text: "login",
+      limit: 1,
+      cursor: first.nextCursor ?? "",
+    });
+    expect(second).toMatchObject({ items: [expect.objectContaining({ _id: a._id })], nextCursor: null });
+    await expect(service.trpc.dashboard.searchJobs.query({ text: "" })).rejects.toMatchObject({
+      data: { code: "BAD_REQUEST" },
+    });
+  });
 });

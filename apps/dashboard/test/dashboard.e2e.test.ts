@@ -113,6 +113,15 @@ describe("live jobs", () => {
     // the list row changed stage too, without a reload
     await list.goBack();
     await list.locator(`[data-testid="job-row-${job._id}"][data-stage="shipped"]`).waitFor(WAIT);
+    // and a text search finds it by its title, and only it
+    const decoy = await gatedJob("decoy");
+    await list.getByTestId(`job-row-${decoy._id}`).waitFor(WAIT);
+    await list.getByLabel("Search title or key").fill("LIVE-ROW");
+    await list.getByLabel("Search title or key").press("Enter");
+    await list.waitForURL(/q=LIVE-ROW/, WAIT);
+    await list.getByTestId(`job-row-${decoy._id}`).waitFor({ state: "detached", ...WAIT });
+    expect(await list.getByTestId(`job-row-${job._id}`).count()).toBe(1);
+    await fleet.service.jobs.cancel.mutate({ jobId: decoy._id });
   });
 
   it("cancels a running job and retries it from its page", async () => {

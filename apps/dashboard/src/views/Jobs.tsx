@@ -7,8 +7,9 @@ import { navigate } from "../router.js";
 import { useNow, useSession } from "../session.js";
 
 const STAGES: Stage[] = ["inbox", "building", "review", "testing", "shipped", "failed", "cancelled"];
-const FILTERS = ["stage", "engine", "profile", "trackerItemId"] as const;
+const FILTERS = ["q", "stage", "engine", "profile", "trackerItemId", "parentId"] as const;
 const PAGE = 50;
+const LABELS = { q: "Search title or key", engine: "Engine", profile: "Profile", trackerItemId: "Tracker item" };
 
 /** Jobs, newest first, a page at a time (the coordinator's cursor); filters live in the URL. */
 export function Jobs({ query }: { query: URLSearchParams }) {
@@ -27,11 +28,14 @@ export function Jobs({ query }: { query: URLSearchParams }) {
     ...(filters.engine ? { engine: filters.engine } : {}),
     ...(filters.profile ? { profile: filters.profile } : {}),
     ...(filters.trackerItemId ? { trackerItemId: filters.trackerItemId } : {}),
+    ...(filters.parentId ? { parentId: filters.parentId } : {}),
     ...(cursor ? { cursor } : {}),
   };
+  // a text search (title, idempotency key or id) is its own procedure; the other filters do not apply to it
+  const search = filters.q ? { text: filters.q, limit: PAGE, ...(cursor ? { cursor } : {}) } : undefined;
   const jobs = useQuery({
-    queryKey: ["jobs", input],
-    queryFn: () => trpc.jobs.list.query(input),
+    queryKey: ["jobs", search ?? input],
+    queryFn: () => (search ? trpc.dashboard.searchJobs.query(search) : trpc.jobs.list.query(input)),
     placeholderData: keepPreviousData,
   });
   const setFilter = (name: string, value: string) => {
@@ -57,10 +61,12 @@ export function Jobs({ query }: { query: URLSearchParams }) {
             ))}
           </select>
         </label>
-        {(["engine", "profile", "trackerItemId"] as const).map((name) => (
+        {(["q", "engine", "profile", "trackerItemId"] as const).map((name) => (
           <label key={name}>
-            {name === "trackerItemId" ? "Tracker item" : name[0]?.toUpperCase() + name.slice(1)}
+            {LABELS[name]}
             <input
+              key={`${name}=${filters[name]}`}
+              type={name === "q" ? "search" : "text"}
               defaultValue={filters[name]}
               onKeyDown={(event) => {
                 if (event.key === "Enter") setFilter(name, event.currentTarget.value.trim());

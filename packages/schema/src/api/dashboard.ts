@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Cursor } from "./jobs.js";
 import { FactoryDescriptor, FactoryState } from "../factory.js";
 import { Capability, EngineId, FactoryId, JobId, ProductId, Role } from "../primitives.js";
 import { Stage } from "../stages.js";
@@ -52,3 +53,16 @@ export type DashboardFactories = z.infer<typeof DashboardFactories>;
 /** Who the token is, so the dashboard offers only what its role may do. */
 export const WhoAmI = z.object({ role: Role, productId: ProductId });
 export type WhoAmI = z.infer<typeof WhoAmI>;
+
+/**
+ * Jobs whose title holds `text` (any case) or whose idempotency key or id is `text`, newest
+ * first, a page at a time (the cursor of `jobs.list`).
+ */
+export const JobSearchInput = z
+  .object({
+    text: z.string().trim().min(1).max(200),
+    limit: z.number().int().min(1).max(200).default(50),
+    cursor: Cursor.optional(),
+  })
+  .strict();
+export type JobSearchInput = z.input<typeof JobSearchInput>;

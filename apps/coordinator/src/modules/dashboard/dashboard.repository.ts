@@ -1,4 +1,5 @@
-import { ACTIVE_STAGES, type FactorySummary, type RunningJob, type Stage } from "@gigafactory/schema";
+import { ACTIVE_STAGES, type FactorySummary, type Job, type RunningJob, type Stage } from "@gigafactory/schema";
+import type { Filter } from "mongodb";
 import type { Collections } from "../../db/collections.js";
 
 /**
@@ -49,6 +50,24 @@ export class DashboardRepository {
     }));
   }
 
+  /**
+   * Jobs whose id or idempotency key is `text`, or whose title holds it (any case), newest first
+   * (index `list_all`). A title match has no index: the read walks jobs newest first until the
+   * page is full, bounded by `maxTimeMs`.
+   */
+  search(query: { productId: string; text: string; beforeId?: string | undefined; limit: number; maxTimeMs: number }) {
+    const filter: Filter<Job> = {
+      productId: query.productId,
+      $or: [
+        { _id: query.text },
+        { idempotencyKey: query.text },
+        { title: { $regex: escapeRegExp(query.text), $options: "i" } },
+      ],
+    };
+    if (query.beforeId) filter._id = { $lt: query.beforeId };
+    return this.cols.jobs.find(filter).sort({ _id: -1 }).limit(query.limit).maxTimeMS(query.maxTimeMs).toArray();
+  }
+
   /** Every factory of the product, without its token binding. */
   async factories(productId: string): Promise<FactorySummary[]> {
     const factories = await this.cols.factories.find({ productId }).sort({ factoryId: 1 }).toArray();
@@ -65,4 +84,9 @@ export class DashboardRepository {
       healthy: factory.health.ok,
     }));
   }
+}
+
+/** `text` matched literally inside a regular expression. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

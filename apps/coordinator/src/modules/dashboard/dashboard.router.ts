@@ -1,4 +1,4 @@
-import { DashboardFactories, DashboardOverview, WhoAmI } from "@gigafactory/schema";
+import { DashboardFactories, DashboardOverview, JobSearchInput, WhoAmI } from "@gigafactory/schema";
 import { z } from "zod";
 import { authedProcedure, router, serviceProcedure } from "../../trpc/trpc.js";
 
@@ -17,4 +17,7 @@ export const dashboardRouter = router({
     .input(NoInput)
     .output(DashboardFactories)
     .query(({ ctx }) => ctx.services.dashboard.factories(ctx.principal.productId)),
+  searchJobs: serviceProcedure
+    .input(JobSearchInput)
+    .query(({ ctx, input }) => ctx.services.dashboard.search(ctx.principal.productId, input)),
 });

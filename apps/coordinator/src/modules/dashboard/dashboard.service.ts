@@ -1,4 +1,12 @@
-import { type DashboardFactories, type DashboardOverview, Stage } from "@gigafactory/schema";
+import {
+  type DashboardFactories,
+  type DashboardOverview,
+  type Job,
+  type JobSearchInput,
+  Stage,
+} from "@gigafactory/schema";
+import type { z } from "zod";
+import { decodeCursor, encodeCursor } from "../jobs/cursor.js";
 import type { DashboardOptions } from "../../options.js";
 import type { DashboardRepository } from "./dashboard.repository.js";
 
@@ -34,5 +42,22 @@ export class DashboardService {
 
   async factories(productId: string): Promise<DashboardFactories> {
     return { at: new Date(), factories: await this.repository.factories(productId), staleAfterMs: this.staleAfterMs };
+  }
+
+  /** A page of jobs matching `text` (see DashboardRepository.search), with the next page's cursor. */
+  async search(
+    productId: string,
+    input: z.output<typeof JobSearchInput>,
+  ): Promise<{ items: Job[]; nextCursor: string | null }> {
+    const items = await this.repository.search({
+      productId,
+      text: input.text,
+      beforeId: input.cursor ? decodeCursor(input.cursor) : undefined,
+      limit: input.limit + 1,
+      maxTimeMs: this.options.searchTimeoutMs,
+    });
+    const page = items.slice(0, input.limit);
+    const last = page.at(-1);
+    return { items: page, nextCursor: items.length > input.limit && last ? encodeCursor(last._id) : null };
   }
 }
