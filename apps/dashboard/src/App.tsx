@@ -5,6 +5,7 @@ import { ErrorBox, Link, Loading } from "./components.js";
 import { useRoute } from "./router.js";
 import { SessionProvider, isUnauthorized, useClient, useLiveFeed, useSession } from "./session.js";
 import { Factories } from "./views/Factories.js";
+import { Insights } from "./views/Insights.js";
 import { JobPage } from "./views/JobPage.js";
 import { Jobs } from "./views/Jobs.js";
 import { Overview } from "./views/Overview.js";
@@ -81,6 +82,11 @@ function Shell() {
           <Link to="/factories" className={route.view === "factories" ? "active" : ""}>
             Factories
           </Link>
+          {session.role === "admin" ? (
+            <Link to="/insights" className={route.view === "insights" ? "active" : ""}>
+              Insights
+            </Link>
+          ) : null}
         </nav>
         <span className="spacer" />
         <span className={`badge socket-${session.socket.state}`} title="live updates">
@@ -102,6 +108,7 @@ function Shell() {
         {route.view === "jobs" ? <Jobs query={route.query} /> : null}
         {route.view === "job" ? <JobPage key={route.jobId} jobId={route.jobId} /> : null}
         {route.view === "factories" ? <Factories /> : null}
+        {route.view === "insights" && session.role === "admin" ? <Insights /> : null}
       </main>
     </>
   );

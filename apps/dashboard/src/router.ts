@@ -5,13 +5,15 @@ export type Route =
   | { view: "overview" }
   | { view: "jobs"; query: URLSearchParams }
   | { view: "job"; jobId: string }
-  | { view: "factories" };
+  | { view: "factories" }
+  | { view: "insights" };
 
 export function parseRoute(path: string, search: string): Route {
   const job = /^\/jobs\/([^/]+)$/.exec(path);
   if (job?.[1]) return { view: "job", jobId: decodeURIComponent(job[1]) };
   if (path === "/jobs") return { view: "jobs", query: new URLSearchParams(search) };
   if (path === "/factories") return { view: "factories" };
+  if (path === "/insights") return { view: "insights" };
   return { view: "overview" };
 }
 

@@ -144,13 +144,18 @@ describe("live jobs", () => {
 });
 
 describe("factories", () => {
-  it("offers drain to an admin token and not to a service token", async () => {
+  it("offers drain and insights to an admin token and not to a service token", async () => {
     const admin = await signedIn(fleet.adminToken, "/factories");
     await admin.getByTestId(`factory-${fleet.factoryId}`).getByRole("button", { name: "Drain" }).waitFor(WAIT);
     const service = await signedIn(fleet.serviceToken, "/factories");
     const row = service.getByTestId(`factory-${fleet.factoryId}`);
     await row.waitFor(WAIT);
     expect(await service.getByRole("button", { name: "Drain" }).count()).toBe(0);
+    expect(await service.getByRole("link", { name: "Insights" }).count()).toBe(0);
+    await admin.getByRole("link", { name: "Insights" }).click();
+    await admin.getByText("Runs by result").waitFor(WAIT);
+    await admin.getByText("success rate").waitFor(WAIT);
+    await screenshot(admin, "insights");
     await screenshot(service, "factories-service");
   });
 

@@ -3,11 +3,12 @@ import { Empty, ErrorBox, Link, Loading, StageBadge } from "../components.js";
 import { age } from "../format.js";
 import { useNow, useSession } from "../session.js";
 import { FactoryState } from "./Factories.js";
+import { RecentFigures } from "./Insights.js";
 
 const STAGES = ["inbox", "building", "review", "testing", "shipped", "failed", "cancelled"] as const;
 
 export function Overview() {
-  const { trpc } = useSession();
+  const { trpc, role } = useSession();
   const now = useNow();
   const overview = useQuery({
     queryKey: ["overview"],
@@ -48,6 +49,7 @@ export function Overview() {
           oldest waiting
         </div>
       </div>
+      {role === "admin" ? <RecentFigures /> : null}
       <h3>Running now</h3>
       {data.running.length === 0 ? (
         <Empty>Nothing is running.</Empty>
