@@ -81,6 +81,21 @@ describe("sign-in", () => {
   });
 });
 
+describe("layout", () => {
+  it("follows a dark system theme and fits a phone's width", async () => {
+    const context = await browser.newContext({ colorScheme: "dark", viewport: { width: 390, height: 844 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    await page.goto(`${fleet.url}/#token=${encodeURIComponent(fleet.adminToken)}`);
+    await page.getByText("Running now").waitFor(WAIT);
+    const background = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+    expect(background).toBe("rgb(13, 17, 23)");
+    // nothing wider than the screen but tables, which scroll inside themselves
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(page, "overview-dark-phone");
+  });
+});
+
 describe("live jobs", () => {
   it("shows a submitted job in the list and the overview without a reload, then its log and final stage", async () => {
     const list = await signedIn(fleet.adminToken, "/jobs");
