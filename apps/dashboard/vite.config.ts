@@ -13,8 +13,9 @@ export default defineConfig({
   server: {
     port: 5173,
     proxy: {
-      "^/[A-Za-z]+\\.[A-Za-z.,]+": { target: coordinator, ws: false },
-      "/artifacts": { target: coordinator },
+      // tRPC paths are `<router>.<procedure>` (batches join them with commas); artifact bytes are plain routes
+      "^/(jobs|factory|profiles|artifacts|admin|dashboard)\\.": { target: coordinator },
+      "^/artifacts/": { target: coordinator },
       "/ws": { target: coordinator.replace(/^http/, "ws"), ws: true, rewrite: () => "/" },
     },
   },

@@ -7,6 +7,7 @@ const NoInput = z.void();
 /** Read models for the web dashboard (apps/dashboard); it has no API of its own. */
 export const dashboardRouter = router({
   whoami: authedProcedure
+    .input(NoInput)
     .output(WhoAmI)
     .query(({ ctx }) => ({ role: ctx.principal.role, productId: ctx.principal.productId })),
   overview: serviceProcedure
