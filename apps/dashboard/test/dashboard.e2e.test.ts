@@ -120,6 +120,7 @@ describe("live jobs", () => {
     await fleet.openGate(job._id, "gate");
     await list.getByTestId("log").getByText("second-line-of-live-row").waitFor(WAIT);
     await list.getByTestId("job-stage").getByText("shipped").waitFor(WAIT);
+    await list.getByTestId("timeline").getByText("completed").waitFor(WAIT);
     await list
       .getByText(/\bsuccess\b/)
       .first()

@@ -56,7 +56,13 @@ function useJobLog(jobId: string): { lines: LogLine[]; live: boolean } {
             : event.type === "artifact"
               ? `artifact ${String(event.data.name)} (${String(event.data.size)} bytes)`
               : eventText(event.data);
-          buffer.push({ seq: event.seq, type: lifecycle ? "lifecycle" : event.type, text });
+          buffer.push({
+            seq: event.seq,
+            type: lifecycle ? "lifecycle" : event.type,
+            text,
+            at: event.at,
+            event: event.type,
+          });
           // many lines in one tick render once
           timer ??= setTimeout(flush, 50);
           if (lifecycle) void queryClient.invalidateQueries({ queryKey: ["job", jobId] });
@@ -97,6 +103,8 @@ export function JobPage({ jobId }: { jobId: string }) {
       </h2>
       <JobHeader job={data} />
       <Actions job={data} />
+      <h3>Timeline</h3>
+      <Timeline lines={log.lines} />
       <h3>Log {log.live ? <span className="badge live">live</span> : <span className="muted small">ended</span>}</h3>
       {log.lines.length ? <LogView lines={log.lines} /> : <Empty>No events yet.</Empty>}
       <h3>Runs</h3>
@@ -356,4 +364,33 @@ function Artifacts({ artifacts }: { artifacts: Artifact[] }) {
       ) : null}
     </>
   );
+}
+
+/**
+ * The job's lifecycle from its events: each step with how long the job stayed there, so a run's
+ * time in building, review and testing reads at a glance (the last step runs until now).
+ */
+function Timeline({ lines }: { lines: LogLine[] }) {
+  const steps = lines.filter((line) => line.type === "lifecycle");
+  if (!steps.length) return <Empty>No lifecycle events yet.</Empty>;
+  return (
+    <ol className="timeline" data-testid="timeline">
+      {steps.map((step, index) => {
+        const next = steps[index + 1];
+        const label = step.event === "stage" ? `→ ${stageOf(step.text)}` : step.event;
+        return (
+          <li key={step.seq}>
+            <span className="timeline-step">{label}</span>
+            <span className="muted small">{step.at.toLocaleTimeString()}</span>
+            {next ? <span className="muted small">{age(next.at.getTime() - step.at.getTime())}</span> : null}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+/** The stage a `stage` event moved to, from its text (`— stage {"stage":"testing"}`). */
+function stageOf(text: string): string {
+  return /"stage":"([a-z]+)"/.exec(text)?.[1] ?? "stage";
 }

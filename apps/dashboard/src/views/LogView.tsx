@@ -4,6 +4,9 @@ export interface LogLine {
   seq: number;
   type: string;
   text: string;
+  at: Date;
+  /** The event's own type (`claimed`, `stage`, `log`…); `type` groups lifecycle events for styling. */
+  event: string;
 }
 
 const LINE_PX = 20;
@@ -13,7 +16,9 @@ const OVERSCAN = 20;
  * Only the lines in view are in the DOM, so a 50,000-line log scrolls as smoothly as a short
  * one. It follows the end while the reader is at the end, and stays put once they scroll up.
  */
-export function LogView({ lines, height = 420 }: { lines: readonly LogLine[]; height?: number }) {
+export function LogView({ lines, maxHeight = 420 }: { lines: readonly LogLine[]; maxHeight?: number }) {
+  // a short log takes the room it needs; a long one scrolls inside a fixed box
+  const height = Math.min(maxHeight, lines.length * LINE_PX + 2);
   const box = useRef<HTMLElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const following = useRef(true);
