@@ -8,6 +8,11 @@ if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-ge
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null 2>&1 ||
     echo "could not install bubblewrap; factories refuse to start without it (or --no-sandbox)" >&2
 fi
+# the dashboard's end-to-end tests drive Debian's Chromium (never a downloaded browser)
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 ||
+    echo "could not install chromium; the dashboard's end-to-end tests need /usr/bin/chromium" >&2
+fi
 pnpm install --frozen-lockfile
 pnpm turbo run build typecheck
 # the formatter check and the lint rules (import cycles among them) over the whole repository

@@ -21,6 +21,8 @@ export const Env = z.object({
   GF_DATA_DIR: z.string().default(".gigafactory"),
   GF_BLOB_DIR: z.string().optional(),
   GF_ADMIN_TOKEN_FILE: z.string().optional(),
+  /** The built dashboard served at `/` (default: apps/dashboard/dist beside this app). */
+  GF_DASHBOARD_DIR: z.string().min(1).optional(),
   /** The admin token made at first start is for this product (a product id, as tokens carry it). */
   GF_DEFAULT_PRODUCT: ProductId.default("default"),
   // timings: documented with their defaults in options.ts

@@ -280,6 +280,16 @@ export interface ScheduleOptions {
   concurrency: number;
 }
 
+/** What the dashboard's read models show (`modules/dashboard`). */
+export interface DashboardOptions {
+  /** A factory is shown stale after this many heartbeat intervals without one. @default 3 */
+  staleAfterHeartbeats: number;
+  /** The most jobs the overview lists as running now. @default 50 */
+  runningLimit: number;
+  /** A title search reads jobs newest first until a page is full; it is given up after this (`maxTimeMS`). @default 5000 */
+  searchTimeoutMs: number;
+}
+
 export interface TimingOptions {
   lease: LeaseOptions;
   notifier: NotifierOptions;
@@ -289,6 +299,7 @@ export interface TimingOptions {
   limits: LimitOptions;
   blobs: BlobOptions;
   schedules: ScheduleOptions;
+  dashboard: DashboardOptions;
 }
 
 export const DEFAULT_TIMINGS = {
@@ -340,6 +351,7 @@ export const DEFAULT_TIMINGS = {
   },
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
   schedules: { pollMs: 1_000, firingLeaseMs: 30_000, bufferRecheckMs: 1_000, batch: 200, concurrency: 16 },
+  dashboard: { staleAfterHeartbeats: 3, runningLimit: 50, searchTimeoutMs: 5_000 },
 } as const satisfies TimingOptions;
 
 /**

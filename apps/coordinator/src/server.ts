@@ -9,6 +9,7 @@ import { MongoClient } from "mongodb";
 import { WebSocketServer } from "ws";
 import { ensureIndexes } from "./db/indexes.js";
 import { type Env, timingOptions } from "./env.js";
+import { DEFAULT_DASHBOARD_DIR, serveDashboard } from "./http/dashboard-static.js";
 import { credentialInUrl, handlePlainRoute } from "./http/routes.js";
 import { guardWebSockets } from "./http/websocket.js";
 import type { Logger } from "./logger.js";
@@ -94,6 +95,7 @@ export class Coordinator {
     };
     const listener: RequestListener = (req, res) => {
       handlePlainRoute(req, res, { services, ready, logger })
+        .then((handled) => handled || serveDashboard(req, res, env.GF_DASHBOARD_DIR ?? DEFAULT_DASHBOARD_DIR))
         .then((handled) => {
           if (!handled) trpcHandler(req, res);
         })

@@ -4,6 +4,8 @@ import type { Logger } from "./logger.js";
 import { type TimingOptions, reapEvery } from "./options.js";
 import { Recovery } from "./modules/runs/recovery.js";
 import { InsightsService } from "./modules/admin/insights.service.js";
+import { DashboardRepository } from "./modules/dashboard/dashboard.repository.js";
+import { DashboardService } from "./modules/dashboard/dashboard.service.js";
 import { ArtifactsRepository } from "./modules/artifacts/artifacts.repository.js";
 import { ArtifactsService } from "./modules/artifacts/artifacts.service.js";
 import { BlobStore, BlobSweeper } from "./modules/artifacts/blob-store.js";
@@ -132,6 +134,10 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       ages: config.timings.blobs,
       everyMs: config.timings.blobs.sweepEveryMs,
       logger: logger.child({ module: "blobs" }),
+    }),
+    dashboard: new DashboardService(new DashboardRepository(cols), {
+      ...config.timings.dashboard,
+      heartbeatMs: config.heartbeatMs,
     }),
     insights: new InsightsService({
       jobs: repos.jobs,

@@ -269,6 +269,26 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
       otherProduct: "NOT_FOUND",
       call: (c) => c.trpc.artifacts.get.query({ artifactId: a.artifactId }),
     },
+    "dashboard.whoami": {
+      allowed: ["service", "admin", "factory"],
+      otherProduct: "own",
+      call: (c) => c.trpc.dashboard.whoami.query(),
+    },
+    "dashboard.overview": {
+      allowed: ["service", "admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.dashboard.overview.query(),
+    },
+    "dashboard.factories": {
+      allowed: ["service", "admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.dashboard.factories.query(),
+    },
+    "dashboard.searchJobs": {
+      allowed: ["service", "admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.dashboard.searchJobs.query({ text: a.job }),
+    },
     "admin.factories": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.factories.query({}) },
     "admin.drain": {
       allowed: ["admin"],

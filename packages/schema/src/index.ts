@@ -19,3 +19,4 @@ export * from "./schedule.js";
 export * from "./schedule-file.js";
 export * from "./api/schedules.js";
 export * from "./engines.js";
+export * from "./api/dashboard.js";

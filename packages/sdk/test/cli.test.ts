@@ -232,6 +232,14 @@ describe("--json on the commands that read", () => {
     expect(lines).toContain("evil\x1b]0;pwned\x07\x1b[2J");
   });
 
+  it("dashboard prints the coordinator URL with the token in its fragment", async () => {
+    const shown = parseJson<{ url: string; role: string }>(await gf("dashboard", "--json"));
+    expect(shown).toEqual({ url: `${fleet.url}/#token=${encodeURIComponent(fleet.adminToken)}`, role: "admin" });
+    const plain = await gf("dashboard");
+    expect(plain.code).toBe(0);
+    expect(plain.stdout.trim()).toBe(shown.url);
+  });
+
   it("factories --json shows the factory with pid, host, state, load and heartbeat", async () => {
     const factories = parseJson<Factory[]>(await gf("factories", "--json"));
     const factory = factories.find((f) => f.factoryId === "test-1");

@@ -3,7 +3,8 @@ import type { Collections } from "./collections.js";
 
 /**
  * Every index, in one place, created at start-up. Each hot query names the index it uses:
- * claim → jobs.claim, reaper → jobs.reaper and jobs.settle_owed, list → jobs.list_*, watch → events.seq.
+ * claim → jobs.claim, reaper → jobs.reaper and jobs.settle_owed, list → jobs.list_*, watch → events.seq,
+ * dashboard overview → jobs.list_stage (counts) and jobs.queue_age (the oldest wait).
  */
 export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
   jobs: [
@@ -14,6 +15,7 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
     { key: { stage: 1, "lease.expiresAt": 1 }, name: "reaper" },
     { key: { productId: 1, _id: -1 }, name: "list_all" },
     { key: { productId: 1, stage: 1, _id: -1 }, name: "list_stage" },
+    { key: { productId: 1, stage: 1, queuedAt: 1 }, name: "queue_age" },
     { key: { productId: 1, deps: 1 }, name: "dependents" },
     { key: { productId: 1, parentId: 1 }, name: "children" },
     { key: { productId: 1, trackerItemId: 1 }, name: "tracker" },

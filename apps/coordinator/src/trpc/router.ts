@@ -1,4 +1,5 @@
 import { adminRouter } from "../modules/admin/admin.router.js";
+import { dashboardRouter } from "../modules/dashboard/dashboard.router.js";
 import { artifactsRouter } from "../modules/artifacts/artifacts.router.js";
 import { factoriesRouter } from "../modules/factories/factories.router.js";
 import { jobsRouter } from "../modules/jobs/jobs.router.js";
@@ -13,6 +14,7 @@ export const appRouter = router({
   artifacts: artifactsRouter,
   admin: adminRouter,
   schedules: schedulesRouter,
+  dashboard: dashboardRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { registerAppCommands } from "./commands/apps.js";
 import { registerCompletionCommands } from "./commands/completion.js";
 import { registerEngineCommands } from "./commands/engines.js";
+import { registerDashboardCommands } from "./commands/dashboard.js";
 import { registerFleetCommands } from "./commands/fleet.js";
 import { registerInitCommands } from "./commands/init.js";
 import { registerJobCommands } from "./commands/jobs.js";
@@ -73,5 +74,6 @@ Start here:
   registerSchemaCommands(program, ctx);
   registerCompletionCommands(program, ctx);
   registerEngineCommands(program, ctx);
+  registerDashboardCommands(program, ctx);
   return program;
 }
