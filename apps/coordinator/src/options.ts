@@ -252,6 +252,40 @@ export interface BlobOptions {
   orphanGraceMs: number;
 }
 
+/** The tracker module (modules/tracker): webhook deliveries, the echo outbox, polling. */
+export interface TrackerOptions {
+  /**
+   * How often the echo outbox is passed and queued webhook deliveries are swept. `GF_TRACKER_EVERY`.
+   * @defaultValue 5_000
+   */
+  everyMs: number;
+  /**
+   * How long a coordinator holds a delivery or an echo it works on before another may take it.
+   * @defaultValue 60_000
+   */
+  holdMs: number;
+  /**
+   * Echo retries: `baseMs * 2^attempts`, at most `maxMs`, given up after `maxAttempts` tries.
+   * @defaultValue `{ baseMs: 5_000, maxMs: 600_000, maxAttempts: 10 }`
+   */
+  echoBackoff: { baseMs: number; maxMs: number; maxAttempts: number };
+  /**
+   * How far back each outbox pass re-reads changed tracker jobs (covers writers' clock skew).
+   * @defaultValue 60_000
+   */
+  syncLookBackMs: number;
+  /**
+   * The largest webhook body read; a bigger one is refused (413) unread.
+   * @defaultValue 1_048_576
+   */
+  webhookMaxBytes: number;
+  /**
+   * How long one call to a tracker's API may take before it counts as failed.
+   * @defaultValue 30_000
+   */
+  requestTimeoutMs: number;
+}
+
 export interface TimingOptions {
   lease: LeaseOptions;
   notifier: NotifierOptions;
@@ -260,6 +294,7 @@ export interface TimingOptions {
   caches: CacheOptions;
   limits: LimitOptions;
   blobs: BlobOptions;
+  tracker: TrackerOptions;
 }
 
 export const DEFAULT_TIMINGS = {
@@ -310,6 +345,14 @@ export const DEFAULT_TIMINGS = {
     },
   },
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
+  tracker: {
+    everyMs: 5_000,
+    holdMs: 60_000,
+    echoBackoff: { baseMs: 5_000, maxMs: 600_000, maxAttempts: 10 },
+    syncLookBackMs: 60_000,
+    webhookMaxBytes: 1024 * 1024,
+    requestTimeoutMs: 30_000,
+  },
 } as const satisfies TimingOptions;
 
 /**

@@ -14,6 +14,7 @@ import { guardWebSockets } from "./http/websocket.js";
 import type { Logger } from "./logger.js";
 import type { TimingOptions } from "./options.js";
 import { bootstrapAdminToken } from "./modules/auth/bootstrap.js";
+import { trackerSetup } from "./modules/tracker/tracker.setup.js";
 import { type Services, createServices } from "./services.js";
 import { contextFactory } from "./trpc/context.js";
 import { appRouter } from "./trpc/router.js";
@@ -65,6 +66,7 @@ export class Coordinator {
         backoff: options.lease.backoff,
         artifactMaxBytes: env.GF_ARTIFACT_MAX_BYTES,
         blobDir: env.GF_BLOB_DIR ?? join(env.GF_DATA_DIR, "blobs"),
+        tracker: trackerSetup(env, options.tracker),
       },
       logger,
     );
@@ -132,6 +134,7 @@ export class Coordinator {
     services.notifier.start();
     services.reaper.start();
     services.blobSweeper.start();
+    services.trackerWorker.start();
     const { port } = this.server.address() as AddressInfo;
     const url = `${tls ? "https" : "http"}://${env.GF_HOST}:${port}`;
     logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: options.lease.ttlMs }, "coordinator listening");
@@ -156,6 +159,7 @@ export class Coordinator {
       ["broadcast reconnect", () => this.wssHandler?.broadcastReconnectNotification()],
       ["stop reaper", () => this.services?.reaper.close()],
       ["stop blob sweeper", () => this.services?.blobSweeper.close()],
+      ["stop tracker worker", () => this.services?.trackerWorker.close()],
       ["stop websocket guard", () => this.stopGuard?.()],
       ["stop notifier", () => this.services?.notifier.close()],
       // stop accepting first (clients told to reconnect must not come back here), then close the

@@ -14,3 +14,6 @@ export * from "./jobfile.js";
 export * from "./api/jobs.js";
 export * from "./api/factory.js";
 export * from "./api/admin.js";
+export * from "./tracker.js";
+export * from "./policy.js";
+export * from "./rails.js";

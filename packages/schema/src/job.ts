@@ -12,7 +12,9 @@ import {
   RequestId,
   RunId,
 } from "./primitives.js";
+import { AppliedRails } from "./rails.js";
 import { RunResult, Stage } from "./stages.js";
+import { EchoState } from "./tracker.js";
 
 export const ProfileRef = z.object({
   name: Name,
@@ -152,6 +154,10 @@ export const Job = z.object({
   /** `false`: the engine and gates run with no network at all (default: the host's network). */
   network: z.boolean().optional(),
   trackerItemId: z.string().max(256).optional(),
+  /** The last state echoed to the tracker item (set by the tracker outbox). */
+  trackerEchoed: EchoState.optional(),
+  /** The product's guard and quality rails that applied when the job was created. */
+  rails: AppliedRails.optional(),
   lease: Lease,
   eventSeq: z.number().int().nonnegative(),
   cancelRequested: z.boolean(),

@@ -1,4 +1,5 @@
-import type { Artifact, Factory, Job, JobEvent, Lock, Profile, Run, Token } from "@gigafactory/schema";
+import type { Artifact, Factory, Job, JobEvent, Lock, Policy, Profile, Run, Token } from "@gigafactory/schema";
+import type { DeliveryDoc, EchoDoc } from "../modules/tracker/tracker.repository.js";
 import type { Collection, Db, ObjectId } from "mongodb";
 
 export type EventDoc = JobEvent & { _id?: ObjectId };
@@ -14,6 +15,9 @@ export interface Collections {
   artifacts: Collection<Artifact>;
   locks: Collection<Lock>;
   tokens: Collection<Token>;
+  trackerDeliveries: Collection<DeliveryDoc>;
+  trackerEchoes: Collection<EchoDoc>;
+  policies: Collection<Policy & { _id: string }>;
 }
 
 export function collections(db: Db): Collections {
@@ -26,6 +30,9 @@ export function collections(db: Db): Collections {
     artifacts: db.collection<Artifact>("artifacts"),
     locks: db.collection<Lock>("locks"),
     tokens: db.collection<Token>("tokens"),
+    trackerDeliveries: db.collection<DeliveryDoc>("tracker_deliveries"),
+    trackerEchoes: db.collection<EchoDoc>("tracker_echoes"),
+    policies: db.collection<Policy & { _id: string }>("policies"),
   };
 }
 

@@ -35,6 +35,9 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
   artifacts: [{ key: { jobId: 1, name: 1 }, name: "by_job" }],
   // the claim reads the product's held lock names
   locks: [{ key: { productId: 1, name: 1 }, name: "held" }],
+  // a webhook delivery is stored once (`_id` is its X-GitHub-Delivery); the sweep reads the queued ones
+  trackerDeliveries: [{ key: { status: 1, lockedUntil: 1 }, name: "queued" }],
+  trackerEchoes: [{ key: { due: 1, lockedUntil: 1 }, name: "due", sparse: true }],
 };
 
 export async function ensureIndexes(cols: Collections): Promise<void> {

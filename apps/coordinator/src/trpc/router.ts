@@ -3,6 +3,7 @@ import { artifactsRouter } from "../modules/artifacts/artifacts.router.js";
 import { factoriesRouter } from "../modules/factories/factories.router.js";
 import { jobsRouter } from "../modules/jobs/jobs.router.js";
 import { profilesRouter } from "../modules/profiles/profiles.router.js";
+import { trackerRouter } from "../modules/tracker/tracker.router.js";
 import { router } from "./trpc.js";
 
 export const appRouter = router({
@@ -11,6 +12,7 @@ export const appRouter = router({
   profiles: profilesRouter,
   artifacts: artifactsRouter,
   admin: adminRouter,
+  tracker: trackerRouter,
 });
 
 export type AppRouter = typeof appRouter;

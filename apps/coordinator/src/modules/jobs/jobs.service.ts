@@ -16,6 +16,7 @@ import { InvalidInputError, NotFoundError, PreconditionError } from "../../error
 import { failpoint } from "../../failpoints.js";
 import type { EventLog } from "../events/event-log.js";
 import type { Notifier } from "../events/notifier.js";
+import type { PolicyService } from "../policy/policy.service.js";
 import type { ProfilesRepository } from "../profiles/profiles.repository.js";
 import type { RunsRepository } from "../runs/runs.repository.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
@@ -38,6 +39,7 @@ export class JobsService {
       events: EventLog;
       notifier: Notifier;
       outcomes: OutcomesService;
+      policy: PolicyService;
     },
   ) {}
 
@@ -53,6 +55,8 @@ export class JobsService {
         created: false,
       };
 
+    // guard rails refuse before anything is written; quality rails add their gates (modules/policy)
+    const { input: ruled, rails } = await this.deps.policy.apply(productId, input, trackerLabels(input.manifest));
     const profile = input.profile
       ? await this.deps.profiles.find(productId, input.profile.name, input.profile.version)
       : undefined;
@@ -84,7 +88,7 @@ export class JobsService {
       maxAttempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       attempt: 0,
       notBefore: input.notBefore ?? now,
-      verify: input.verify,
+      verify: ruled.verify,
       review: input.review,
       awaitingApproval: false,
       lease: { holder: null, epoch: 0, expiresAt: null, renewals: 0, runId: null },
@@ -105,6 +109,7 @@ export class JobsService {
         cwd: input.cwd,
         network: input.network,
         trackerItemId: input.trackerItemId,
+        rails,
       }),
     };
     // counted on its parent before it is stored, so the parent cannot settle without it
@@ -369,4 +374,12 @@ function optional<T extends Record<string, unknown>>(fields: T): Partial<{ [K in
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<{
     [K in keyof T]: Exclude<T[K], undefined>;
   }>;
+}
+
+/** The tracker item's labels an import put in the manifest (`manifest.tracker.labels`), for quality rails. */
+function trackerLabels(manifest: unknown): string[] {
+  const tracker = (manifest as { tracker?: { labels?: unknown } } | null)?.tracker;
+  return Array.isArray(tracker?.labels)
+    ? tracker.labels.filter((label): label is string => typeof label === "string")
+    : [];
 }
