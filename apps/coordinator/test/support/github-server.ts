@@ -65,7 +65,7 @@ export class ScriptedGitHub {
     return this.requests.filter((request) => request.operationId === operationId);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<true> {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -73,9 +73,10 @@ export class ScriptedGitHub {
     const body = text ? (JSON.parse(text) as unknown) : undefined;
     const { match, errors } = (validator as OpenApiValidator).check(req.method ?? "GET", url, body);
     this.requests.push({ method: req.method ?? "", path: url.pathname, operationId: match?.operationId, body, errors });
-    const send = (status: number, payload?: unknown) => {
+    const send = (status: number, payload?: unknown): true => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(payload === undefined ? "" : JSON.stringify(payload));
+      return true;
     };
     if (!match || errors.length) return send(422, { message: "Validation Failed", errors });
     const fault = this.faults.find((candidate) => candidate.operationId === match.operationId && candidate.left > 0);
@@ -83,10 +84,10 @@ export class ScriptedGitHub {
       fault.left--;
       return send(fault.status, { message: `scripted ${fault.status}` });
     }
-    this.answer(match, body, send);
+    return this.answer(match, body, send);
   }
 
-  private answer(match: Match, body: unknown, send: (status: number, payload?: unknown) => void): void {
+  private answer(match: Match, body: unknown, send: (status: number, payload?: unknown) => true): true {
     const { owner, repo, issue_number: number, name } = match.params;
     const key = `${owner}/${repo}#${number}`;
     const issue = this.issues.get(key);
