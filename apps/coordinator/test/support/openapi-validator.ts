@@ -141,7 +141,7 @@ export class OpenApiValidator {
       if (typeof schema.maxItems === "number" && value.length > schema.maxItems)
         errors.push(`${at} has too many items`);
       const items = schema.items as Schema | undefined;
-      if (items) value.forEach((item, i) => errors.push(...this.validate(items, item, `${at}[${i}]`)));
+      if (items) for (const [i, item] of value.entries()) errors.push(...this.validate(items, item, `${at}[${i}]`));
     }
     if (typeof value === "object" && value !== null && !Array.isArray(value)) {
       const record = value as Record<string, unknown>;
