@@ -4,9 +4,11 @@ import { registerAppCommands } from "./commands/apps.js";
 import { registerFleetCommands } from "./commands/fleet.js";
 import { registerJobCommands } from "./commands/jobs.js";
 import { registerLogCommands } from "./commands/logs.js";
+import { registerPolicyCommands } from "./commands/policy.js";
 import { registerProfileCommands } from "./commands/profiles.js";
 import { registerSubmitCommands } from "./commands/submit.js";
 import { registerTokenCommands } from "./commands/token.js";
+import { registerTrackerCommands } from "./commands/tracker.js";
 import { registerUpCommands } from "./commands/up.js";
 import type { CliContext } from "./context.js";
 import { EXIT } from "./errors.js";
@@ -62,5 +64,7 @@ Start here:
   registerProfileCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAppCommands(program, ctx);
+  registerTrackerCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
   return program;
 }
