@@ -57,6 +57,18 @@ export const Env = z.object({
   /** The product webhook deliveries import into (default GF_DEFAULT_PRODUCT). */
   GF_GITHUB_PRODUCT: ProductId.optional(),
   GF_GITHUB_CLOSE_ON_DONE: Flag.default(false),
+  /** `owner/repo,owner/repo`: repositories the polling safety net lists (none: no polling). */
+  GF_GITHUB_REPOS: z
+    .string()
+    .default("")
+    .transform((text) =>
+      text
+        .split(",")
+        .map((repo) => repo.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "must be owner/repo"))),
+  GF_TRACKER_POLL_EVERY: Duration.pipe(Positive).default(DEFAULT_TIMINGS.tracker.pollEveryMs),
   /** The predecessor's Items API (seed 001). */
   GF_ITEMS_API_URL: z.string().url().optional(),
   GF_ITEMS_TOKEN: z.string().min(1).optional(),
@@ -98,7 +110,7 @@ export function timingOptions(env: Env): TimingOptions {
     notifier: { ...notifier, pollMs: env.GF_NOTIFIER_POLL },
     blobs: { ...DEFAULT_TIMINGS.blobs, sweepEveryMs: env.GF_BLOB_SWEEP_EVERY },
     limits: { ...DEFAULT_TIMINGS.limits, rateLimits: rateLimits(env) },
-    tracker: { ...DEFAULT_TIMINGS.tracker, everyMs: env.GF_TRACKER_EVERY },
+    tracker: { ...DEFAULT_TIMINGS.tracker, everyMs: env.GF_TRACKER_EVERY, pollEveryMs: env.GF_TRACKER_POLL_EVERY },
   };
 }
 

@@ -284,6 +284,18 @@ export interface TrackerOptions {
    * @defaultValue 30_000
    */
   requestTimeoutMs: number;
+  /**
+   * The polling safety net: how often triggered items of `GF_GITHUB_REPOS` are listed (with
+   * conditional requests), to catch missed webhook deliveries. `GF_TRACKER_POLL_EVERY`.
+   * @defaultValue 300_000
+   */
+  pollEveryMs: number;
+  /**
+   * Each poll waits a random part of this fraction of `pollEveryMs` first, so coordinators
+   * started together do not poll together.
+   * @defaultValue 0.2
+   */
+  pollJitter: number;
 }
 
 export interface TimingOptions {
@@ -352,6 +364,8 @@ export const DEFAULT_TIMINGS = {
     syncLookBackMs: 60_000,
     webhookMaxBytes: 1024 * 1024,
     requestTimeoutMs: 30_000,
+    pollEveryMs: 300_000,
+    pollJitter: 0.2,
   },
 } as const satisfies TimingOptions;
 

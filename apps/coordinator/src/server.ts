@@ -135,6 +135,7 @@ export class Coordinator {
     services.reaper.start();
     services.blobSweeper.start();
     services.trackerWorker.start();
+    services.trackerPoller?.start();
     const { port } = this.server.address() as AddressInfo;
     const url = `${tls ? "https" : "http"}://${env.GF_HOST}:${port}`;
     logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: options.lease.ttlMs }, "coordinator listening");
@@ -160,6 +161,7 @@ export class Coordinator {
       ["stop reaper", () => this.services?.reaper.close()],
       ["stop blob sweeper", () => this.services?.blobSweeper.close()],
       ["stop tracker worker", () => this.services?.trackerWorker.close()],
+      ["stop tracker poller", () => this.services?.trackerPoller?.close()],
       ["stop websocket guard", () => this.stopGuard?.()],
       ["stop notifier", () => this.services?.notifier.close()],
       // stop accepting first (clients told to reconnect must not come back here), then close the

@@ -123,6 +123,19 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       logger: logger.child({ module: "tracker" }),
       failure: "tracker pass failed",
     }),
+    /** The polling safety net (GF_GITHUB_REPOS), with jitter; started only when something is polled. */
+    trackerPoller: config.tracker?.polled.length
+      ? new PeriodicTask({
+          everyMs: config.timings.tracker.pollEveryMs,
+          run: async () => {
+            const { pollEveryMs, pollJitter } = config.timings.tracker;
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * pollEveryMs * pollJitter));
+            return tracker.poll(config.tracker?.webhook.productId ?? "default", config.tracker?.polled ?? []);
+          },
+          logger: logger.child({ module: "tracker" }),
+          failure: "tracker poll failed",
+        })
+      : undefined,
     factories: new FactoriesService(repos.factories, notifier, repos.tokens),
     claims: new ClaimsService({
       ...common,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Match, OpenApiValidator } from "./openapi-validator.js";
@@ -30,6 +31,8 @@ export class ScriptedGitHub {
   readonly requests: RecordedRequest[] = [];
   readonly issues = new Map<string, ScriptedIssue>();
   readonly comments: Array<{ issue: string; body: string }> = [];
+  /** Conditional list requests answered 304 Not Modified. */
+  notModified = 0;
   private readonly faults: Array<{ operationId: string; status: number; left: number }> = [];
   private server: Server | undefined;
   url = "";
@@ -84,10 +87,32 @@ export class ScriptedGitHub {
       fault.left--;
       return send(fault.status, { message: `scripted ${fault.status}` });
     }
-    return this.answer(match, body, send);
+    if (match.operationId === "issues/list-for-repo") {
+      // GitHub answers an unchanged list 304 when asked with its ETag (and does not count it)
+      let listed: unknown;
+      this.answer(match, url.searchParams, body, (_status, payload) => {
+        listed = payload;
+        return true;
+      });
+      const etag = `"${createHash("sha1").update(JSON.stringify(listed)).digest("hex")}"`;
+      if (req.headers["if-none-match"] === etag) {
+        this.notModified++;
+        res.writeHead(304, { etag }).end();
+        return true;
+      }
+      res.writeHead(200, { "content-type": "application/json", etag });
+      res.end(JSON.stringify(listed));
+      return true;
+    }
+    return this.answer(match, url.searchParams, body, send);
   }
 
-  private answer(match: Match, body: unknown, send: (status: number, payload?: unknown) => true): true {
+  private answer(
+    match: Match,
+    query: URLSearchParams,
+    body: unknown,
+    send: (status: number, payload?: unknown) => true,
+  ): true {
     const { owner, repo, issue_number: number, name } = match.params;
     const key = `${owner}/${repo}#${number}`;
     const issue = this.issues.get(key);
@@ -104,7 +129,14 @@ export class ScriptedGitHub {
     switch (match.operationId) {
       case "issues/list-for-repo": {
         const prefix = `${owner}/${repo}#`;
-        const open = [...this.issues].filter(([k, it]) => k.startsWith(prefix) && it.state === "open");
+        const wanted = (query.get("labels") ?? "").split(",").filter(Boolean);
+        const state = query.get("state") ?? "open";
+        const open = [...this.issues].filter(
+          ([k, it]) =>
+            k.startsWith(prefix) &&
+            (state === "all" || it.state === state) &&
+            wanted.every((label) => it.labels.includes(label)),
+        );
         return send(
           200,
           open.map(([k, it]) => shown(k.slice(prefix.length), it)),

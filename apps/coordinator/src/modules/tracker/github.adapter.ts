@@ -27,6 +27,8 @@ type GitHubRef = Extract<ParsedTrackerRef, { kind: "github" }>;
 export class GitHubAdapter implements TrackerAdapter {
   readonly kind = "github" as const;
   private readonly octokit: Octokit;
+  /** The last list of each repository and its ETag: an unchanged list costs a 304, not a page. */
+  private readonly lists = new Map<string, { etag: string; items: TrackerItem[] }>();
 
   constructor(private readonly opts: GitHubAdapterOptions) {
     this.octokit = new Octokit({
@@ -91,29 +93,40 @@ export class GitHubAdapter implements TrackerAdapter {
 
   async listTriggered(): Promise<TrackerItem[]> {
     const items: TrackerItem[] = [];
-    for (const full of this.opts.repos) {
-      const [owner = "", repo = ""] = full.split("/");
-      const { data } = await call(`issues of ${full}`, () =>
-        this.octokit.rest.issues.listForRepo({
-          owner,
-          repo,
-          labels: this.opts.triggerLabel,
-          state: "open",
-          per_page: 100,
-        }),
-      );
-      for (const issue of data) {
-        if (issue.pull_request) continue;
-        items.push({
-          ref: `github:${owner}/${repo}#${issue.number}`,
-          title: issue.title,
-          body: issue.body ?? "",
-          labels: issue.labels.map((label) => (typeof label === "string" ? label : (label.name ?? ""))).filter(Boolean),
-          state: issue.state,
-          url: issue.html_url,
-        });
-      }
+    for (const full of this.opts.repos) items.push(...(await this.listRepo(full)));
+    return items;
+  }
+
+  /** Open issues of one repository carrying the trigger label, asked conditionally (If-None-Match). */
+  private async listRepo(full: string): Promise<TrackerItem[]> {
+    const [owner = "", repo = ""] = full.split("/");
+    const cached = this.lists.get(full);
+    let response: Awaited<ReturnType<Octokit["rest"]["issues"]["listForRepo"]>>;
+    try {
+      response = await this.octokit.rest.issues.listForRepo({
+        owner,
+        repo,
+        labels: this.opts.triggerLabel,
+        state: "open",
+        per_page: 100,
+        ...(cached ? { headers: { "if-none-match": cached.etag } } : {}),
+      });
+    } catch (error) {
+      if (cached && (error as { status?: unknown }).status === 304) return cached.items;
+      return call(`issues of ${full}`, () => Promise.reject(error));
     }
+    const items = response.data
+      .filter((issue) => !issue.pull_request)
+      .map((issue) => ({
+        ref: `github:${owner}/${repo}#${issue.number}`,
+        title: issue.title,
+        body: issue.body ?? "",
+        labels: issue.labels.map((label) => (typeof label === "string" ? label : (label.name ?? ""))).filter(Boolean),
+        state: issue.state,
+        url: issue.html_url,
+      }));
+    const etag = response.headers.etag;
+    if (etag) this.lists.set(full, { etag, items });
     return items;
   }
 }

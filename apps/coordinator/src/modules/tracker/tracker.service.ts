@@ -92,6 +92,34 @@ export class TrackerService {
     return this.deps.jobs.cancel(productId, job._id, "the tracker item was closed");
   }
 
+  /**
+   * The polling safety net: imports every triggered item the polled adapters list (an item
+   * already imported costs one read, no call to the tracker). A failing tracker is logged and
+   * skipped; one bad item does not stop the others.
+   */
+  async poll(productId: string, adapters: readonly TrackerAdapter[]): Promise<{ listed: number; created: number }> {
+    let listed = 0;
+    let created = 0;
+    for (const adapter of adapters) {
+      let items: Awaited<ReturnType<TrackerAdapter["listTriggered"]>>;
+      try {
+        items = await adapter.listTriggered();
+      } catch (error) {
+        this.deps.logger.warn({ err: error, tracker: adapter.kind }, "tracker poll failed");
+        continue;
+      }
+      listed += items.length;
+      for (const item of items) {
+        try {
+          if ((await this.importItem(productId, item.ref)).created) created++;
+        } catch (error) {
+          this.deps.logger.warn({ err: error, ref: item.ref }, "polled item not imported");
+        }
+      }
+    }
+    return { listed, created };
+  }
+
   // ---------------------------------------------------------------- webhook deliveries
 
   /** Runs one queued delivery (this one when given, else any), held so no other coordinator does too. */

@@ -8,21 +8,22 @@ import type { TrackerAdapter } from "./tracker-adapter.js";
 /** The trackers this coordinator talks to and how its webhook route checks deliveries. */
 export interface TrackerSetup {
   adapters: TrackerAdapter[];
+  /** Adapters the polling safety net lists (GitHub when `GF_GITHUB_REPOS` names repositories). */
+  polled: TrackerAdapter[];
   webhook: GitHubWebhookConfig;
   dashboardUrl: string | undefined;
 }
 
 /** Adapters from the environment: GitHub always (public API by default), Items when its URL is set. */
 export function trackerSetup(env: Env, options: TrackerOptions): TrackerSetup {
-  const adapters: TrackerAdapter[] = [
-    new GitHubAdapter({
-      token: env.GF_GITHUB_TOKEN,
-      apiUrl: env.GF_GITHUB_API_URL,
-      triggerLabel: env.GF_GITHUB_TRIGGER_LABEL,
-      repos: [],
-      closeOnDone: env.GF_GITHUB_CLOSE_ON_DONE,
-    }),
-  ];
+  const github = new GitHubAdapter({
+    token: env.GF_GITHUB_TOKEN,
+    apiUrl: env.GF_GITHUB_API_URL,
+    triggerLabel: env.GF_GITHUB_TRIGGER_LABEL,
+    repos: env.GF_GITHUB_REPOS,
+    closeOnDone: env.GF_GITHUB_CLOSE_ON_DONE,
+  });
+  const adapters: TrackerAdapter[] = [github];
   if (env.GF_ITEMS_API_URL)
     adapters.push(
       new ItemsAdapter({
@@ -34,6 +35,7 @@ export function trackerSetup(env: Env, options: TrackerOptions): TrackerSetup {
     );
   return {
     adapters,
+    polled: env.GF_GITHUB_REPOS.length ? [github] : [],
     webhook: {
       secret: env.GF_GITHUB_WEBHOOK_SECRET,
       triggerLabel: env.GF_GITHUB_TRIGGER_LABEL,
