@@ -270,10 +270,10 @@ export interface TrackerOptions {
    */
   echoBackoff: { baseMs: number; maxMs: number; maxAttempts: number };
   /**
-   * How far back each outbox pass re-reads changed tracker jobs (covers writers' clock skew).
-   * @defaultValue 60_000
+   * How many owed echoes one outbox pass queues, and sends, at most (the rest wait a pass).
+   * @defaultValue 100
    */
-  syncLookBackMs: number;
+  outboxBatch: number;
   /**
    * The largest webhook body read; a bigger one is refused (413) unread.
    * @defaultValue 1_048_576
@@ -361,7 +361,7 @@ export const DEFAULT_TIMINGS = {
     everyMs: 5_000,
     holdMs: 60_000,
     echoBackoff: { baseMs: 5_000, maxMs: 600_000, maxAttempts: 10 },
-    syncLookBackMs: 60_000,
+    outboxBatch: 100,
     webhookMaxBytes: 1024 * 1024,
     requestTimeoutMs: 30_000,
     pollEveryMs: 300_000,

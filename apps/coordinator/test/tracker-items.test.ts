@@ -85,7 +85,7 @@ describe("the Items API tracker (seed 001)", () => {
       "POST /items/T-3/comments",
     ]);
     expect(writes[0]?.body).toEqual({ status: "done" });
-    const comment = (writes[1]?.body as { body: string }).body;
+    const comment = (writes[1]?.body as { body: string } | undefined)?.body ?? "";
     expect(comment).toContain("result: success");
     expect(comment).toContain("tokens: 10 in, 20 out");
     expect(JSON.stringify(writes)).not.toContain("PROMPT-BODY");

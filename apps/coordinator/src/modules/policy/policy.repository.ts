@@ -12,6 +12,12 @@ export class PolicyRepository {
     return policy;
   }
 
+  /** Products whose policy turns automatic echoes on. */
+  async autoEchoProducts(): Promise<string[]> {
+    const docs = await this.cols.policies.find({ autoEcho: true }, { projection: { _id: 1 } }).toArray();
+    return docs.map((doc) => doc._id);
+  }
+
   async replace(policy: Omit<Policy, "version">): Promise<Policy> {
     const doc = await this.cols.policies.findOneAndUpdate(
       { _id: policy.productId },

@@ -16,6 +16,11 @@ export class PolicyService {
     return this.policies.find(productId);
   }
 
+  /** Products whose tracker jobs echo their stages automatically. */
+  autoEchoProducts(): Promise<string[]> {
+    return this.policies.autoEchoProducts();
+  }
+
   /**
    * The job input with the mandatory gates added and the rails that applied, or a
    * `ForbiddenError` naming the rule the job broke. Writes nothing.

@@ -78,11 +78,22 @@ export class TrackerRepository {
     return this.cols.trackerDeliveries.findOne({ _id: id });
   }
 
-  /** Tracker jobs changed since `since`, oldest change first (the outbox's sync pass). */
-  changedTrackerJobs(since: Date, limit: number): Promise<Job[]> {
+  /**
+   * Tracker jobs of these products whose stage maps to a state the item does not show yet
+   * (`trackerEchoed`): the outbox is derived from the jobs themselves, so a stage change made by
+   * any coordinator, while any other was down, is still owed. Index `jobs.tracker_echo`.
+   */
+  owingEcho(productIds: readonly string[], limit: number): Promise<Job[]> {
     return this.cols.jobs
-      .find({ trackerItemId: { $exists: true }, updatedAt: { $gte: since } })
-      .sort({ updatedAt: 1, _id: 1 })
+      .find({
+        productId: { $in: [...productIds] },
+        trackerItemId: { $exists: true },
+        $or: [
+          { stage: { $in: ["building", "review", "testing"] }, trackerEchoed: { $ne: "in_progress" } },
+          { stage: "shipped", trackerEchoed: { $ne: "done" } },
+          { stage: "failed", trackerEchoed: { $ne: "blocked" } },
+        ],
+      })
       .limit(limit)
       .toArray();
   }

@@ -19,8 +19,8 @@ export interface TrackerTimings {
   holdMs: number;
   /** Echo retry backoff: `baseMs * 2^(attempts)`, at most `maxMs`, at most `maxAttempts` tries. */
   echoBackoff: { baseMs: number; maxMs: number; maxAttempts: number };
-  /** How far back the outbox's sync pass re-reads changed jobs (writers' clocks must agree within it). */
-  syncLookBackMs: number;
+  /** How many owed echoes one pass queues and how many it sends, at most. */
+  outboxBatch: number;
 }
 
 /**
@@ -29,8 +29,6 @@ export interface TrackerTimings {
  * The tracker is downstream: nothing here changes a job's stage except a cancel on close.
  */
 export class TrackerService {
-  private syncedUpTo = new Date(0);
-
   constructor(
     private readonly deps: {
       repo: TrackerRepository;
@@ -186,23 +184,20 @@ export class TrackerService {
    */
   async outboxPass(): Promise<{ queued: number; sent: number; failed: number }> {
     const { repo, timings, logger } = this.deps;
-    const started = new Date();
-    const since = new Date(this.syncedUpTo.getTime() - timings.syncLookBackMs);
     let queued = 0;
-    const autoEcho = new Map<string, boolean>();
-    for (const job of await repo.changedTrackerJobs(since, 500)) {
-      const state = echoStateOf(job.stage);
-      if (!state || !job.trackerItemId) continue;
-      if (!autoEcho.has(job.productId))
-        autoEcho.set(job.productId, (await this.deps.policy.show(job.productId))?.autoEcho ?? false);
-      if (!autoEcho.get(job.productId)) continue;
-      await repo.want({ _id: job._id, productId: job.productId, ref: job.trackerItemId }, state, started);
-      queued++;
+    const products = await this.deps.policy.autoEchoProducts();
+    if (products.length) {
+      const now = new Date();
+      for (const job of await repo.owingEcho(products, timings.outboxBatch)) {
+        const state = echoStateOf(job.stage);
+        if (!state || !job.trackerItemId) continue;
+        await repo.want({ _id: job._id, productId: job.productId, ref: job.trackerItemId }, state, now);
+        queued++;
+      }
     }
-    this.syncedUpTo = started;
     let sent = 0;
     let failed = 0;
-    for (let round = 0; round < 100; round++) {
+    for (let round = 0; round < timings.outboxBatch; round++) {
       const now = new Date();
       const due = await repo.takeDueEcho(now, new Date(now.getTime() + timings.holdMs));
       if (!due) break;
