@@ -66,6 +66,16 @@ describe("the GitHub tracker against a server checked by GitHub's OpenAPI descri
     expect(await h.db.collection("jobs").countDocuments()).toBe(before);
   });
 
+  it("jobs.create refuses a tracker reference it did not import, so no job can echo to a foreign issue", async () => {
+    const before = await h.counts();
+    const error = await rejection(
+      service.trpc.jobs.create.mutate({ bodyMd: "x", trackerItemId: "github:victim/repo#1" }),
+    );
+    expect(codeOf(error).code).toBe("BAD_REQUEST");
+    expect(error.message).toContain("tracker.importItem");
+    expect(await h.counts()).toEqual(before);
+  });
+
   it("a missing issue is NOT_FOUND with the reference named, and nothing is written", async () => {
     const before = await h.counts();
     const error = await rejection(service.trpc.tracker.importItem.mutate({ ref: "github:acme/app#404" }));

@@ -8,6 +8,7 @@ import {
   type Run,
   type Stage,
   isTerminalStage,
+  parseTrackerRef,
   titleFromBody,
 } from "@gigafactory/schema";
 import { isDuplicateKey } from "../../db/collections.js";
@@ -43,9 +44,20 @@ export class JobsService {
     },
   ) {}
 
-  /** Idempotent on `idempotencyKey`: the same key in the same product returns the existing job. */
-  async create(productId: string, input: JobCreate): Promise<{ job: Job; created: boolean }> {
+  /**
+   * Idempotent on `idempotencyKey`: the same key in the same product returns the existing job.
+   * A tracker reference (`github:…`, `items:…`) as `trackerItemId` is set by `tracker.importItem`
+   * only (`fromTracker`): echoes go to it with the coordinator's tracker token, so a caller must not
+   * be able to point a job at an item it did not import.
+   */
+  async create(
+    productId: string,
+    input: JobCreate,
+    opts: { fromTracker?: boolean } = {},
+  ): Promise<{ job: Job; created: boolean }> {
     const { jobs } = this.deps;
+    if (input.trackerItemId && !opts.fromTracker && parseTrackerRef(input.trackerItemId))
+      throw new InvalidInputError("trackerItemId", "github:/items: references are set by tracker.importItem only");
     const idempotencyKey = input.idempotencyKey ?? newId("key");
     const existing = await jobs.findByKey(productId, idempotencyKey);
     // a creator that died before settling its deps is finished by the next identical create

@@ -5,7 +5,7 @@ import {
   parseTrackerRef,
   trackerIdempotencyKey,
 } from "@gigafactory/schema";
-import { InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
+import { ForbiddenError, InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
 import type { Logger } from "../../logger.js";
 import type { JobsService } from "../jobs/jobs.service.js";
 import type { PolicyService } from "../policy/policy.service.js";
@@ -74,7 +74,7 @@ export class TrackerService {
     const parsedInput = JobCreateInput.safeParse(input);
     if (!parsedInput.success)
       throw new InvalidInputError("item", parsedInput.error.issues.map((issue) => issue.message).join("; "));
-    return this.deps.jobs.create(productId, parsedInput.data);
+    return this.deps.jobs.create(productId, parsedInput.data, { fromTracker: true });
   }
 
   /** The job imported from `ref`, if any. */
@@ -141,8 +141,9 @@ export class TrackerService {
       const message = (error as Error).message;
       logger.warn({ err: error, delivery: delivery._id, ref: work.ref }, "webhook delivery failed");
       // a refusal (bad labels, policy, missing item) will not change by trying again
-      if (error instanceof InvalidInputError || error instanceof NotFoundError || delivery.attempts >= 5)
-        await repo.finishDelivery(delivery._id, "failed", message);
+      const refused =
+        error instanceof InvalidInputError || error instanceof NotFoundError || error instanceof ForbiddenError;
+      if (refused || delivery.attempts >= 5) await repo.finishDelivery(delivery._id, "failed", message);
       else await repo.deferDelivery(delivery._id, new Date(Date.now() + this.backoff(delivery.attempts)), message);
     }
   }
