@@ -94,6 +94,8 @@ export class TrackerRepository {
           { stage: "failed", trackerEchoed: { $ne: "blocked" } },
         ],
       })
+      // newest changes first: echoes given up long ago cannot crowd out fresh ones
+      .sort({ updatedAt: -1 })
       .limit(limit)
       .toArray();
   }
