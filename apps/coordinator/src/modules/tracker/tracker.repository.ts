@@ -84,6 +84,7 @@ export class TrackerRepository {
    * any coordinator, while any other was down, is still owed. Index `jobs.tracker_echo`.
    */
   owingEcho(productIds: readonly string[], limit: number): Promise<Job[]> {
+    // newest changes first: echoes given up long ago cannot crowd out fresh ones
     return this.cols.jobs
       .find({
         productId: { $in: [...productIds] },
@@ -94,7 +95,6 @@ export class TrackerRepository {
           { stage: "failed", trackerEchoed: { $ne: "blocked" } },
         ],
       })
-      // newest changes first: echoes given up long ago cannot crowd out fresh ones
       .sort({ updatedAt: -1 })
       .limit(limit)
       .toArray();
