@@ -51,6 +51,34 @@ export const Env = z.object({
   /** With both, the coordinator serves HTTPS and WSS (PEM files); with neither, plain HTTP. */
   GF_TLS_CERT: z.string().min(1).optional(),
   GF_TLS_KEY: z.string().min(1).optional(),
+  /** GitHub Issues tracker (modules/tracker): token, REST root, webhook secret, trigger label. */
+  GF_GITHUB_TOKEN: z.string().min(1).optional(),
+  GF_GITHUB_API_URL: z.string().url().default("https://api.github.com"),
+  GF_GITHUB_WEBHOOK_SECRET: z.string().min(1).optional(),
+  GF_GITHUB_TRIGGER_LABEL: z.string().min(1).max(100).default("gigafactory"),
+  /** Events sent by this login (our own bot's echoes) are ignored, so an echo never re-triggers. */
+  GF_GITHUB_BOT_LOGIN: z.string().min(1).optional(),
+  /** The product webhook deliveries import into (default GF_DEFAULT_PRODUCT). */
+  GF_GITHUB_PRODUCT: ProductId.optional(),
+  GF_GITHUB_CLOSE_ON_DONE: Flag.default(false),
+  /** `owner/repo,owner/repo`: repositories the polling safety net lists (none: no polling). */
+  GF_GITHUB_REPOS: z
+    .string()
+    .default("")
+    .transform((text) =>
+      text
+        .split(",")
+        .map((repo) => repo.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[A-Za-z0-9-]+\/[A-Za-z0-9._-]+$/, "must be owner/repo"))),
+  GF_TRACKER_POLL_EVERY: Duration.pipe(Positive).default(DEFAULT_TIMINGS.tracker.pollEveryMs),
+  /** The predecessor's Items API (seed 001). */
+  GF_ITEMS_API_URL: z.string().url().optional(),
+  GF_ITEMS_TOKEN: z.string().min(1).optional(),
+  /** Links in echo comments point here. */
+  GF_DASHBOARD_URL: z.string().url().optional(),
+  GF_TRACKER_EVERY: Duration.pipe(Positive).default(DEFAULT_TIMINGS.tracker.everyMs),
   GF_LOG_LEVEL: LogLevel.default("info"),
   GF_LOG_PRETTY: Flag.default(false),
 });
@@ -91,6 +119,7 @@ export function timingOptions(env: Env): TimingOptions {
       pollMs: env.GF_SCHEDULE_POLL,
       firingLeaseMs: env.GF_SCHEDULE_FIRING_LEASE,
     },
+    tracker: { ...DEFAULT_TIMINGS.tracker, everyMs: env.GF_TRACKER_EVERY, pollEveryMs: env.GF_TRACKER_POLL_EVERY },
   };
 }
 

@@ -290,6 +290,52 @@ export interface DashboardOptions {
   searchTimeoutMs: number;
 }
 
+/** The tracker module (modules/tracker): webhook deliveries, the echo outbox, polling. */
+export interface TrackerOptions {
+  /**
+   * How often the echo outbox is passed and queued webhook deliveries are swept. `GF_TRACKER_EVERY`.
+   * @defaultValue 5_000
+   */
+  everyMs: number;
+  /**
+   * How long a coordinator holds a delivery or an echo it works on before another may take it.
+   * @defaultValue 60_000
+   */
+  holdMs: number;
+  /**
+   * Echo retries: `baseMs * 2^attempts`, at most `maxMs`, given up after `maxAttempts` tries.
+   * @defaultValue `{ baseMs: 5_000, maxMs: 600_000, maxAttempts: 10 }`
+   */
+  echoBackoff: { baseMs: number; maxMs: number; maxAttempts: number };
+  /**
+   * How many owed echoes one outbox pass queues, and sends, at most (the rest wait a pass).
+   * @defaultValue 100
+   */
+  outboxBatch: number;
+  /**
+   * The largest webhook body read; a bigger one is refused (413) unread.
+   * @defaultValue 1_048_576
+   */
+  webhookMaxBytes: number;
+  /**
+   * How long one call to a tracker's API may take before it counts as failed.
+   * @defaultValue 30_000
+   */
+  requestTimeoutMs: number;
+  /**
+   * The polling safety net: how often triggered items of `GF_GITHUB_REPOS` are listed (with
+   * conditional requests), to catch missed webhook deliveries. `GF_TRACKER_POLL_EVERY`.
+   * @defaultValue 300_000
+   */
+  pollEveryMs: number;
+  /**
+   * Each poll waits a random part of this fraction of `pollEveryMs` first, so coordinators
+   * started together do not poll together.
+   * @defaultValue 0.2
+   */
+  pollJitter: number;
+}
+
 export interface TimingOptions {
   lease: LeaseOptions;
   notifier: NotifierOptions;
@@ -300,6 +346,7 @@ export interface TimingOptions {
   blobs: BlobOptions;
   schedules: ScheduleOptions;
   dashboard: DashboardOptions;
+  tracker: TrackerOptions;
 }
 
 export const DEFAULT_TIMINGS = {
@@ -352,6 +399,16 @@ export const DEFAULT_TIMINGS = {
   blobs: { sweepEveryMs: 600_000, tempMaxAgeMs: 86_400_000, orphanGraceMs: 3_600_000 },
   schedules: { pollMs: 1_000, firingLeaseMs: 30_000, bufferRecheckMs: 1_000, batch: 200, concurrency: 16 },
   dashboard: { staleAfterHeartbeats: 3, runningLimit: 50, searchTimeoutMs: 5_000 },
+  tracker: {
+    everyMs: 5_000,
+    holdMs: 60_000,
+    echoBackoff: { baseMs: 5_000, maxMs: 600_000, maxAttempts: 10 },
+    outboxBatch: 100,
+    webhookMaxBytes: 1024 * 1024,
+    requestTimeoutMs: 30_000,
+    pollEveryMs: 300_000,
+    pollJitter: 0.2,
+  },
 } as const satisfies TimingOptions;
 
 /**

@@ -15,6 +15,7 @@ import { guardWebSockets } from "./http/websocket.js";
 import type { Logger } from "./logger.js";
 import type { TimingOptions } from "./options.js";
 import { bootstrapAdminToken } from "./modules/auth/bootstrap.js";
+import { trackerSetup } from "./modules/tracker/tracker.setup.js";
 import { type Services, createServices } from "./services.js";
 import { contextFactory } from "./trpc/context.js";
 import { appRouter } from "./trpc/router.js";
@@ -66,6 +67,7 @@ export class Coordinator {
         backoff: options.lease.backoff,
         artifactMaxBytes: env.GF_ARTIFACT_MAX_BYTES,
         blobDir: env.GF_BLOB_DIR ?? join(env.GF_DATA_DIR, "blobs"),
+        tracker: trackerSetup(env, options.tracker),
       },
       logger,
     );
@@ -135,6 +137,8 @@ export class Coordinator {
     services.reaper.start();
     services.blobSweeper.start();
     services.scheduleLoop.start();
+    services.trackerWorker.start();
+    services.trackerPoller?.start();
     const { port } = this.server.address() as AddressInfo;
     const url = `${tls ? "https" : "http"}://${env.GF_HOST}:${port}`;
     logger.info({ url, db: env.GF_DB_NAME, leaseTtlMs: options.lease.ttlMs }, "coordinator listening");
@@ -160,6 +164,8 @@ export class Coordinator {
       ["stop reaper", () => this.services?.reaper.close()],
       ["stop blob sweeper", () => this.services?.blobSweeper.close()],
       ["stop schedule loop", () => this.services?.scheduleLoop.close()],
+      ["stop tracker worker", () => this.services?.trackerWorker.close()],
+      ["stop tracker poller", () => this.services?.trackerPoller?.close()],
       ["stop websocket guard", () => this.stopGuard?.()],
       ["stop notifier", () => this.services?.notifier.close()],
       // stop accepting first (clients told to reconnect must not come back here), then close the

@@ -29,6 +29,12 @@ import { ProfilesRepository } from "./modules/profiles/profiles.repository.js";
 import { ProfilesService } from "./modules/profiles/profiles.service.js";
 import { RunsRepository } from "./modules/runs/runs.repository.js";
 import { createSchedules } from "./modules/schedules/wiring.js";
+import { PolicyRepository } from "./modules/policy/policy.repository.js";
+import { PolicyService } from "./modules/policy/policy.service.js";
+import { TrackerRepository } from "./modules/tracker/tracker.repository.js";
+import { TrackerService } from "./modules/tracker/tracker.service.js";
+import type { TrackerSetup } from "./modules/tracker/tracker.setup.js";
+import { PeriodicTask } from "./periodic-task.js";
 
 export interface ServicesConfig {
   /** Every timing rule (options.ts, with the environment's values filled in). */
@@ -40,6 +46,8 @@ export interface ServicesConfig {
   backoff: { baseMs: number; maxMs: number };
   artifactMaxBytes: number;
   blobDir: string;
+  /** Trackers and the webhook route (modules/tracker/tracker.setup.ts); none when absent. */
+  tracker?: TrackerSetup;
 }
 
 /** One repository per collection: the only code that speaks MongoDB (besides `db/`). */
@@ -53,6 +61,8 @@ export function createRepositories(cols: Collections) {
     artifacts: new ArtifactsRepository(cols),
     locks: new LocksRepository(cols),
     tokens: new TokensRepository(cols),
+    tracker: new TrackerRepository(cols),
+    policies: new PolicyRepository(cols),
   };
 }
 
@@ -78,7 +88,17 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   });
   const common = { jobs: repos.jobs, runs: repos.runs, events, outcomes };
   const blobs = new BlobStore(config.blobDir);
-  const jobs = new JobsService({ ...common, profiles: repos.profiles, notifier });
+  const policy = new PolicyService(repos.policies);
+  const jobs = new JobsService({ ...common, profiles: repos.profiles, notifier, policy });
+  const tracker = new TrackerService({
+    repo: repos.tracker,
+    jobs,
+    policy,
+    adapters: config.tracker?.adapters ?? [],
+    timings: config.timings.tracker,
+    logger: logger.child({ module: "tracker" }),
+    dashboardUrl: config.tracker?.dashboardUrl,
+  });
   return {
     config,
     /** For `ensureIndexes` at start-up only; everything else goes through a repository. */
@@ -99,6 +119,33 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       options: config.timings.schedules,
       logger: logger.child({ module: "schedules" }),
     }),
+    policy,
+    tracker,
+    /** What `POST /webhooks/github` needs (http/routes.ts); absent without a tracker setup. */
+    trackerWebhook: config.tracker ? { config: config.tracker.webhook, repo: repos.tracker, tracker } : undefined,
+    /** The echo outbox and the sweep of queued webhook deliveries, on every coordinator. */
+    trackerWorker: new PeriodicTask({
+      everyMs: config.timings.tracker.everyMs,
+      run: async () => {
+        while (await tracker.runDelivery()) {}
+        return tracker.outboxPass();
+      },
+      logger: logger.child({ module: "tracker" }),
+      failure: "tracker pass failed",
+    }),
+    /** The polling safety net (GF_GITHUB_REPOS), with jitter; started only when something is polled. */
+    trackerPoller: config.tracker?.polled.length
+      ? new PeriodicTask({
+          everyMs: config.timings.tracker.pollEveryMs,
+          run: async () => {
+            const { pollEveryMs, pollJitter } = config.timings.tracker;
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * pollEveryMs * pollJitter));
+            return tracker.poll(config.tracker?.webhook.productId ?? "default", config.tracker?.polled ?? []);
+          },
+          logger: logger.child({ module: "tracker" }),
+          failure: "tracker poll failed",
+        })
+      : undefined,
     factories: new FactoriesService(repos.factories, notifier, repos.tokens),
     claims: new ClaimsService({
       ...common,

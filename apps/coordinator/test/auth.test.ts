@@ -312,6 +312,23 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
       call: (c) => c.trpc.admin.createToken.mutate({ role: "admin" }),
     },
     "admin.tokens": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.tokens.query({}) },
+    "admin.setPolicy": {
+      allowed: ["admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.admin.setPolicy.mutate({ policy: { engines: ["shell"] } }),
+    },
+    "admin.policy": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.policy.query({}) },
+    // imports into the caller's own product; the right caller is not run here (it would call a tracker)
+    "tracker.importItem": {
+      allowed: ["service", "admin"],
+      otherProduct: "own",
+      call: (c) => c.trpc.tracker.importItem.mutate({ ref: "items:T-1" }),
+    },
+    "tracker.echo": {
+      allowed: ["service", "admin"],
+      otherProduct: "NOT_FOUND",
+      call: (c) => c.trpc.tracker.echo.mutate({ jobId: a.job }),
+    },
     "admin.revokeToken": {
       allowed: ["admin"],
       otherProduct: "NOT_FOUND",

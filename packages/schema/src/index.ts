@@ -20,3 +20,6 @@ export * from "./schedule-file.js";
 export * from "./api/schedules.js";
 export * from "./engines.js";
 export * from "./api/dashboard.js";
+export * from "./tracker.js";
+export * from "./policy.js";
+export * from "./rails.js";

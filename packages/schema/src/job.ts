@@ -12,7 +12,9 @@ import {
   RequestId,
   RunId,
 } from "./primitives.js";
+import { AppliedRails } from "./rails.js";
 import { RunResult, Stage } from "./stages.js";
+import { EchoState } from "./tracker.js";
 
 export const ProfileRef = z.object({
   name: Name,
@@ -154,6 +156,10 @@ export const Job = z.object({
   trackerItemId: z.string().max(256).optional(),
   /** The schedule that fired this job (`<productId>/<schedule id>`), when one did. */
   scheduleId: z.string().max(200).optional(),
+  /** The last state echoed to the tracker item (set by the tracker outbox). */
+  trackerEchoed: EchoState.optional(),
+  /** The product's guard and quality rails that applied when the job was created. */
+  rails: AppliedRails.optional(),
   lease: Lease,
   eventSeq: z.number().int().nonnegative(),
   cancelRequested: z.boolean(),

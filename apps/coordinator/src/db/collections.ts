@@ -1,4 +1,16 @@
-import type { Artifact, Factory, Job, JobEvent, Lock, Profile, Run, Schedule, Token } from "@gigafactory/schema";
+import type {
+  Artifact,
+  Factory,
+  Job,
+  JobEvent,
+  Lock,
+  Policy,
+  Profile,
+  Run,
+  Schedule,
+  Token,
+} from "@gigafactory/schema";
+import type { DeliveryDoc, EchoDoc } from "../modules/tracker/tracker.repository.js";
 import type { Collection, Db, ObjectId } from "mongodb";
 
 export type EventDoc = JobEvent & { _id?: ObjectId };
@@ -15,6 +27,9 @@ export interface Collections {
   locks: Collection<Lock>;
   tokens: Collection<Token>;
   schedules: Collection<Schedule>;
+  trackerDeliveries: Collection<DeliveryDoc>;
+  trackerEchoes: Collection<EchoDoc>;
+  policies: Collection<Policy & { _id: string }>;
 }
 
 export function collections(db: Db): Collections {
@@ -28,6 +43,9 @@ export function collections(db: Db): Collections {
     locks: db.collection<Lock>("locks"),
     tokens: db.collection<Token>("tokens"),
     schedules: db.collection<Schedule>("schedules"),
+    trackerDeliveries: db.collection<DeliveryDoc>("tracker_deliveries"),
+    trackerEchoes: db.collection<EchoDoc>("tracker_echoes"),
+    policies: db.collection<Policy & { _id: string }>("policies"),
   };
 }
 

@@ -19,6 +19,8 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
     { key: { productId: 1, deps: 1 }, name: "dependents" },
     { key: { productId: 1, parentId: 1 }, name: "children" },
     { key: { productId: 1, trackerItemId: 1 }, name: "tracker" },
+    // the echo outbox's pass: tracker jobs whose stage the item does not show yet
+    { key: { productId: 1, trackerItemId: 1, stage: 1, trackerEchoed: 1 }, name: "tracker_echo" },
     { key: { "lease.holder": 1, stage: 1 }, name: "held_by" },
     { key: { cancelRequested: 1, stage: 1 }, name: "cancel_backstop" },
     // only jobs owing follow-ups carry the field, briefly: a sparse index stays tiny
@@ -42,6 +44,9 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
     { key: { paused: 1, attentionAt: 1 }, name: "attention" },
     { key: { productId: 1, id: 1 }, name: "list" },
   ],
+  // a webhook delivery is stored once (`_id` is its X-GitHub-Delivery); the sweep reads the queued ones
+  trackerDeliveries: [{ key: { status: 1, lockedUntil: 1 }, name: "queued" }],
+  trackerEchoes: [{ key: { due: 1, lockedUntil: 1 }, name: "due" }],
 };
 
 export async function ensureIndexes(cols: Collections): Promise<void> {

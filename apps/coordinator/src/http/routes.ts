@@ -6,6 +6,7 @@ import { DomainError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { TooLargeError } from "../modules/artifacts/blob-store.js";
 import { bearerToken } from "../modules/auth/tokens.js";
+import { handleGitHubWebhook } from "../modules/tracker/github-webhook.js";
 import type { Services } from "../services.js";
 import { httpErrorOf } from "./errors.js";
 
@@ -27,6 +28,8 @@ export async function handlePlainRoute(
     const ready = await deps.ready();
     return send(res, ready ? 200 : 503, { ok: ready });
   }
+  if (url.pathname === "/webhooks/github" && deps.services.trackerWebhook)
+    return handleGitHubWebhook(req, res, { ...deps.services.trackerWebhook, logger: deps.logger }).then(() => true);
   // only `/artifacts` and `/artifacts/...`: tRPC's own `/artifacts.list` must fall through
   if (url.pathname !== "/artifacts" && !url.pathname.startsWith("/artifacts/")) return false;
 

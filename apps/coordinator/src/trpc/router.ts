@@ -5,6 +5,7 @@ import { factoriesRouter } from "../modules/factories/factories.router.js";
 import { jobsRouter } from "../modules/jobs/jobs.router.js";
 import { profilesRouter } from "../modules/profiles/profiles.router.js";
 import { schedulesRouter } from "../modules/schedules/schedules.router.js";
+import { trackerRouter } from "../modules/tracker/tracker.router.js";
 import { router } from "./trpc.js";
 
 export const appRouter = router({
@@ -15,6 +16,7 @@ export const appRouter = router({
   admin: adminRouter,
   schedules: schedulesRouter,
   dashboard: dashboardRouter,
+  tracker: trackerRouter,
 });
 
 export type AppRouter = typeof appRouter;

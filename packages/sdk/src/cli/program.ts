@@ -8,11 +8,13 @@ import { registerFleetCommands } from "./commands/fleet.js";
 import { registerInitCommands } from "./commands/init.js";
 import { registerJobCommands } from "./commands/jobs.js";
 import { registerLogCommands } from "./commands/logs.js";
+import { registerPolicyCommands } from "./commands/policy.js";
 import { registerProfileCommands } from "./commands/profiles.js";
 import { registerSchemaCommands } from "./commands/schema.js";
 import { registerScheduleCommands } from "./commands/schedules.js";
 import { registerSubmitCommands } from "./commands/submit.js";
 import { registerTokenCommands } from "./commands/token.js";
+import { registerTrackerCommands } from "./commands/tracker.js";
 import { registerUpCommands } from "./commands/up.js";
 import type { CliContext } from "./context.js";
 import { EXIT } from "./errors.js";
@@ -75,5 +77,7 @@ Start here:
   registerCompletionCommands(program, ctx);
   registerEngineCommands(program, ctx);
   registerDashboardCommands(program, ctx);
+  registerTrackerCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
   return program;
 }

@@ -5,6 +5,8 @@ import {
   InsightsOutput,
   ProductScope,
   RequeueInput,
+  SetPolicyInput,
+  ShowPolicyInput,
   TokenCreateInput,
   TokenCreateOutput,
   TokenRevokeInput,
@@ -33,6 +35,13 @@ export const adminRouter = router({
     .input(InsightsInput)
     .output(InsightsOutput)
     .query(({ ctx, input }) => ctx.services.insights.compute(productFor(ctx.principal, input.productId), input.since)),
+  /** The product's guard and quality rails (modules/policy); replaces the one before. */
+  setPolicy: adminProcedure
+    .input(SetPolicyInput)
+    .mutation(({ ctx, input }) => ctx.services.policy.set(productFor(ctx.principal, input.productId), input.policy)),
+  policy: adminProcedure
+    .input(ShowPolicyInput)
+    .query(({ ctx, input }) => ctx.services.policy.show(productFor(ctx.principal, input.productId))),
   tokens: adminProcedure
     .input(ProductScope)
     .query(({ ctx, input }) => ctx.services.tokens.list(productFor(ctx.principal, input.productId))),

@@ -8,6 +8,7 @@ import {
   type Run,
   type Stage,
   isTerminalStage,
+  parseTrackerRef,
   titleFromBody,
 } from "@gigafactory/schema";
 import { isDuplicateKey } from "../../db/collections.js";
@@ -16,6 +17,7 @@ import { InvalidInputError, NotFoundError, PreconditionError } from "../../error
 import { failpoint } from "../../failpoints.js";
 import type { EventLog } from "../events/event-log.js";
 import type { Notifier } from "../events/notifier.js";
+import type { PolicyService } from "../policy/policy.service.js";
 import type { ProfilesRepository } from "../profiles/profiles.repository.js";
 import type { RunsRepository } from "../runs/runs.repository.js";
 import { decodeCursor, encodeCursor } from "./cursor.js";
@@ -38,19 +40,25 @@ export class JobsService {
       events: EventLog;
       notifier: Notifier;
       outcomes: OutcomesService;
+      policy: PolicyService;
     },
   ) {}
 
   /**
    * Idempotent on `idempotencyKey`: the same key in the same product returns the existing job.
-   * `origin.scheduleId` links a job a schedule fired back to it.
+   * `opts.scheduleId` links a job a schedule fired back to it.
+   * A tracker reference (`github:…`, `items:…`) as `trackerItemId` is set by `tracker.importItem`
+   * only (`fromTracker`): echoes go to it with the coordinator's tracker token, so a caller must not
+   * be able to point a job at an item it did not import.
    */
   async create(
     productId: string,
     input: JobCreate,
-    origin: { scheduleId?: string } = {},
+    opts: { fromTracker?: boolean; scheduleId?: string } = {},
   ): Promise<{ job: Job; created: boolean }> {
     const { jobs } = this.deps;
+    if (input.trackerItemId && !opts.fromTracker && parseTrackerRef(input.trackerItemId))
+      throw new InvalidInputError("trackerItemId", "github:/items: references are set by tracker.importItem only");
     const idempotencyKey = input.idempotencyKey ?? newId("key");
     const existing = await jobs.findByKey(productId, idempotencyKey);
     // a creator that died before settling its deps is finished by the next identical create
@@ -60,6 +68,8 @@ export class JobsService {
         created: false,
       };
 
+    // guard rails refuse before anything is written; quality rails add their gates (modules/policy)
+    const { input: ruled, rails } = await this.deps.policy.apply(productId, input, trackerLabels(input.manifest));
     const profile = input.profile
       ? await this.deps.profiles.find(productId, input.profile.name, input.profile.version)
       : undefined;
@@ -91,7 +101,7 @@ export class JobsService {
       maxAttempts: input.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       attempt: 0,
       notBefore: input.notBefore ?? now,
-      verify: input.verify,
+      verify: ruled.verify,
       review: input.review,
       awaitingApproval: false,
       lease: { holder: null, epoch: 0, expiresAt: null, renewals: 0, runId: null },
@@ -112,7 +122,8 @@ export class JobsService {
         cwd: input.cwd,
         network: input.network,
         trackerItemId: input.trackerItemId,
-        scheduleId: origin.scheduleId,
+        scheduleId: opts.scheduleId,
+        rails,
       }),
     };
     // counted on its parent before it is stored, so the parent cannot settle without it
@@ -377,4 +388,12 @@ function optional<T extends Record<string, unknown>>(fields: T): Partial<{ [K in
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<{
     [K in keyof T]: Exclude<T[K], undefined>;
   }>;
+}
+
+/** The tracker item's labels an import put in the manifest (`manifest.tracker.labels`), for quality rails. */
+function trackerLabels(manifest: unknown): string[] {
+  const tracker = (manifest as { tracker?: { labels?: unknown } } | null)?.tracker;
+  return Array.isArray(tracker?.labels)
+    ? tracker.labels.filter((label): label is string => typeof label === "string")
+    : [];
 }

@@ -174,6 +174,18 @@ function printJob(ctx: CliContext, job: Job, runs: Run[]): void {
         : undefined,
     ],
     ["lock", job.lock],
+    [
+      "tracker",
+      job.trackerItemId
+        ? `${job.trackerItemId}${job.trackerEchoed ? ` (echoed ${job.trackerEchoed})` : ""}`
+        : undefined,
+    ],
+    [
+      "rails",
+      job.rails
+        ? `policy v${job.rails.policyVersion}: checked ${job.rails.checked.join(", ") || "nothing"}; gates ${job.rails.gates.join(", ") || "none"}`
+        : undefined,
+    ],
     ["verify", job.verify.join(" && ")],
     ["review", job.review.mode === "none" ? undefined : job.review.mode],
     ["timeout", formatMs(job.timeoutMs)],
