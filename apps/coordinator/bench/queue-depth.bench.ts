@@ -20,7 +20,7 @@ import { createClient, type TestClient } from "../test/support/client.js";
 
 const DEPTHS = (process.env.DEPTHS ?? "1000,10000,100000").split(",").map(Number);
 const CLAIMS = Number(process.env.CLAIMS ?? 30);
-const INSERT_BATCH = 5_000;
+const INSERT_BATCH = 1_000;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 const fromEnv = mongoOptionsFromEnv();
@@ -49,7 +49,8 @@ async function measure(mongo: MongoHandle): Promise<void> {
     env: { GF_LEASE_TTL: "1h", GF_LOG_LEVEL: "warn", GF_RATE_LIMIT: "1000000", GF_RATE_BURST: "1000000" },
     readyTimeoutMs: 120_000,
   });
-  const driver = new MongoClient(mongo.url);
+  // a stand-in busy with 100k documents answers its monitor late: do not take that for a lost server
+  const driver = new MongoClient(mongo.url, { connectTimeoutMS: 120_000, heartbeatFrequencyMS: 60_000 });
   const clients: TestClient[] = [];
   try {
     await driver.connect();
@@ -71,7 +72,7 @@ async function measure(mongo: MongoHandle): Promise<void> {
       descriptor: { host: "bench", pid: process.pid, os: "linux", version: "bench" },
       capabilities: ["queue"],
       engines: ["shell"],
-      seatLimit: 1_000,
+      seatLimit: 256,
     });
     const { job: template } = await service.trpc.jobs.create.mutate({ bodyMd: "queue job", capabilities: ["queue"] });
     const stored = await jobs.findOne({ _id: template._id });
@@ -84,10 +85,12 @@ async function measure(mongo: MongoHandle): Promise<void> {
       for (let from = 0; from < depth; from += INSERT_BATCH) {
         const batch = Array.from({ length: Math.min(INSERT_BATCH, depth - from) }, (_, k) => {
           const i = from + k;
-          const { idempotencyKey: _key, ...rest } = stored as Job & { idempotencyKey?: string };
           return {
-            ...rest,
-            _id: `job_q${i.toString(36).padStart(8, "0")}`,
+            ...stored,
+            // the (product, key) index is unique: each copy its own key
+            idempotencyKey: `queue-bench-${depth}-${i}`,
+            // ids new at each depth: the events of the jobs claimed at the last one stay
+            _id: `job_q${depth.toString(36)}x${i.toString(36).padStart(8, "0")}`,
             priority: i % 11,
             queuedAt: new Date(stored.queuedAt.getTime() + i),
           } as Job;
