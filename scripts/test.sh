@@ -13,6 +13,11 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 ||
     echo "could not install chromium; the dashboard's end-to-end tests need /usr/bin/chromium" >&2
 fi
+# the scale-out test runs several coordinators behind Debian's nginx: install it when missing
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx) >/dev/null 2>&1 ||
+    echo "could not install nginx; apps/factory/test/scale-out.test.ts needs it" >&2
+fi
 pnpm install --frozen-lockfile
 pnpm turbo run build typecheck
 # the formatter check and the lint rules (import cycles among them) over the whole repository

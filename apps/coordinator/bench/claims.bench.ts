@@ -6,10 +6,12 @@
  * in the same run and on the same database:
  *  - raw: CLAIMERS concurrent driver `findOneAndUpdate` claims on the copy (the claim's filter,
  *    sort and update shape, nothing else);
- *  - end to end: CLAIMERS registered factories calling `factory.claim` through tRPC;
+ *  - end to end: CLAIMERS registered factories calling `factory.claim` through tRPC, each call
+ *    with a request id as the daemon sends it;
  *  - nudge: NUDGES times, `jobs.create` until a subscribed factory hears `work` on `factory.connect`.
  * Ends with exactly `claim_ratio=…` and `nudge_p50_ms=… nudge_p99_ms=…`.
  */
+import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { databaseNameFor, mongoOptionsFromEnv, startMongo } from "@gigafactory/devdb";
 import { spawnCoordinator } from "@gigafactory/coordinator/testing";
@@ -94,7 +96,8 @@ try {
       const own = client(factoryToken);
       let claimed = 0;
       for (let i = 0; i <= JOBS; i++) {
-        const { jobs } = await own.trpc.factory.claim.mutate({ factoryId, max: 1 });
+        // with a request id, as the daemon claims (a retry of a lost answer gets the same jobs)
+        const { jobs } = await own.trpc.factory.claim.mutate({ factoryId, max: 1, requestId: randomUUID() });
         if (jobs.length === 0) break;
         claimed += jobs.length;
       }

@@ -2,15 +2,17 @@
 // job beyond running its command. Starts MongoDB (the launcher's choice), a coordinator and one
 // factory process; runs N shell jobs `true` one after the other and compares their timings, from
 // the job events (coordinator clock) and the factory's own log lines (same host, same clock),
-// with a bare `spawn("bash", ["-c", "true"])` in this process. Ends with `idle_rss_mb=` and
-// `overhead_ms=` lines.
+// with a bare `spawn("bash", ["-c", "true"])` in this process; then the same jobs in a repository. Ends with
+// `idle_rss_mb=`, `overhead_ms=` (no repository) and `overhead_repo_ms=` lines.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { mongoOptionsFromEnv, startMongo } from "@gigafactory/devdb";
 import type { JobEvent } from "@gigafactory/schema";
 import { createGigafactoryClient } from "@gigafactory/sdk";
 import { startCluster } from "../test/support/cluster.js";
 import { type FactoryProcess, startFactory } from "../test/support/factory-process.js";
+import { tempRepo } from "../test/support/temp.js";
 import { allEvents, waitFor, waitForOutcome } from "../test/support/wait.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 30);
@@ -104,39 +106,48 @@ async function main(): Promise<void> {
       `factory pid ${factory.pid}: idle VmRSS ${fmt(idleRss)} MB after registration and ${HEARTBEATS} heartbeats`,
     );
 
-    const timings: JobTiming[] = [];
-    for (let i = 0; i < WARMUP + JOBS; i++) {
-      const { job } = await cluster.service.trpc.jobs.create.mutate({
-        title: `bench ${i}`,
-        engine: "shell",
-        command: "true",
-        bodyMd: "true",
-      });
-      await waitForOutcome(cluster.service, job._id, "shipped", {
-        intervalMs: 10,
-        describe: () => factory?.tail() ?? "",
-      });
-      if (i < WARMUP) continue;
-      // the stage and its event's seq change in one write; the event itself lands a moment later
-      let events = await allEvents(cluster.service, job._id);
-      for (let poll = 0; poll < 200 && !events.some((event) => event.type === "completed"); poll++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        events = await allEvents(cluster.service, job._id);
+    const measure = async (repo: string | undefined): Promise<JobTiming[]> => {
+      const timings: JobTiming[] = [];
+      for (let i = 0; i < WARMUP + JOBS; i++) {
+        const { job } = await cluster.service.trpc.jobs.create.mutate({
+          title: `bench ${i}`,
+          engine: "shell",
+          command: "true",
+          bodyMd: "true",
+          ...(repo ? { repo } : {}),
+        });
+        await waitForOutcome(cluster.service, job._id, "shipped", {
+          intervalMs: 10,
+          describe: () => factory?.tail() ?? "",
+        });
+        if (i < WARMUP) continue;
+        // the stage and its event's seq change in one write; the event itself lands a moment later
+        let events = await allEvents(cluster.service, job._id);
+        for (let poll = 0; poll < 200 && !events.some((event) => event.type === "completed"); poll++) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          events = await allEvents(cluster.service, job._id);
+        }
+        const created = eventTime(events, "created");
+        const claimed = eventTime(events, "claimed");
+        const completed = eventTime(events, "completed");
+        if (!factory) throw new Error("no factory");
+        const engineStarted = factoryLogTime(factory, job._id, "engine started");
+        const engineFinished = factoryLogTime(factory, job._id, "engine finished");
+        timings.push({
+          claimToEngine: engineStarted - claimed,
+          engine: engineFinished - engineStarted,
+          engineToDone: completed - engineFinished,
+          createToClaim: claimed - created,
+          endToEnd: completed - created,
+          held: completed - claimed,
+        });
       }
-      const created = eventTime(events, "created");
-      const claimed = eventTime(events, "claimed");
-      const completed = eventTime(events, "completed");
-      const engineStarted = factoryLogTime(factory, job._id, "engine started");
-      const engineFinished = factoryLogTime(factory, job._id, "engine finished");
-      timings.push({
-        claimToEngine: engineStarted - claimed,
-        engine: engineFinished - engineStarted,
-        engineToDone: completed - engineFinished,
-        createToClaim: claimed - created,
-        endToEnd: completed - created,
-        held: completed - claimed,
-      });
-    }
+      return timings;
+    };
+    const timings = await measure(undefined);
+    // the same job in a git worktree of a repository (worktree, WIP commit, branch, diff)
+    const repo = await tempRepo("factory-bench");
+    const repoTimings = await measure(repo.path);
 
     // same count, same process, after the factory work (a warm event loop either way)
     for (let i = 0; i < WARMUP; i++) await bareSpawn();
@@ -144,31 +155,41 @@ async function main(): Promise<void> {
     for (let i = 0; i < JOBS; i++) bare.push(await bareSpawn());
     const bareMedian = median(bare);
 
-    const column = (key: keyof JobTiming) => timings.map((timing) => timing[key]);
     const row = (label: string, values: number[]) =>
       console.log(
         `${label.padEnd(34)} median ${fmt(median(values)).padStart(7)} ms   p90 ${fmt(p90(values)).padStart(7)} ms`,
       );
-    console.log(`\n${JOBS} shell jobs \`true\`, one at a time (after ${WARMUP} warm-up jobs), 1 seat:`);
-    row("create -> claimed (dispatch)", column("createToClaim"));
-    row("claimed -> engine start", column("claimToEngine"));
-    row("engine start -> engine exit", column("engine"));
-    row("engine exit -> completed", column("engineToDone"));
-    row("claimed -> completed (held)", column("held"));
-    row("create -> shipped (end to end)", column("endToEnd"));
-    row("bare spawn bash -c true", bare);
-    const overhead = timings.map((timing) => timing.held - bareMedian);
-    row("factory overhead (held - bare)", overhead);
+    const report = (title: string, rows: JobTiming[]): number => {
+      const column = (key: keyof JobTiming) => rows.map((timing) => timing[key]);
+      console.log(`\n${JOBS} shell jobs \`true\`${title}, one at a time (after ${WARMUP} warm-up jobs), 1 seat:`);
+      row("create -> claimed (dispatch)", column("createToClaim"));
+      row("claimed -> engine start", column("claimToEngine"));
+      row("engine start -> engine exit", column("engine"));
+      row("engine exit -> completed", column("engineToDone"));
+      row("claimed -> completed (held)", column("held"));
+      row("create -> shipped (end to end)", column("endToEnd"));
+      row("bare spawn bash -c true", bare);
+      const overhead = rows.map((timing) => timing.held - bareMedian);
+      row("factory overhead (held - bare)", overhead);
+      return median(overhead);
+    };
+    const overhead = report(" without a repository", timings);
+    const repoOverhead = report(" in a repository (worktree, WIP commit, diff)", repoTimings);
     console.log(
-      "(event times are the coordinator's, engine start/exit the factory's log lines; millisecond resolution)\n",
+      "(event times are the coordinator's, engine start/exit the factory's log lines; millisecond resolution;" +
+        ` load average ${loadavg()
+          .map((value) => value.toFixed(1))
+          .join(" ")})\n`,
     );
+    await repo.remove();
 
     await factory.stop();
     factory = undefined;
     await cluster.close();
     await mongo.stop();
     console.log(`idle_rss_mb=${fmt(idleRss)}`);
-    console.log(`overhead_ms=${fmt(median(overhead))}`);
+    console.log(`overhead_ms=${fmt(overhead)}`);
+    console.log(`overhead_repo_ms=${fmt(repoOverhead)}`);
   } finally {
     await factory?.stop("SIGKILL");
     await cluster.close();

@@ -11,7 +11,7 @@ import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
 import { heartbeatEvery, startRetryDelay } from "./options.js";
 import { FencedSignal, fencedWrite, isTransient } from "./runner/fence.js";
-import { JobRunner } from "./runner/job-runner.js";
+import type { JobRunner } from "./runner/job-runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { FACTORY_VERSION } from "./version.js";
 import { cleanupLeftovers, privateDir } from "./workspace/workspace.js";
@@ -169,6 +169,7 @@ export class FactoryDaemon {
       const { jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free, requestId });
       this.unansweredClaim = undefined;
       if (jobs.length === 0) return;
+      const { JobRunner } = await loadJobRunner();
       for (const claimed of jobs) {
         if (this.state !== "active") {
           await this.giveBack(claimed, claimedAt);
@@ -314,4 +315,14 @@ export class FactoryDaemon {
       );
     return new Map(chosen.map((engine) => [engine.id, engine]));
   }
+}
+
+/**
+ * The runner (workspaces, engines' output handling, artifacts) is loaded with the first claim,
+ * not at start: an idle factory does not hold it in memory.
+ */
+let jobRunnerModule: Promise<typeof import("./runner/job-runner.js")> | undefined;
+function loadJobRunner(): Promise<typeof import("./runner/job-runner.js")> {
+  jobRunnerModule ??= import("./runner/job-runner.js");
+  return jobRunnerModule;
 }

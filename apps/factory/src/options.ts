@@ -219,6 +219,8 @@ export const LEFTOVER_KILL_GRACE_MS = 2_000;
  * @defaultValue 120_000
  */
 export const GIT_TIMEOUT_MS = 120_000;
+/** The most output one git command may print (a workspace's diff); past it the command fails. */
+export const GIT_MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
 /**
  * After a second signal the daemon flushes its log and exits; a log destination that cannot

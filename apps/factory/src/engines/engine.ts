@@ -68,5 +68,11 @@ export interface Engine {
   readonly describe: string;
   /** The program looked up on `PATH`. */
   readonly binaryName: string;
+  /**
+   * False: for a job with no repository the engine runs in a plain directory, made a git
+   * repository only when there are changes to commit (agent CLIs expect one; a shell command does not).
+   * @defaultValue true
+   */
+  readonly wantsGit?: boolean;
   run(ctx: EngineContext): EngineRun;
 }

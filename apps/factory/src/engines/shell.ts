@@ -24,6 +24,7 @@ export const shellEngine: Engine = {
   id: "shell",
   describe: "Runs the job's command, or its body as a bash script",
   binaryName: "bash",
+  wantsGit: false,
   run(ctx: EngineContext): EngineRun {
     const file = ctx.binary ?? "bash";
     const parser = createShellParser();

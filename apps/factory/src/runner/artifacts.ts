@@ -78,7 +78,7 @@ export interface UploadArtifactsOptions {
 }
 
 /**
- * Uploads `engine.log` and `changes.diff` (when there is a change), each on its own. Best effort:
+ * Uploads `engine.log` and `changes.diff` (when there is a change), each on its own, concurrently. Best effort:
  * the attempt's work is done and checkpointed, so an artifact the coordinator does not store (too
  * large, refused, unreachable) is a warning and a `log` event, not a failed attempt. A fence, or a
  * runner stopped meanwhile, still ends it.
@@ -88,27 +88,31 @@ export async function uploadArtifacts(opts: UploadArtifactsOptions): Promise<voi
     { name: "engine.log", contentType: "text/plain; charset=utf-8", body: async () => opts.log.text() },
     { name: "changes.diff", contentType: "text/x-diff", body: opts.diff },
   ];
-  for (const { name, contentType, body } of artifacts) {
-    try {
-      const text = await body();
-      // one request id per upload, kept across its retries: a retried upload is stored once
-      const requestId = randomUUID();
-      if (text)
-        await opts.write(() =>
-          uploadArtifact(opts.client, { ...opts.meta, name, contentType, requestId }, Buffer.from(text)),
-        );
-    } catch (error) {
-      if (error instanceof FencedSignal || error instanceof StoppedSignal) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      opts.logger.warn({ err: error, artifact: name }, "artifact not stored");
-      opts.push({
-        type: "log",
-        data: {
-          stream: "stderr",
-          source: "factory",
-          line: `gigafactory: artifact ${name} was not stored: ${message.slice(0, 500)}`,
-        },
-      });
-    }
-  }
+  // both at once (the diff is read while the log uploads); a fence in either ends the attempt
+  const results = await Promise.allSettled(
+    artifacts.map(async ({ name, contentType, body }) => {
+      try {
+        const text = await body();
+        // one request id per upload, kept across its retries: a retried upload is stored once
+        const requestId = randomUUID();
+        if (text)
+          await opts.write(() =>
+            uploadArtifact(opts.client, { ...opts.meta, name, contentType, requestId }, Buffer.from(text)),
+          );
+      } catch (error) {
+        if (error instanceof FencedSignal || error instanceof StoppedSignal) throw error;
+        const message = error instanceof Error ? error.message : String(error);
+        opts.logger.warn({ err: error, artifact: name }, "artifact not stored");
+        opts.push({
+          type: "log",
+          data: {
+            stream: "stderr",
+            source: "factory",
+            line: `gigafactory: artifact ${name} was not stored: ${message.slice(0, 500)}`,
+          },
+        });
+      }
+    }),
+  );
+  for (const result of results) if (result.status === "rejected") throw result.reason;
 }

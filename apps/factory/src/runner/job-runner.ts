@@ -205,7 +205,11 @@ export class JobRunner implements PhaseHost {
     const { job } = this.claimed;
     this.lease.start();
     const started = Date.now();
-    const workspace = await Workspace.prepare(job, { workDir: this.deps.workDir, epoch: this.epoch });
+    const workspace = await Workspace.prepare(job, {
+      workDir: this.deps.workDir,
+      epoch: this.epoch,
+      lazyGit: this.deps.engines.get(job.engine)?.wantsGit === false,
+    });
     this.workspace = workspace;
     if (isSilent(this.stopReason)) workspace.freeze();
     try {

@@ -200,3 +200,47 @@ describe("refs from outside never reach git as options", () => {
     await expect(Workspace.prepare(job, { workDir: work.path, epoch: 1 })).rejects.toThrow(/baseRef is not a usable/);
   });
 });
+
+describe("a lazy workspace (no repository, an engine that wants no git)", () => {
+  it("runs no git while the directory stays empty: no repository, no checkpoint, zero stats, no diff", async () => {
+    const work = scratch.dir("lazy-empty");
+    const workspace = await Workspace.prepare(
+      { _id: "job_lazy_empty" },
+      { workDir: work.path, epoch: 1, lazyGit: true },
+    );
+    expect(readdirSync(workspace.path)).toEqual([]);
+    expect(await workspace.commitWip("WIP", confirmed)).toBeUndefined();
+    expect(await workspace.diffStats()).toEqual({ filesChanged: 0, linesAdded: 0, linesDeleted: 0 });
+    expect(await workspace.diff()).toBe("");
+    expect(readdirSync(join(work.path, "jobs")).filter((name) => name.endsWith(".git"))).toEqual([]);
+    await workspace.cleanup();
+    expect(readdirSync(join(work.path, "jobs"))).toEqual([]);
+  });
+
+  it("makes its repository beside the workspace once there are changes, and ignores a .git the job planted", async () => {
+    const work = scratch.dir("lazy-files");
+    const workspace = await Workspace.prepare(
+      { _id: "job_lazy_files" },
+      { workDir: work.path, epoch: 1, lazyGit: true },
+    );
+    // what a hostile job could leave: a git dir whose config runs a command for the factory's git
+    const marker = join(work.path, "fsmonitor-ran");
+    mkdirSync(join(workspace.path, ".git"));
+    writeFileSync(
+      join(workspace.path, ".git", "config"),
+      `[core]\n\trepositoryformatversion = 0\n\tfsmonitor = "touch ${marker}; false"\n`,
+    );
+    writeFileSync(join(workspace.path, "a.txt"), "one\ntwo\n");
+    writeFileSync(join(workspace.path, "b.txt"), "three\n");
+    const checkpoint = await workspace.commitWip("WIP", confirmed);
+    expect(checkpoint?.wipCommit).toMatch(/^[0-9a-f]{40}$/);
+    expect(await workspace.diffStats()).toEqual({ filesChanged: 2, linesAdded: 3, linesDeleted: 0 });
+    const diff = await workspace.diff();
+    expect(diff).toContain("+one");
+    expect(diff).toContain("b.txt");
+    expect(diff).not.toContain(".git/config");
+    expect(existsSync(marker)).toBe(false);
+    await workspace.cleanup();
+    expect(readdirSync(join(work.path, "jobs"))).toEqual([]);
+  });
+});

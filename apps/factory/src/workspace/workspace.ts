@@ -39,6 +39,8 @@ export class BranchMovedError extends Error {
  * A job's working directory: a git worktree (detached; its commits are kept on branch
  * `gf/<jobId>`) when the job names a repository, resuming from its checkpoint commit when there
  * is one; else a fresh directory made into a throwaway repository so diff stats work the same way.
+ * With `lazyGit` that throwaway repository is made only once there is something to commit: a job
+ * that leaves its directory empty (most shell jobs without a repository) runs no git at all.
  * The branch outlives an attempt that gives the job back (the next one resumes from it); a shipped
  * job's branch is its deliverable and stays; a job that failed or was cancelled for good has its
  * branch deleted (`cleanup({ dropBranch: true })`), its partial result staying in its diff artifact.
@@ -55,19 +57,34 @@ export class Workspace {
   private constructor(
     readonly path: string,
     readonly branch: string,
-    /** The commit the job started from (its first attempt's base when resuming). */
-    readonly base: string,
+    /**
+     * The commit the job started from (its first attempt's base when resuming); undefined while a
+     * lazy throwaway repository is not made yet.
+     */
+    private base: string | undefined,
     startCommit: string,
     private readonly repo: string | undefined,
     private readonly recordFile: string,
     private readonly record: WorkspaceRecord,
+    /**
+     * A lazy throwaway repository's git dir, beside the workspace and outside the sandbox: made
+     * after the engine ran, it must not be one the job could have planted (a `.git` of the job's
+     * own, with a core.fsmonitor or hooks the factory's git would run).
+     */
+    private readonly outsideGitDir?: string,
   ) {
     this.branchAt = startCommit;
   }
 
+  /** git in this workspace (with the outside git dir when there is one). */
+  private git(args: string[], opts: { allowFail?: boolean } = {}): ReturnType<typeof git> {
+    const where = this.outsideGitDir ? ["--git-dir", this.outsideGitDir, "--work-tree", this.path] : [];
+    return git(this.path, [...where, ...args], opts);
+  }
+
   static async prepare(
     job: Pick<Job, "_id" | "repo" | "baseRef" | "checkpoint">,
-    opts: { workDir: string; epoch: number },
+    opts: { workDir: string; epoch: number; lazyGit?: boolean },
   ): Promise<Workspace> {
     const path = join(opts.workDir, "jobs", `${job._id}-e${opts.epoch}`);
     const recordFile = join(opts.workDir, "jobs", `${job._id}-e${opts.epoch}.json`);
@@ -78,7 +95,7 @@ export class Workspace {
     const record: WorkspaceRecord = { jobId: job._id, path, ...(repo ? { repo } : {}) };
     await writeFile(recordFile, JSON.stringify(record), { mode: 0o600 });
     try {
-      return await Workspace.create(job, { path, branch, repo, recordFile, record });
+      return await Workspace.create(job, { path, branch, repo, recordFile, record, lazyGit: opts.lazyGit ?? false });
     } catch (error) {
       // nothing of a workspace that could not be made stays behind (directory, worktree, record)
       await removeWorkspace(record).catch(() => undefined);
@@ -89,7 +106,14 @@ export class Workspace {
 
   private static async create(
     job: Pick<Job, "_id" | "repo" | "baseRef" | "checkpoint">,
-    at: { path: string; branch: string; repo: string | undefined; recordFile: string; record: WorkspaceRecord },
+    at: {
+      path: string;
+      branch: string;
+      repo: string | undefined;
+      recordFile: string;
+      record: WorkspaceRecord;
+      lazyGit: boolean;
+    },
   ): Promise<Workspace> {
     const { path, branch, repo, recordFile, record } = at;
     // refs from outside (the job, its checkpoint) never reach git where an option could go
@@ -112,10 +136,24 @@ export class Workspace {
       return new Workspace(path, branch, wipBase ?? startCommit, startCommit, repo, recordFile, record);
     }
     await mkdir(path, { recursive: true, mode: 0o700 });
-    await git(path, ["init", "-q", "-b", branch]);
-    await git(path, ["commit", "-q", "--allow-empty", "-m", "gf: empty workspace"]);
-    const base = (await git(path, ["rev-parse", "HEAD"])).stdout;
+    if (at.lazyGit)
+      return new Workspace(path, branch, undefined, "", undefined, recordFile, record, outsideGitDirOf(path));
+    const base = await initThrowaway(path, branch);
     return new Workspace(path, branch, base, base, undefined, recordFile, record);
+  }
+
+  /**
+   * The base commit, making the lazy throwaway repository first; undefined when there is none and
+   * the directory is empty (nothing to commit, nothing changed).
+   */
+  private async baseForChanges(): Promise<string | undefined> {
+    if (this.base !== undefined) return this.base;
+    if ((await readdir(this.path)).length === 0) return undefined;
+    // a fresh git dir: never one left from before (or planted)
+    if (this.outsideGitDir) await rm(this.outsideGitDir, { recursive: true, force: true });
+    this.base = await initThrowaway(this.path, this.branch, this.outsideGitDir);
+    this.branchAt = this.base;
+    return this.base;
   }
 
   /** True when checkpoints can be resumed by another factory (the branch lives in the job's repository). */
@@ -130,10 +168,12 @@ export class Workspace {
    * then the branch is taken back.
    */
   async commitWip(message: string, confirmHolder: () => Promise<void>): Promise<Checkpoint | undefined> {
-    await git(this.path, ["add", "-A"]);
-    const staged = await git(this.path, ["diff", "--cached", "--quiet"], { allowFail: true });
-    if (staged.exitCode !== 0) await git(this.path, ["commit", "-q", "--no-verify", "-m", message]);
-    const head = (await git(this.path, ["rev-parse", "HEAD"])).stdout;
+    const base = await this.baseForChanges();
+    if (base === undefined) return undefined;
+    await this.git(["add", "-A"]);
+    const staged = await this.git(["diff", "--cached", "--quiet"], { allowFail: true });
+    if (staged.exitCode !== 0) await this.git(["commit", "-q", "--no-verify", "-m", message]);
+    const head = (await this.git(["rev-parse", "HEAD"])).stdout;
     try {
       await this.moveBranch(head);
     } catch (error) {
@@ -142,8 +182,8 @@ export class Workspace {
       this.branchAt = error.actual;
       await this.moveBranch(head);
     }
-    if (head === this.base) return undefined;
-    return { wipBranch: this.branch, wipBase: this.base, wipCommit: head };
+    if (head === base) return undefined;
+    return { wipBranch: this.branch, wipBase: base, wipCommit: head };
   }
 
   /**
@@ -153,16 +193,15 @@ export class Workspace {
   private async moveBranch(commit: string): Promise<void> {
     if (!this.repo || this.frozen) return;
     const ref = `refs/heads/${this.branch}`;
-    const update = await git(this.path, ["update-ref", "--end-of-options", ref, commit, this.branchAt], {
+    const update = await this.git(["update-ref", "--end-of-options", ref, commit, this.branchAt], {
       allowFail: true,
     });
     if (update.exitCode !== 0) {
       // "" when the branch was deleted (update-ref then takes "" as "must not exist")
-      const actual = (
-        await git(this.path, ["rev-parse", "--verify", "-q", "--end-of-options", ref], { allowFail: true })
-      ).stdout;
+      const actual = (await this.git(["rev-parse", "--verify", "-q", "--end-of-options", ref], { allowFail: true }))
+        .stdout;
       if (actual !== this.branchAt) throw new BranchMovedError(this.branch, this.branchAt, actual);
-      await git(this.path, ["update-ref", "--end-of-options", ref, commit, this.branchAt]);
+      await this.git(["update-ref", "--end-of-options", ref, commit, this.branchAt]);
     }
     this.branchAt = commit;
   }
@@ -172,12 +211,16 @@ export class Workspace {
     this.frozen = true;
   }
 
+  /** The committed changes' stats; zero without git while a lazy repository was never needed. */
   diffStats(): Promise<DiffStats> {
-    return diffStats(this.path, this.base, "HEAD");
+    if (this.base === undefined) return Promise.resolve({ filesChanged: 0, linesAdded: 0, linesDeleted: 0 });
+    return diffStats((args) => this.git(args), this.base, "HEAD");
   }
 
+  /** The committed changes as a patch; "" without git while a lazy repository was never needed. */
   async diff(): Promise<string> {
-    return (await git(this.path, ["diff", "--binary", "--end-of-options", this.base, "HEAD"])).stdout;
+    if (this.base === undefined) return "";
+    return (await this.git(["diff", "--binary", "--end-of-options", this.base, "HEAD"])).stdout;
   }
 
   /** Notes a process group (engine or verify gate) in the workspace record, for {@link cleanupLeftovers} after a crash. */
@@ -214,10 +257,27 @@ export class Workspace {
   }
 }
 
+/**
+ * Makes `path` a repository whose branch `branch` has one empty commit; returns that commit. With
+ * `gitDir`, the repository's metadata lives there rather than in `path/.git`.
+ */
+async function initThrowaway(path: string, branch: string, gitDir?: string): Promise<string> {
+  const where = gitDir ? ["--git-dir", gitDir, "--work-tree", path] : [];
+  await git(path, [...where, "init", "-q", "-b", branch]);
+  await git(path, [...where, "commit", "-q", "--allow-empty", "-m", "gf: empty workspace"]);
+  return (await git(path, [...where, "rev-parse", "HEAD"])).stdout;
+}
+
+/** Where a lazy workspace keeps its git dir: beside it, in the factory's jobs folder. */
+function outsideGitDirOf(path: string): string {
+  return `${path}.git`;
+}
+
 /** Removes a workspace's worktree (or directory) and, for a finished job, its branch. */
 async function removeWorkspace(record: WorkspaceRecord): Promise<void> {
   if (record.repo) await git(record.repo, ["worktree", "remove", "--force", record.path], { allowFail: true });
   await rm(record.path, { recursive: true, force: true });
+  if (!record.repo) await rm(outsideGitDirOf(record.path), { recursive: true, force: true });
   if (record.repo) await git(record.repo, ["worktree", "prune"], { allowFail: true });
   if (record.repo && record.finished) await deleteBranch(record.repo, record.finished.branch, record.finished.at);
 }

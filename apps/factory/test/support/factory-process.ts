@@ -63,10 +63,13 @@ export interface FactoryProcess {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** Where a factory connects: a {@link Cluster}, or nginx in front of several coordinators. */
+export type CoordinatorAddress = Pick<Cluster, "url" | "factoryToken">;
+
 const running = new Set<FactoryProcess>();
 
 /** The environment a factory process gets: PATH with the fake engines first, GF_* settings, nothing else of ours. */
-function factoryEnv(cluster: Cluster, opts: FactoryOptions, workDir: string): Record<string, string> {
+function factoryEnv(cluster: CoordinatorAddress, opts: FactoryOptions, workDir: string): Record<string, string> {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
       (entry): entry is [string, string] =>
@@ -93,7 +96,7 @@ function factoryEnv(cluster: Cluster, opts: FactoryOptions, workDir: string): Re
 }
 
 /** Starts a factory process and waits for its `GF_FACTORY_READY` line. */
-export async function startFactory(cluster: Cluster, opts: FactoryOptions): Promise<FactoryProcess> {
+export async function startFactory(cluster: CoordinatorAddress, opts: FactoryOptions): Promise<FactoryProcess> {
   const ownsWorkDir = opts.workDir === undefined;
   const workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), `gf-factory-${opts.factoryId}-`));
   const child = spawn(process.execPath, [MAIN], {

@@ -269,8 +269,18 @@ export class JobsRepository {
     return this.cols.jobs.find({ _id: { $in: jobIds } }, { projection: { stage: 1, "lease.epoch": 1 } }).toArray();
   }
 
-  countHeldBy(productId: string, factoryId: string): Promise<number> {
-    return this.cols.jobs.countDocuments({ productId, "lease.holder": factoryId, stage: { $in: [...ACTIVE_STAGES] } });
+  /**
+   * The factory's held jobs, only their ids and the claim each was leased under: the claim's seat
+   * count and its retry check from one read (the full jobs of a retry come from {@link heldByClaim}).
+   */
+  heldClaims(productId: string, factoryId: string): Promise<Array<{ _id: string; claimRequestId: string | null }>> {
+    return this.cols.jobs
+      .find(
+        { productId, "lease.holder": factoryId, stage: { $in: [...ACTIVE_STAGES] } },
+        { projection: { _id: 1, "lease.claimRequestId": 1 } },
+      )
+      .map((job) => ({ _id: job._id, claimRequestId: job.lease?.claimRequestId ?? null }))
+      .toArray();
   }
 
   async countByStage(productId: string): Promise<Partial<Record<Stage, number>>> {

@@ -41,13 +41,16 @@ export class ClaimsService {
    * instead of new ones, so a lost answer burns no attempt and leaves no lease on the seats.
    */
   async claim(productId: string, factoryId: string, max: number, requestId?: string): Promise<ClaimedJob[]> {
-    // independent reads in one round trip: the claim path is latency-bound per factory
-    const [factory, held, heldLocks, already] = await Promise.all([
+    // independent reads in one round trip: the claim path is latency-bound per factory. The held
+    // jobs give both the seat count and whether this is a retry; only a retry reads its jobs whole
+    const [factory, heldClaims, heldLocks] = await Promise.all([
       this.deps.factories.find(productId, factoryId),
-      this.deps.jobs.countHeldBy(productId, factoryId),
+      this.deps.jobs.heldClaims(productId, factoryId),
       this.deps.locks.heldNames(productId),
-      requestId ? this.deps.jobs.heldByClaim(productId, factoryId, requestId) : [],
     ]);
+    const held = heldClaims.length;
+    const retried = requestId !== undefined && heldClaims.some((claim) => claim.claimRequestId === requestId);
+    const already = retried ? await this.deps.jobs.heldByClaim(productId, factoryId, requestId) : [];
     // an unknown factory must register first; a draining or gone one gets no new work
     if (!factory) throw new NotFoundError("factory", factoryId);
     if (already.length) return Promise.all(already.map((job) => this.claimedJob(job)));
