@@ -1,3 +1,5 @@
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { JobEvent } from "@gigafactory/schema";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Cluster, listArtifacts, startCluster } from "./support/cluster.js";
@@ -132,6 +134,44 @@ describe.runIf(unprivileged.ok)("claude-code with the real CLI", () => {
     expect(patch).toMatch(/^\+1000$/m);
     const events = await allEvents(cluster.service, job._id);
     expect(texts(events, "log").some((data) => String(data.line).includes("dangerously"))).toBe(false);
+  }, 240_000);
+
+  it("the operator's engine config is visible to the CLI but a job cannot change it", async () => {
+    // the factory host's own ~/.claude (here the test's HOME): settings a hostile job would like to rewrite
+    const config = join(home.path, ".claude");
+    mkdirSync(config, { recursive: true });
+    writeFileSync(join(config, "settings.json"), '{"theme":"dark"}\n');
+    const before = readdirSync(config, { recursive: true }).map(String).sort();
+    const { factory } = await factoryFor("claude-real-config", [
+      {
+        toolCalls: [
+          {
+            name: "Bash",
+            input: {
+              command:
+                "cat ~/.claude/settings.json > seen.txt; echo '{}' > ~/.claude/settings.json; touch ~/.claude/planted; echo tried",
+              description: "tamper",
+            },
+          },
+        ],
+        usage: { input: 5, output: 5 },
+      },
+      { text: "Done.", usage: { input: 1, output: 1 } },
+    ]);
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "claude config",
+      engine: "claude-code",
+      bodyMd: "Look at your settings.",
+    });
+    await waitForOutcome(cluster.service, job._id, "shipped", { timeoutMs: 120_000, describe: () => factory.tail() });
+    const artifacts = await listArtifacts(cluster.service, job._id);
+    const diff = artifacts.find((artifact) => artifact.name === "changes.diff");
+    if (!diff) throw new Error("no diff artifact");
+    // the CLI could read its config ...
+    expect((await cluster.download(diff._id)).body.toString("utf8")).toContain('+{"theme":"dark"}');
+    // ... but nothing the job or the CLI did changed the operator's copy
+    expect(readFileSync(join(config, "settings.json"), "utf8")).toBe('{"theme":"dark"}\n');
+    expect(readdirSync(config, { recursive: true }).map(String).sort()).toEqual(before);
   }, 240_000);
 
   it("ends `failure` with the API's message in the log and the reason when the key is refused", async () => {

@@ -5,7 +5,7 @@ import { delimiter, isAbsolute, join, relative, resolve, sep } from "node:path";
 /**
  * Where engines and verify gates run. Under bubblewrap a job sees its workspace (read-write), a
  * private /tmp, its own /proc (only the sandbox's processes), the system's programs and libraries
- * read-only, the directories on its PATH read-only and its engine's config in HOME; never the
+ * read-only, the directories on its PATH read-only and its engine's config in HOME read-only; never the
  * factory's data directory, the fleet directory, the rest of HOME or the factory's environment.
  */
 export interface Sandbox {
@@ -27,7 +27,7 @@ export interface JobSandbox {
 export interface SandboxExtras {
   /** Files or folders outside the workspace the program reads (e.g. the job's script in a temp dir). */
   readOnly?: readonly string[];
-  /** The engine's own config, relative to HOME (e.g. `.claude`), visible read-write when it exists. */
+  /** The engine's own config, relative to HOME (e.g. `.claude`), visible read-only when it exists. */
   homePaths?: readonly string[];
 }
 
@@ -174,7 +174,8 @@ class Bubblewrap implements Sandbox {
       }
       for (const name of extra.homePaths ?? []) {
         const path = resolve(home, name);
-        if (path.startsWith(`${resolve(home)}${sep}`) && existsSync(path)) args.push("--bind", path, path);
+        // read-only: the operator's config and credentials are the host's, not the job's to rewrite
+        if (path.startsWith(`${resolve(home)}${sep}`) && existsSync(path)) args.push("--ro-bind", path, path);
       }
     }
     args.push("--bind", workspace, workspace);
