@@ -47,6 +47,9 @@ export const Env = z.object({
   /** With both, the coordinator serves HTTPS and WSS (PEM files); with neither, plain HTTP. */
   GF_TLS_CERT: z.string().min(1).optional(),
   GF_TLS_KEY: z.string().min(1).optional(),
+  /** Prometheus metrics at `/metrics` (default on); `GF_METRICS_TOKEN` may scrape them besides an admin token. */
+  GF_METRICS: Flag.default(true),
+  GF_METRICS_TOKEN: z.string().min(16).optional(),
   GF_LOG_LEVEL: LogLevel.default("info"),
   GF_LOG_PRETTY: Flag.default(false),
 });

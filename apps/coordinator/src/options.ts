@@ -173,6 +173,11 @@ export interface CacheOptions {
    * @defaultValue 50_000
    */
   insightsMaxRuns: number;
+  /**
+   * How long the database-derived metric gauges (`modules/metrics`) are reused between scrapes.
+   * @defaultValue 5_000
+   */
+  metricsGaugesMs: number;
 }
 
 /** Bounds on what one client may ask of the transport (hostile input, slow consumers). */
@@ -294,6 +299,7 @@ export const DEFAULT_TIMINGS = {
       maxEntries: TOKEN_CACHE_MAX_ENTRIES,
     },
     insightsMaxRuns: 50_000,
+    metricsGaugesMs: 5_000,
   },
   limits: {
     wsMaxPayloadBytes: 1024 * 1024,

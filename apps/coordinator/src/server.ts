@@ -65,6 +65,7 @@ export class Coordinator {
         backoff: options.lease.backoff,
         artifactMaxBytes: env.GF_ARTIFACT_MAX_BYTES,
         blobDir: env.GF_BLOB_DIR ?? join(env.GF_DATA_DIR, "blobs"),
+        metricsEnabled: env.GF_METRICS,
       },
       logger,
     );
@@ -93,7 +94,7 @@ export class Coordinator {
       }
     };
     const listener: RequestListener = (req, res) => {
-      handlePlainRoute(req, res, { services, ready, logger })
+      handlePlainRoute(req, res, { services, ready, logger, metricsToken: env.GF_METRICS_TOKEN })
         .then((handled) => {
           if (!handled) trpcHandler(req, res);
         })

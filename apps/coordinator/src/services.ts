@@ -26,6 +26,8 @@ import { LocksRepository } from "./modules/locks/locks.repository.js";
 import { ProfilesRepository } from "./modules/profiles/profiles.repository.js";
 import { ProfilesService } from "./modules/profiles/profiles.service.js";
 import { RunsRepository } from "./modules/runs/runs.repository.js";
+import { FleetMetrics } from "./modules/metrics/fleet-metrics.js";
+import { MetricsRepository } from "./modules/metrics/metrics.repository.js";
 
 export interface ServicesConfig {
   /** Every timing rule (options.ts, with the environment's values filled in). */
@@ -37,13 +39,15 @@ export interface ServicesConfig {
   backoff: { baseMs: number; maxMs: number };
   artifactMaxBytes: number;
   blobDir: string;
+  /** Prometheus metrics (`GF_METRICS`, default on); off, every hook is a no-op. */
+  metricsEnabled?: boolean;
 }
 
 /** One repository per collection: the only code that speaks MongoDB (besides `db/`). */
-export function createRepositories(cols: Collections) {
+export function createRepositories(cols: Collections, metrics?: FleetMetrics) {
   return {
     jobs: new JobsRepository(cols),
-    runs: new RunsRepository(cols),
+    runs: new RunsRepository(cols, metrics && ((run) => metrics.runFinished(run))),
     events: new EventsRepository(cols),
     factories: new FactoriesRepository(cols),
     profiles: new ProfilesRepository(cols),
@@ -58,15 +62,23 @@ export type Repositories = ReturnType<typeof createRepositories>;
 /** Every service, wired once. Routers reach them through the tRPC context. */
 export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   const cols: Collections = collections(db);
-  const repos = createRepositories(cols);
+  const fleet = new MetricsRepository(cols);
+  const metrics = new FleetMetrics({
+    enabled: config.metricsEnabled ?? true,
+    gaugesCacheMs: config.timings.caches.metricsGaugesMs,
+    snapshot: () => fleet.snapshot(),
+  });
+  const repos = createRepositories(cols, metrics);
   const notifier = new Notifier(repos.events, {
     ...config.timings.notifier,
     pollMs: config.notifierPollMs,
+    onTailed: (event) => metrics.tailed(event.at),
     logger: logger.child({ module: "notifier" }),
   });
   const events = new EventLog(repos.events, notifier);
   const recovery = new Recovery({ runs: repos.runs, events });
   const outcomes = new OutcomesService({
+    metrics,
     jobs: repos.jobs,
     locks: repos.locks,
     events,
@@ -77,6 +89,8 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   const blobs = new BlobStore(config.blobDir);
   return {
     config,
+    /** Prometheus metrics (`modules/metrics`): served at `/metrics`, fed by the hooks in the services. */
+    metrics,
     /** For `ensureIndexes` at start-up only; everything else goes through a repository. */
     cols,
     notifier,
@@ -87,7 +101,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     tokens: new TokensService(repos.tokens),
     /** Calls per token (`limits.rateLimits`): the tRPC middleware and the artifact routes take from it. */
     rateLimiter: new RateLimiter(config.timings.limits.rateLimits),
-    jobs: new JobsService({ ...common, profiles: repos.profiles, notifier }),
+    jobs: new JobsService({ ...common, profiles: repos.profiles, notifier, metrics }),
     factories: new FactoriesService(repos.factories, notifier, repos.tokens),
     claims: new ClaimsService({
       ...common,
@@ -96,6 +110,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       profiles: repos.profiles,
       timing: { leaseTtlMs: config.leaseTtlMs },
       maxLockRetries: config.timings.lease.maxLockRetries,
+      metrics,
       logger: logger.child({ module: "claims" }),
     }),
     leases: new LeasesService({ ...common, leaseTtlMs: config.leaseTtlMs, backoff: config.backoff }),
@@ -108,6 +123,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       settleGraceMs: config.timings.lease.settleGraceMs,
       factoryGoneAfterMs: config.factoryGoneAfterMs,
       backoff: config.backoff,
+      metrics,
       logger: logger.child({ module: "reaper" }),
     }),
     artifacts: new ArtifactsService({

@@ -10,6 +10,7 @@ import {
   isTerminalStage,
   titleFromBody,
 } from "@gigafactory/schema";
+import type { FleetMetrics } from "../metrics/fleet-metrics.js";
 import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
@@ -32,6 +33,8 @@ type ListQuery = Omit<JobListInput, "limit" | "productId"> & { limit: number };
 export class JobsService {
   constructor(
     private readonly deps: {
+      /** Counts created jobs (`modules/metrics`). */
+      metrics?: Pick<FleetMetrics, "jobCreated">;
       jobs: JobsRepository;
       runs: RunsRepository;
       profiles: ProfilesRepository;
@@ -119,6 +122,7 @@ export class JobsService {
       return { job: winner, created: false };
     }
     if (parent) await jobs.clearSettle(parent);
+    this.deps.metrics?.jobCreated();
     failpoint("create.afterInsert");
     await this.deps.events.record(stored, "created", {
       title: job.title,

@@ -1,4 +1,5 @@
 import type { ClaimedJob, Factory, Job } from "@gigafactory/schema";
+import type { FleetMetrics } from "../metrics/fleet-metrics.js";
 import { newId } from "../../db/ids.js";
 import { NotFoundError } from "../../errors.js";
 import { failpoint } from "../../failpoints.js";
@@ -31,6 +32,8 @@ export class ClaimsService {
       timing: LeaseTiming;
       /** `lease.maxLockRetries` in options.ts. */
       maxLockRetries: number;
+      /** Observes queue wait at each claim (`modules/metrics`). */
+      metrics?: Pick<FleetMetrics, "claimed">;
       logger: Logger;
     },
   ) {}
@@ -132,6 +135,7 @@ export class ClaimsService {
       }),
     ]);
     failpoint("claim.afterRun");
+    this.deps.metrics?.claimed(job.queuedAt, now);
     return this.claimedJob(job, profileSnapshot);
   }
 
