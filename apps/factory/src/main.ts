@@ -54,8 +54,10 @@ process.on("SIGTERM", onSignal);
 process.on("SIGINT", onSignal);
 
 try {
-  const { factoryId, engines } = await daemon.start();
-  process.stdout.write(`${JSON.stringify({ msg: "GF_FACTORY_READY", factoryId, engines, pid: process.pid })}\n`);
+  const { factoryId, engines, metricsUrl } = await daemon.start();
+  process.stdout.write(
+    `${JSON.stringify({ msg: "GF_FACTORY_READY", factoryId, engines, pid: process.pid, ...(metricsUrl ? { metricsUrl } : {}) })}\n`,
+  );
 } catch (error) {
   if (error instanceof StartCancelled) {
     // a signal while waiting for the coordinator: nothing ran, nothing to drain

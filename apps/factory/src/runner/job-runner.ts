@@ -14,6 +14,7 @@ import type {
 import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX, type Stage } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
+import type { FactoryMetrics, RunOutcome } from "../metrics/factory-metrics.js";
 import { attemptLimitMs, selfFenceMargin, WATCHDOG_SLACK_MS } from "../options.js";
 import { Workspace } from "../workspace/workspace.js";
 import { EngineLog, uploadArtifacts } from "./artifacts.js";
@@ -36,6 +37,8 @@ export interface JobRunnerDeps {
   /** Engines and gates run in it; undefined only when the factory was started with `--no-sandbox`. */
   sandbox?: Sandbox;
   logger: Logger;
+  /** This factory's Prometheus metrics (`--metrics-addr`); absent when off. */
+  metrics?: FactoryMetrics;
   /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @defaultValue {@link WATCHDOG_SLACK_MS} */
   watchdogSlackMs?: number;
   /** When the claim was sent (epoch ms): the lease holds at least until this plus its TTL. @defaultValue now */
@@ -69,6 +72,8 @@ export class JobRunner implements PhaseHost {
   private readonly engineLog = new EngineLog();
   /** The stage `complete` left the job in. */
   private finalStage: Stage | undefined;
+  /** The result `complete` reported, once the coordinator accepted it. */
+  private completed: CompletionResult | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -90,6 +95,7 @@ export class JobRunner implements PhaseHost {
       grantedAt: deps.claimedAt ?? Date.now(),
       selfFenceMarginMs: selfFenceMargin(claimed.leaseTtlMs, deps.killGraceMs),
       onExpiring: (deadline) => {
+        deps.metrics?.leaseLost();
         if (Date.now() >= deadline) {
           // woken past the deadline (the process was paused): the lease has lapsed, as good as fenced
           this.logger.warn({ deadline: new Date(deadline).toISOString() }, "the lease lapsed before it was renewed");
@@ -119,6 +125,7 @@ export class JobRunner implements PhaseHost {
       })
       .finally(() => {
         this.lease.stop();
+        deps.metrics?.runFinished(claimed.job.engine, this.outcome());
         if (this.stopReason === "fenced") this.logger.warn("fenced: stopped the job and discarded its result");
         if (this.stopReason === "expired") this.logger.warn("self-fenced: stopped the job; the reaper gives it back");
       });
@@ -138,6 +145,20 @@ export class JobRunner implements PhaseHost {
     } catch (reportError) {
       this.logger.warn({ err: reportError }, "could not report the failure; the lease will lapse");
     }
+  }
+
+  /** How the run ended as this factory saw it (the `runs_total` metric's result). */
+  private outcome(): RunOutcome {
+    if (this.completed) return this.completed;
+    const byStop: Record<StopReason, RunOutcome> = {
+      cancel: "cancelled",
+      drain: "released",
+      fenced: "fenced",
+      expired: "expired",
+      watchdog: "expired",
+      kill: "killed",
+    };
+    return this.stopReason ? byStop[this.stopReason] : "error";
   }
 
   /** The coordinator asked to cancel this lease. */
@@ -185,7 +206,10 @@ export class JobRunner implements PhaseHost {
         deadline: () => (isSilent(this.stopReason) ? 0 : this.lease.deadline),
       });
     } catch (error) {
-      if (error instanceof FencedSignal) this.stop("fenced");
+      if (error instanceof FencedSignal) {
+        this.deps.metrics?.writeFenced();
+        this.stop("fenced");
+      }
       throw error;
     }
   }
@@ -193,8 +217,10 @@ export class JobRunner implements PhaseHost {
   private async renew(): Promise<void> {
     try {
       const answer = await this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()));
+      this.deps.metrics?.renewal(true);
       if (answer.cancelRequested) this.stop("cancel");
     } catch (error) {
+      if (!(error instanceof StoppedSignal)) this.deps.metrics?.renewal(false);
       if (!(error instanceof FencedSignal || error instanceof StoppedSignal))
         this.logger.warn({ err: error }, "lease renewal failed");
       throw error;
@@ -372,6 +398,7 @@ export class JobRunner implements PhaseHost {
       this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }),
     );
     this.finalStage = answer.stage;
+    this.completed = result;
     this.logger.info({ result, stage: answer.stage }, "job attempt completed");
   }
 
