@@ -157,6 +157,12 @@ export interface TransportOptions {
    * @defaultValue 10_000
    */
   mongoServerSelectionTimeoutMs: number;
+  /**
+   * `/readyz` answers 503 when MongoDB does not answer a ping within this long (a probe must not
+   * hang for the driver's whole server selection).
+   * @defaultValue 2_000
+   */
+  readyPingTimeoutMs: number;
 }
 
 /** Caches and bounded reads. */
@@ -291,6 +297,7 @@ export const DEFAULT_TIMINGS = {
     closeGraceMs: 5_000,
     shutdownDeadlineMs: 15_000,
     mongoServerSelectionTimeoutMs: 10_000,
+    readyPingTimeoutMs: 2_000,
   },
   caches: {
     tokenCache: {

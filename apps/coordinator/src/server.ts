@@ -87,7 +87,7 @@ export class Coordinator {
     });
     const ready = async () => {
       try {
-        await db.command({ ping: 1 });
+        await db.command({ ping: 1 }, { timeoutMS: options.transport.readyPingTimeoutMs });
         return !this.closing;
       } catch {
         return false;
