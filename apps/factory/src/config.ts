@@ -37,6 +37,8 @@ export const FactoryConfig = z.object({
    */
   sandbox: z.enum(["auto", "off"]).default("auto"),
   /** `host:port` serving this factory's Prometheus metrics at `/metrics`; off when not given. */
+  /** Traces go to this OTLP/HTTP collector (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset, no SDK is loaded. */
+  otlpEndpoint: z.string().url().optional(),
   metricsAddr: z
     .string()
     .regex(/^(?:\[[^\]]+\]|[^:]+):\d{1,5}$/, "host:port")
@@ -99,6 +101,7 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfi
     logLevel: values["log-level"] ?? env.GF_LOG_LEVEL,
     sandbox: values["no-sandbox"] ? "off" : env.GF_SANDBOX,
     metricsAddr: values["metrics-addr"] ?? env.GF_METRICS_ADDR,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
   };
   const parsed = FactoryConfig.safeParse(
     Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== "")),

@@ -15,6 +15,8 @@ import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX, type Stage } from
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
 import type { FactoryMetrics, RunOutcome } from "../metrics/factory-metrics.js";
+import { contextFrom, endSpan, tracer } from "../tracing/tracing.js";
+import { engineSpanAttributes } from "../tracing/genai.js";
 import { attemptLimitMs, selfFenceMargin, WATCHDOG_SLACK_MS } from "../options.js";
 import { Workspace } from "../workspace/workspace.js";
 import { EngineLog, uploadArtifacts } from "./artifacts.js";
@@ -227,7 +229,31 @@ export class JobRunner implements PhaseHost {
     }
   }
 
-  private async run(): Promise<void> {
+  /**
+   * The attempt's span, continuing the trace the claim answer carries (the job's creation for its
+   * first run): workspace, engine, verify and completion spans are its children.
+   */
+  private run(): Promise<void> {
+    const { job, runId } = this.claimed;
+    const attributes = {
+      "gf.job.id": job._id,
+      "gf.run.id": runId,
+      "gf.job.attempt": job.attempt,
+      "gf.engine": job.engine,
+    };
+    return tracer.startActiveSpan("gf.attempt", { attributes }, contextFrom(this.claimed.trace), async (span) => {
+      try {
+        await this.attempt();
+        span.setAttribute("gf.run.result", this.outcome());
+        endSpan(span);
+      } catch (error) {
+        endSpan(span, error);
+        throw error;
+      }
+    });
+  }
+
+  private async attempt(): Promise<void> {
     const { job } = this.claimed;
     this.lease.start();
     const started = Date.now();
@@ -268,7 +294,17 @@ export class JobRunner implements PhaseHost {
         });
       }
       if (job.review.mode === "engine" && !(await reviewPhase(this, { exit: result.exit, insights, profile }))) return;
-      const verifyResult = job.verify.length ? await verifyPhase(this, workspace.path) : undefined;
+      const verifyResult = job.verify.length
+        ? await tracer.startActiveSpan("gf.verify", async (span) => {
+            try {
+              const verified = await verifyPhase(this, workspace.path);
+              if (verified !== "ended") span.setAttribute("gf.verify.passed", verified.passed);
+              return verified;
+            } finally {
+              span.end();
+            }
+          })
+        : undefined;
       if (verifyResult === "ended") return;
       await this.uploadArtifacts();
       insights.durationMs = Date.now() - started;
@@ -321,6 +357,25 @@ export class JobRunner implements PhaseHost {
     engine: Engine,
     profile: ProfileSnapshot | undefined,
     job: EngineContext["job"] = this.claimed.job,
+  ): Promise<EngineResult> {
+    // GenAI semantic conventions: an agent invocation, named `invoke_agent {agent}`
+    return tracer.startActiveSpan(`invoke_agent ${engine.id}`, async (span) => {
+      try {
+        const result = await this.engineRun(engine, profile, job);
+        span.setAttributes(engineSpanAttributes(engine.id, result));
+        endSpan(span);
+        return result;
+      } catch (error) {
+        endSpan(span, error);
+        throw error;
+      }
+    });
+  }
+
+  private async engineRun(
+    engine: Engine,
+    profile: ProfileSnapshot | undefined,
+    job: EngineContext["job"],
   ): Promise<EngineResult> {
     const workspace = this.mustHaveWorkspace();
     const run = engine.run({
@@ -394,8 +449,19 @@ export class JobRunner implements PhaseHost {
     // events pushed since the last phase (e.g. an artifact that was not stored) go first; a batch
     // that failed must not keep the completion (or the report of that failure) from being sent
     await this.batcher.flush().catch(() => undefined);
-    const answer = await this.write(() =>
-      this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }),
+    const answer = await tracer.startActiveSpan("gf.complete", { attributes: { "gf.run.result": result } }, (span) =>
+      this.write(() =>
+        this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }),
+      ).then(
+        (value) => {
+          endSpan(span);
+          return value;
+        },
+        (error: unknown) => {
+          endSpan(span, error);
+          throw error;
+        },
+      ),
     );
     this.finalStage = answer.stage;
     this.completed = result;

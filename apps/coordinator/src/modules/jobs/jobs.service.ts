@@ -11,6 +11,7 @@ import {
   titleFromBody,
 } from "@gigafactory/schema";
 import type { FleetMetrics } from "../metrics/fleet-metrics.js";
+import { traceContextOf } from "../tracing/tracing.js";
 import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
@@ -108,6 +109,8 @@ export class JobsService {
         cwd: input.cwd,
         network: input.network,
         trackerItemId: input.trackerItemId,
+        // the creating call's span: the first attempt's spans join this trace (tracing on only)
+        traceparent: traceContextOf()?.traceparent,
       }),
     };
     // counted on its parent before it is stored, so the parent cannot settle without it

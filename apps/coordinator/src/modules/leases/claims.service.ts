@@ -1,5 +1,6 @@
 import type { ClaimedJob, Factory, Job } from "@gigafactory/schema";
 import type { FleetMetrics } from "../metrics/fleet-metrics.js";
+import { claimSpan } from "../tracing/attempt-trace.js";
 import { newId } from "../../db/ids.js";
 import { NotFoundError } from "../../errors.js";
 import { failpoint } from "../../failpoints.js";
@@ -136,7 +137,8 @@ export class ClaimsService {
     ]);
     failpoint("claim.afterRun");
     this.deps.metrics?.claimed(job.queuedAt, now);
-    return this.claimedJob(job, profileSnapshot);
+    const trace = claimSpan(job, factory.factoryId, runId);
+    return { ...(await this.claimedJob(job, profileSnapshot)), ...(trace ? { trace } : {}) };
   }
 
   private async profileSnapshot(job: Job): Promise<ClaimedJob["profileSnapshot"]> {
