@@ -12,7 +12,7 @@ const stopTracing = await startTracing({
   endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
 });
 const mongo = await startMongo({ url: env.GF_MONGO_URL, logger: logger.child({ module: "mongo" }) });
-const coordinator = new Coordinator({ env, mongoUrl: mongo.url, logger });
+const coordinator = new Coordinator({ env, mongoUrl: mongo.url, mongoBackend: mongo.backend, logger });
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {

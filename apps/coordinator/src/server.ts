@@ -22,6 +22,8 @@ export interface CoordinatorOptions {
   env: Env;
   /** MongoDB connection string (the caller resolves GF_MONGO_URL or the launcher). */
   mongoUrl: string;
+  /** What the launcher chose (`mongod`, `stand-in`, `external`), shown by `gf status`. */
+  mongoBackend?: string;
   logger: Logger;
 }
 
@@ -66,6 +68,7 @@ export class Coordinator {
         artifactMaxBytes: env.GF_ARTIFACT_MAX_BYTES,
         blobDir: env.GF_BLOB_DIR ?? join(env.GF_DATA_DIR, "blobs"),
         metricsEnabled: env.GF_METRICS,
+        mongoBackend: this.opts.mongoBackend,
       },
       logger,
     );

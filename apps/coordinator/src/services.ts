@@ -28,6 +28,7 @@ import { ProfilesService } from "./modules/profiles/profiles.service.js";
 import { RunsRepository } from "./modules/runs/runs.repository.js";
 import { FleetMetrics } from "./modules/metrics/fleet-metrics.js";
 import { MetricsRepository } from "./modules/metrics/metrics.repository.js";
+import { StatusService } from "./modules/metrics/status.service.js";
 
 export interface ServicesConfig {
   /** Every timing rule (options.ts, with the environment's values filled in). */
@@ -41,6 +42,8 @@ export interface ServicesConfig {
   blobDir: string;
   /** Prometheus metrics (`GF_METRICS`, default on); off, every hook is a no-op. */
   metricsEnabled?: boolean;
+  /** What the MongoDB launcher chose (`mongod`, `stand-in`, `external`), for `admin.status`. */
+  mongoBackend?: string | undefined;
 }
 
 /** One repository per collection: the only code that speaks MongoDB (besides `db/`). */
@@ -91,6 +94,8 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     config,
     /** Prometheus metrics (`modules/metrics`): served at `/metrics`, fed by the hooks in the services. */
     metrics,
+    /** `admin.status` (`gf status`). */
+    status: new StatusService({ fleet, mongoBackend: config.mongoBackend }),
     /** For `ensureIndexes` at start-up only; everything else goes through a repository. */
     cols,
     notifier,

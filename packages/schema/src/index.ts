@@ -14,3 +14,4 @@ export * from "./jobfile.js";
 export * from "./api/jobs.js";
 export * from "./api/factory.js";
 export * from "./api/admin.js";
+export * from "./api/status.js";

@@ -5,6 +5,7 @@ import { registerFleetCommands } from "./commands/fleet.js";
 import { registerJobCommands } from "./commands/jobs.js";
 import { registerLogCommands } from "./commands/logs.js";
 import { registerProfileCommands } from "./commands/profiles.js";
+import { registerStatusCommands } from "./commands/status.js";
 import { registerSubmitCommands } from "./commands/submit.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerUpCommands } from "./commands/up.js";
@@ -59,6 +60,7 @@ Start here:
   registerJobCommands(program, ctx);
   registerLogCommands(program, ctx);
   registerFleetCommands(program, ctx);
+  registerStatusCommands(program, ctx);
   registerProfileCommands(program, ctx);
   registerTokenCommands(program, ctx);
   registerAppCommands(program, ctx);

@@ -22,6 +22,11 @@ export interface FleetSnapshot {
 export class MetricsRepository {
   constructor(private readonly cols: Collections) {}
 
+  /** Jobs that ended `failed` since `since` (the stage prefix of index `queue_age`, then `endedAt`). */
+  failedSince(since: Date): Promise<number> {
+    return this.cols.jobs.countDocuments({ stage: "failed", endedAt: { $gte: since } });
+  }
+
   async snapshot(): Promise<FleetSnapshot> {
     const { jobs, factories } = this.cols;
     const [stageCounts, oldest, held, fleet] = await Promise.all([
