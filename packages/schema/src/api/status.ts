@@ -2,6 +2,9 @@ import { z } from "zod";
 import { FactoryState } from "../factory.js";
 import { Stage } from "../stages.js";
 
+/** `admin.status` takes nothing (an empty object); admins act fleet-wide, so it covers every product. */
+export const StatusInput = z.object({}).strict();
+
 /** `admin.status`: one screen of fleet health (`gf status`), read from MongoDB (fleet-wide, every product). */
 export const StatusOutput = z.object({
   /** The coordinator answering (its answer itself says its MongoDB answered). */

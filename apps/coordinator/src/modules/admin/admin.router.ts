@@ -5,6 +5,7 @@ import {
   InsightsOutput,
   ProductScope,
   RequeueInput,
+  StatusInput,
   StatusOutput,
   TokenCreateInput,
   TokenCreateOutput,
@@ -14,7 +15,10 @@ import { adminProcedure, productFor, router } from "../../trpc/trpc.js";
 
 export const adminRouter = router({
   /** One screen of fleet health (`gf status`), fleet-wide. */
-  status: adminProcedure.output(StatusOutput).query(({ ctx }) => ctx.services.status.status()),
+  status: adminProcedure
+    .input(StatusInput)
+    .output(StatusOutput)
+    .query(({ ctx }) => ctx.services.status.status()),
   factories: adminProcedure
     .input(ProductScope)
     .query(({ ctx, input }) => ctx.services.factories.list(productFor(ctx.principal, input.productId))),

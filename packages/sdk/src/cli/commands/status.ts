@@ -11,7 +11,7 @@ export function registerStatusCommands(program: Command, ctx: CliContext): void 
     .option("--json", "print the status as JSON")
     .action(async (opts: { json?: boolean }, command: Command) => {
       const client = await ctx.client(globalsOf(command));
-      const status = await client.trpc.admin.status.query();
+      const status = await client.trpc.admin.status.query({});
       if (opts.json) return ctx.out.json(status);
       const { c } = ctx.out;
       const counts = (record: Record<string, number>) =>
