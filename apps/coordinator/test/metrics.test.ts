@@ -85,9 +85,10 @@ describe("GET /metrics after known work", () => {
     const scrapes = await poll(
       async () => {
         const s = await fleetScrape();
-        return sampleSum(s[0] ?? [], "gigafactory_jobs", { stage: "shipped" }) === 3 && s;
+        // each coordinator caches its own read: wait until both show the finished work
+        return s.every((samples) => sampleSum(samples, "gigafactory_jobs", { stage: "shipped" }) === 3) && s;
       },
-      { what: "the gauges to show 3 shipped jobs", tries: 200, everyMs: 100 },
+      { what: "the gauges of both coordinators to show 3 shipped jobs", tries: 300, everyMs: 100 },
     );
     expect(total(scrapes, "gigafactory_jobs_created_total")).toBe(4);
     expect(total(scrapes, "gigafactory_jobs_finished_total", { result: "shipped" })).toBe(3);
