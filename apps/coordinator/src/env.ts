@@ -79,6 +79,11 @@ export const Env = z.object({
   /** Links in echo comments point here. */
   GF_DASHBOARD_URL: z.string().url().optional(),
   GF_TRACKER_EVERY: Duration.pipe(Positive).default(DEFAULT_TIMINGS.tracker.everyMs),
+  /** Prometheus metrics at `/metrics` (default on); `GF_METRICS_TOKEN` may scrape them besides an admin token. */
+  GF_METRICS: Flag.default(true),
+  GF_METRICS_TOKEN: z.string().min(16).optional(),
+  /** Traces: the OTLP/HTTP collector; unset, no SDK is loaded (the exporter reads the other OTEL_* itself). */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   GF_LOG_LEVEL: LogLevel.default("info"),
   GF_LOG_PRETTY: Flag.default(false),
 });

@@ -2,12 +2,17 @@
 import { startMongo } from "@gigafactory/devdb";
 import { readEnv } from "./env.js";
 import { createLogger } from "./logger.js";
+import { startTracing } from "./modules/tracing/tracing.js";
 import { Coordinator } from "./server.js";
 
 const env = readEnv();
 const logger = createLogger({ level: env.GF_LOG_LEVEL, pretty: env.GF_LOG_PRETTY });
+const stopTracing = await startTracing({
+  serviceName: "gigafactory-coordinator",
+  endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+});
 const mongo = await startMongo({ url: env.GF_MONGO_URL, logger: logger.child({ module: "mongo" }) });
-const coordinator = new Coordinator({ env, mongoUrl: mongo.url, logger });
+const coordinator = new Coordinator({ env, mongoUrl: mongo.url, mongoBackend: mongo.backend, logger });
 
 let stopping = false;
 async function stop(signal: string): Promise<void> {
@@ -23,6 +28,7 @@ async function stop(signal: string): Promise<void> {
   }, coordinator.options.transport.shutdownDeadlineMs);
   deadline.unref();
   await coordinator.close();
+  await stopTracing().catch((error: unknown) => logger.warn({ err: error }, "flushing traces failed"));
   await mongo.stop();
   process.exit(0);
 }

@@ -157,6 +157,12 @@ export interface TransportOptions {
    * @defaultValue 10_000
    */
   mongoServerSelectionTimeoutMs: number;
+  /**
+   * `/readyz` answers 503 when MongoDB does not answer a ping within this long (a probe must not
+   * hang for the driver's whole server selection).
+   * @defaultValue 2_000
+   */
+  readyPingTimeoutMs: number;
 }
 
 /** Caches and bounded reads. */
@@ -173,6 +179,11 @@ export interface CacheOptions {
    * @defaultValue 50_000
    */
   insightsMaxRuns: number;
+  /**
+   * How long the database-derived metric gauges (`modules/metrics`) are reused between scrapes.
+   * @defaultValue 5_000
+   */
+  metricsGaugesMs: number;
 }
 
 /** Bounds on what one client may ask of the transport (hostile input, slow consumers). */
@@ -373,6 +384,7 @@ export const DEFAULT_TIMINGS = {
     closeGraceMs: 5_000,
     shutdownDeadlineMs: 15_000,
     mongoServerSelectionTimeoutMs: 10_000,
+    readyPingTimeoutMs: 2_000,
   },
   caches: {
     tokenCache: {
@@ -381,6 +393,7 @@ export const DEFAULT_TIMINGS = {
       maxEntries: TOKEN_CACHE_MAX_ENTRIES,
     },
     insightsMaxRuns: 50_000,
+    metricsGaugesMs: 5_000,
   },
   limits: {
     wsMaxPayloadBytes: 1024 * 1024,

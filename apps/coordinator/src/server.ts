@@ -24,6 +24,8 @@ export interface CoordinatorOptions {
   env: Env;
   /** MongoDB connection string (the caller resolves GF_MONGO_URL or the launcher). */
   mongoUrl: string;
+  /** What the launcher chose (`mongod`, `stand-in`, `external`), shown by `gf status`. */
+  mongoBackend?: string;
   logger: Logger;
 }
 
@@ -68,6 +70,8 @@ export class Coordinator {
         artifactMaxBytes: env.GF_ARTIFACT_MAX_BYTES,
         blobDir: env.GF_BLOB_DIR ?? join(env.GF_DATA_DIR, "blobs"),
         tracker: trackerSetup(env, options.tracker),
+        metricsEnabled: env.GF_METRICS,
+        mongoBackend: this.opts.mongoBackend,
       },
       logger,
     );
@@ -89,14 +93,14 @@ export class Coordinator {
     });
     const ready = async () => {
       try {
-        await db.command({ ping: 1 });
+        await db.command({ ping: 1 }, { timeoutMS: options.transport.readyPingTimeoutMs });
         return !this.closing;
       } catch {
         return false;
       }
     };
     const listener: RequestListener = (req, res) => {
-      handlePlainRoute(req, res, { services, ready, logger })
+      handlePlainRoute(req, res, { services, ready, logger, metricsToken: env.GF_METRICS_TOKEN })
         .then((handled) => handled || serveDashboard(req, res, env.GF_DASHBOARD_DIR ?? DEFAULT_DASHBOARD_DIR))
         .then((handled) => {
           if (!handled) trpcHandler(req, res);

@@ -35,6 +35,9 @@ import { TrackerRepository } from "./modules/tracker/tracker.repository.js";
 import { TrackerService } from "./modules/tracker/tracker.service.js";
 import type { TrackerSetup } from "./modules/tracker/tracker.setup.js";
 import { PeriodicTask } from "./periodic-task.js";
+import { FleetMetrics } from "./modules/metrics/fleet-metrics.js";
+import { MetricsRepository } from "./modules/metrics/metrics.repository.js";
+import { StatusService } from "./modules/metrics/status.service.js";
 
 export interface ServicesConfig {
   /** Every timing rule (options.ts, with the environment's values filled in). */
@@ -48,13 +51,17 @@ export interface ServicesConfig {
   blobDir: string;
   /** Trackers and the webhook route (modules/tracker/tracker.setup.ts); none when absent. */
   tracker?: TrackerSetup;
+  /** Prometheus metrics (`GF_METRICS`, default on); off, every hook is a no-op. */
+  metricsEnabled?: boolean;
+  /** What the MongoDB launcher chose (`mongod`, `stand-in`, `external`), for `admin.status`. */
+  mongoBackend?: string | undefined;
 }
 
 /** One repository per collection: the only code that speaks MongoDB (besides `db/`). */
-export function createRepositories(cols: Collections) {
+export function createRepositories(cols: Collections, metrics?: FleetMetrics) {
   return {
     jobs: new JobsRepository(cols),
-    runs: new RunsRepository(cols),
+    runs: new RunsRepository(cols, metrics && ((run) => metrics.runFinished(run))),
     events: new EventsRepository(cols),
     factories: new FactoriesRepository(cols),
     profiles: new ProfilesRepository(cols),
@@ -71,15 +78,23 @@ export type Repositories = ReturnType<typeof createRepositories>;
 /** Every service, wired once. Routers reach them through the tRPC context. */
 export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   const cols: Collections = collections(db);
-  const repos = createRepositories(cols);
+  const fleet = new MetricsRepository(cols);
+  const metrics = new FleetMetrics({
+    enabled: config.metricsEnabled ?? true,
+    gaugesCacheMs: config.timings.caches.metricsGaugesMs,
+    snapshot: () => fleet.snapshot(),
+  });
+  const repos = createRepositories(cols, metrics);
   const notifier = new Notifier(repos.events, {
     ...config.timings.notifier,
     pollMs: config.notifierPollMs,
+    onTailed: (event) => metrics.tailed(event.at),
     logger: logger.child({ module: "notifier" }),
   });
   const events = new EventLog(repos.events, notifier);
   const recovery = new Recovery({ runs: repos.runs, events });
   const outcomes = new OutcomesService({
+    metrics,
     jobs: repos.jobs,
     locks: repos.locks,
     events,
@@ -89,7 +104,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   const common = { jobs: repos.jobs, runs: repos.runs, events, outcomes };
   const blobs = new BlobStore(config.blobDir);
   const policy = new PolicyService(repos.policies);
-  const jobs = new JobsService({ ...common, profiles: repos.profiles, notifier, policy });
+  const jobs = new JobsService({ ...common, profiles: repos.profiles, notifier, policy, metrics });
   const tracker = new TrackerService({
     repo: repos.tracker,
     jobs,
@@ -101,6 +116,10 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   });
   return {
     config,
+    /** Prometheus metrics (`modules/metrics`): served at `/metrics`, fed by the hooks in the services. */
+    metrics,
+    /** `admin.status` (`gf status`). */
+    status: new StatusService({ fleet, mongoBackend: config.mongoBackend }),
     /** For `ensureIndexes` at start-up only; everything else goes through a repository. */
     cols,
     notifier,
@@ -154,6 +173,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       profiles: repos.profiles,
       timing: { leaseTtlMs: config.leaseTtlMs },
       maxLockRetries: config.timings.lease.maxLockRetries,
+      metrics,
       logger: logger.child({ module: "claims" }),
     }),
     leases: new LeasesService({ ...common, leaseTtlMs: config.leaseTtlMs, backoff: config.backoff }),
@@ -166,6 +186,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       settleGraceMs: config.timings.lease.settleGraceMs,
       factoryGoneAfterMs: config.factoryGoneAfterMs,
       backoff: config.backoff,
+      metrics,
       logger: logger.child({ module: "reaper" }),
     }),
     artifacts: new ArtifactsService({

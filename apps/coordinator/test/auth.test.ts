@@ -306,6 +306,7 @@ describe("the auth matrix: every procedure, three kinds of wrong caller", () => 
       call: (c) => c.trpc.admin.requeue.mutate({ jobId: a.failedJob }),
     },
     "admin.insights": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.insights.query({}) },
+    "admin.status": { allowed: ["admin"], otherProduct: "own", call: (c) => c.trpc.admin.status.query({}) },
     "admin.createToken": {
       allowed: ["admin"],
       otherProduct: "own",

@@ -36,6 +36,13 @@ export const FactoryConfig = z.object({
    * without it; `off` (`--no-sandbox`, `GF_SANDBOX=off`) runs them with the factory's own rights.
    */
   sandbox: z.enum(["auto", "off"]).default("auto"),
+  /** `host:port` serving this factory's Prometheus metrics at `/metrics`; off when not given. */
+  /** Traces go to this OTLP/HTTP collector (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset, no SDK is loaded. */
+  otlpEndpoint: z.string().url().optional(),
+  metricsAddr: z
+    .string()
+    .regex(/^(?:\[[^\]]+\]|[^:]+):\d{1,5}$/, "host:port")
+    .optional(),
 });
 export type FactoryConfig = z.output<typeof FactoryConfig>;
 
@@ -52,6 +59,7 @@ const FLAGS = {
   "drain-grace": { type: "string" },
   "start-timeout": { type: "string" },
   "log-level": { type: "string" },
+  "metrics-addr": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -70,6 +78,7 @@ export const USAGE = `gf-factory: runs coding-agent jobs for a Gigafactory coord
                          (default: as long as it takes)
   --log-level info                                             (GF_LOG_LEVEL)
   --no-sandbox           run engines and gates unsandboxed     (GF_SANDBOX=off)
+  --metrics-addr H:P     serve Prometheus /metrics there (off) (GF_METRICS_ADDR)
 `;
 
 /** Reads flags and env once; the only place the factory looks at process.env for settings. */
@@ -91,6 +100,8 @@ export function readConfig(argv: string[], env: NodeJS.ProcessEnv): FactoryConfi
     startTimeout: values["start-timeout"] ?? env.GF_START_TIMEOUT,
     logLevel: values["log-level"] ?? env.GF_LOG_LEVEL,
     sandbox: values["no-sandbox"] ? "off" : env.GF_SANDBOX,
+    metricsAddr: values["metrics-addr"] ?? env.GF_METRICS_ADDR,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
   };
   const parsed = FactoryConfig.safeParse(
     Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== undefined && value !== "")),

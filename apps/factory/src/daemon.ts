@@ -10,6 +10,8 @@ import type { Engine } from "./engines/engine.js";
 import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
 import { heartbeatEvery, startRetryDelay } from "./options.js";
+import { FactoryMetrics } from "./metrics/factory-metrics.js";
+import { parseMetricsAddr, serveMetrics } from "./metrics/metrics-server.js";
 import { FencedSignal, fencedWrite, isTransient } from "./runner/fence.js";
 import type { JobRunner } from "./runner/job-runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
@@ -53,6 +55,9 @@ export class FactoryDaemon {
   private drainStarted: Promise<void> | undefined;
   /** Aborted by `close()`: ends a start-up still waiting for the coordinator. */
   private readonly closed = new AbortController();
+  /** Prometheus metrics and their server, with `--metrics-addr` only. */
+  private readonly metrics: FactoryMetrics | undefined;
+  private metricsServer: { url: string; close(): Promise<void> } | undefined;
 
   constructor(
     private readonly config: FactoryConfig,
@@ -60,7 +65,9 @@ export class FactoryDaemon {
     private readonly env: NodeJS.ProcessEnv = process.env,
     /** Where engines and gates run; undefined only with the explicit `--no-sandbox`. */
     private readonly sandbox?: Sandbox,
-  ) {}
+  ) {
+    if (config.metricsAddr) this.metrics = new FactoryMetrics(() => ({ limit: config.seats, used: this.runners.size }));
+  }
 
   get id(): string {
     return this.factoryId;
@@ -70,8 +77,10 @@ export class FactoryDaemon {
     return [...this.runners.keys()];
   }
 
-  async start(): Promise<{ factoryId: string; engines: string[] }> {
+  async start(): Promise<{ factoryId: string; engines: string[]; metricsUrl?: string }> {
     const { config } = this;
+    if (this.metrics && config.metricsAddr)
+      this.metricsServer = await serveMetrics(this.metrics.registry, parseMetricsAddr(config.metricsAddr));
     await privateDir(config.workDir);
     const leftovers = await cleanupLeftovers(config.workDir, this.logger);
     if (leftovers) this.logger.warn({ leftovers }, "removed workspaces left by a previous run");
@@ -101,7 +110,8 @@ export class FactoryDaemon {
       "factory registered",
     );
     this.claimSoon();
-    return { factoryId: this.factoryId, engines: [...this.engines.keys()] };
+    const metricsUrl = this.metricsServer?.url;
+    return { factoryId: this.factoryId, engines: [...this.engines.keys()], ...(metricsUrl ? { metricsUrl } : {}) };
   }
 
   /**
@@ -184,6 +194,7 @@ export class FactoryDaemon {
           killGraceMs: this.config.killGrace,
           ...(this.sandbox ? { sandbox: this.sandbox } : {}),
           logger: this.logger,
+          ...(this.metrics ? { metrics: this.metrics } : {}),
           claimedAt,
         });
         const stale = this.runners.get(runner.jobId);
@@ -287,6 +298,7 @@ export class FactoryDaemon {
       for (const timer of this.timers) clearInterval(timer);
       this.subscription?.unsubscribe();
       await this.client?.close().catch(() => undefined);
+      await this.metricsServer?.close().catch(() => undefined);
       this.logger.info("factory stopped");
     })();
     return this.closing;

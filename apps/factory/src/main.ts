@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { forgetToken, readConfig, USAGE } from "./config.js";
 import { FactoryDaemon, StartCancelled } from "./daemon.js";
 import { createLogger } from "./logger.js";
+import { startTracing } from "./tracing/tracing.js";
 import { EXIT_FLUSH_WAIT_MS } from "./options.js";
 import { detectSandbox, type Sandbox } from "./sandbox/sandbox.js";
 
@@ -25,6 +26,7 @@ if (process.argv.slice(2).some((arg) => arg === "--token" || arg.startsWith("--t
   );
 }
 const logger = createLogger(config.logLevel);
+const stopTracing = await startTracing({ serviceName: "gigafactory-factory", endpoint: config.otlpEndpoint });
 let sandbox: Sandbox | undefined;
 try {
   // once, at start: jobs never run unsandboxed unless the operator said so
@@ -49,14 +51,19 @@ const onSignal = (signal: NodeJS.Signals) => {
     return;
   }
   logger.info({ signal }, "draining before exit (send again to stop at once)");
-  void daemon.close().then(() => process.exit(0));
+  void daemon
+    .close()
+    .then(() => stopTracing().catch(() => undefined))
+    .then(() => process.exit(0));
 };
 process.on("SIGTERM", onSignal);
 process.on("SIGINT", onSignal);
 
 try {
-  const { factoryId, engines } = await daemon.start();
-  process.stdout.write(`${JSON.stringify({ msg: "GF_FACTORY_READY", factoryId, engines, pid: process.pid })}\n`);
+  const { factoryId, engines, metricsUrl } = await daemon.start();
+  process.stdout.write(
+    `${JSON.stringify({ msg: "GF_FACTORY_READY", factoryId, engines, pid: process.pid, ...(metricsUrl ? { metricsUrl } : {}) })}\n`,
+  );
 } catch (error) {
   if (error instanceof StartCancelled) {
     // a signal while waiting for the coordinator: nothing ran, nothing to drain

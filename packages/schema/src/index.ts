@@ -23,3 +23,4 @@ export * from "./api/dashboard.js";
 export * from "./tracker.js";
 export * from "./policy.js";
 export * from "./rails.js";
+export * from "./api/status.js";

@@ -167,6 +167,8 @@ export const Job = z.object({
   lastResult: RunResult.optional(),
   /** Why the job failed or was cancelled, in words (names a failed dependency when that is the cause). */
   reason: Reason.optional(),
+  /** W3C `traceparent` of the span that created the job (tracing on only): the first attempt's trace. */
+  traceparent: z.string().max(64).optional(),
   createdAt: z.date(),
   updatedAt: z.date(),
   /** When the job last entered `inbox`; the claim order's tie-breaker. */

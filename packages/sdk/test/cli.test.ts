@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Factory, InsightsOutput, Job, JobEvent, Profile, Run } from "@gigafactory/schema";
+import type { Factory, InsightsOutput, Job, JobEvent, Profile, Run, StatusOutput } from "@gigafactory/schema";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { streamEvents } from "../src/index.js";
 import { type TestFleet, shellJob, startTestFleet } from "./support/fleet.js";
@@ -268,6 +268,25 @@ describe("--json on the commands that read", () => {
     expect(insights.successRate).toEqual(expect.any(Number));
     expect(insights.durationMs.p50).toEqual(expect.any(Number));
     expect(insights.byEngine.map((row) => row.engine)).toContain("shell");
+  });
+
+  it("status --json: every stage, the queue, factories and seats, failures in the last hour", async () => {
+    const status = parseJson<StatusOutput>(await gf("status", "--json"));
+    expect(Object.keys(status.jobsByStage).sort()).toEqual(
+      ["building", "cancelled", "failed", "inbox", "review", "shipped", "testing"].sort(),
+    );
+    expect(status.jobsByStage.shipped).toBeGreaterThanOrEqual(1);
+    expect(status.queue.depth).toBe(status.jobsByStage.inbox);
+    expect(status.factoriesByState.active).toBe(1);
+    expect(status.seats.used + status.seats.free).toBe(4);
+    expect(status.failedLastHour).toEqual(expect.any(Number));
+    // a test fleet's coordinator is given GF_MONGO_URL: the launcher's choice is `external`
+    expect(status.mongoBackend).toBe("external");
+
+    const text = await gf("status");
+    expect(text.code).toBe(0);
+    for (const label of ["coordinator", "mongodb", "queue", "factories", "seats", "failed (1h)"])
+      expect(text.stdout).toContain(label);
   });
 
   it("profiles publish and list, from YAML, with --json", async () => {

@@ -2,11 +2,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import { ArtifactPutMeta } from "@gigafactory/schema";
 import { TRPCError } from "@trpc/server";
-import { DomainError } from "../errors.js";
+import { DomainError, FencedError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { TooLargeError } from "../modules/artifacts/blob-store.js";
 import { bearerToken } from "../modules/auth/tokens.js";
 import { handleGitHubWebhook } from "../modules/tracker/github-webhook.js";
+import { serveMetrics } from "../modules/metrics/metrics.route.js";
 import type { Services } from "../services.js";
 import { httpErrorOf } from "./errors.js";
 
@@ -18,7 +19,7 @@ import { httpErrorOf } from "./errors.js";
 export async function handlePlainRoute(
   req: IncomingMessage,
   res: ServerResponse,
-  deps: { services: Services; ready: () => Promise<boolean>; logger: Logger },
+  deps: { services: Services; ready: () => Promise<boolean>; logger: Logger; metricsToken?: string | undefined },
 ): Promise<boolean> {
   const url = new URL(req.url ?? "/", "http://localhost");
   const inUrl = credentialInUrl(url);
@@ -30,6 +31,8 @@ export async function handlePlainRoute(
   }
   if (url.pathname === "/webhooks/github" && deps.services.trackerWebhook)
     return handleGitHubWebhook(req, res, { ...deps.services.trackerWebhook, logger: deps.logger }).then(() => true);
+  if (url.pathname === "/metrics")
+    return serveMetrics(req, res, { ...deps.services, metricsToken: deps.metricsToken }).then(() => true);
   // only `/artifacts` and `/artifacts/...`: tRPC's own `/artifacts.list` must fall through
   if (url.pathname !== "/artifacts" && !url.pathname.startsWith("/artifacts/")) return false;
 
@@ -78,6 +81,8 @@ export async function handlePlainRoute(
       req.resume();
       // the rest of the body was not read: this connection cannot carry another request
       if (!res.headersSent) res.setHeader("connection", "close");
+    } else if (error instanceof FencedError) {
+      deps.services.metrics.writeFenced();
     } else if (!(error instanceof DomainError)) {
       deps.logger.error({ err: error }, "artifact route failed");
     }

@@ -3,6 +3,7 @@ import { TRPCError, initTRPC } from "@trpc/server";
 import { z } from "zod";
 import { isDevelopment } from "../env.js";
 import { DomainError } from "../errors.js";
+import { observeCall } from "../modules/metrics/observe-call.js";
 import type { Context } from "./context.js";
 import { domainDetails, issuesOf, toTRPCError } from "./errors.js";
 import { transformer } from "./transformer.js";
@@ -85,7 +86,10 @@ async function* mapIterationErrors(source: AsyncIterable<unknown>, release?: () 
   }
 }
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/** Counts and times every call (`modules/metrics/observe-call.ts`); outermost, so it sees mapped codes. */
+const observe = t.middleware(({ ctx, path, type, next }) => observeCall(ctx.services.metrics, { path, type }, next));
+
+export const publicProcedure = t.procedure.use(observe).use(mapErrors);
 
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "a valid bearer token is required" });

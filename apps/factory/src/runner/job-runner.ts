@@ -14,6 +14,9 @@ import type {
 import { ProfileSnapshot as ProfileSnapshotSchema, REASON_MAX, type Stage } from "@gigafactory/schema";
 import type { Engine, EngineContext, EngineResult } from "../engines/engine.js";
 import type { Logger } from "../logger.js";
+import type { FactoryMetrics, RunOutcome } from "../metrics/factory-metrics.js";
+import { contextFrom, endSpan, tracer } from "../tracing/tracing.js";
+import { engineSpanAttributes } from "../tracing/genai.js";
 import { attemptLimitMs, selfFenceMargin, WATCHDOG_SLACK_MS } from "../options.js";
 import { Workspace } from "../workspace/workspace.js";
 import { EngineLog, uploadArtifacts } from "./artifacts.js";
@@ -36,6 +39,8 @@ export interface JobRunnerDeps {
   /** Engines and gates run in it; undefined only when the factory was started with `--no-sandbox`. */
   sandbox?: Sandbox;
   logger: Logger;
+  /** This factory's Prometheus metrics (`--metrics-addr`); absent when off. */
+  metrics?: FactoryMetrics;
   /** Added to the longest time the attempt's engine, reviewer and gates may take before the watchdog gives the lease up. @defaultValue {@link WATCHDOG_SLACK_MS} */
   watchdogSlackMs?: number;
   /** When the claim was sent (epoch ms): the lease holds at least until this plus its TTL. @defaultValue now */
@@ -69,6 +74,8 @@ export class JobRunner implements PhaseHost {
   private readonly engineLog = new EngineLog();
   /** The stage `complete` left the job in. */
   private finalStage: Stage | undefined;
+  /** The result `complete` reported, once the coordinator accepted it. */
+  private completed: CompletionResult | undefined;
   private readonly logger: Logger;
 
   constructor(
@@ -90,6 +97,7 @@ export class JobRunner implements PhaseHost {
       grantedAt: deps.claimedAt ?? Date.now(),
       selfFenceMarginMs: selfFenceMargin(claimed.leaseTtlMs, deps.killGraceMs),
       onExpiring: (deadline) => {
+        deps.metrics?.leaseLost();
         if (Date.now() >= deadline) {
           // woken past the deadline (the process was paused): the lease has lapsed, as good as fenced
           this.logger.warn({ deadline: new Date(deadline).toISOString() }, "the lease lapsed before it was renewed");
@@ -119,6 +127,7 @@ export class JobRunner implements PhaseHost {
       })
       .finally(() => {
         this.lease.stop();
+        deps.metrics?.runFinished(claimed.job.engine, this.outcome());
         if (this.stopReason === "fenced") this.logger.warn("fenced: stopped the job and discarded its result");
         if (this.stopReason === "expired") this.logger.warn("self-fenced: stopped the job; the reaper gives it back");
       });
@@ -138,6 +147,20 @@ export class JobRunner implements PhaseHost {
     } catch (reportError) {
       this.logger.warn({ err: reportError }, "could not report the failure; the lease will lapse");
     }
+  }
+
+  /** How the run ended as this factory saw it (the `runs_total` metric's result). */
+  private outcome(): RunOutcome {
+    if (this.completed) return this.completed;
+    const byStop: Record<StopReason, RunOutcome> = {
+      cancel: "cancelled",
+      drain: "released",
+      fenced: "fenced",
+      expired: "expired",
+      watchdog: "expired",
+      kill: "killed",
+    };
+    return this.stopReason ? byStop[this.stopReason] : "error";
   }
 
   /** The coordinator asked to cancel this lease. */
@@ -185,7 +208,10 @@ export class JobRunner implements PhaseHost {
         deadline: () => (isSilent(this.stopReason) ? 0 : this.lease.deadline),
       });
     } catch (error) {
-      if (error instanceof FencedSignal) this.stop("fenced");
+      if (error instanceof FencedSignal) {
+        this.deps.metrics?.writeFenced();
+        this.stop("fenced");
+      }
       throw error;
     }
   }
@@ -193,15 +219,41 @@ export class JobRunner implements PhaseHost {
   private async renew(): Promise<void> {
     try {
       const answer = await this.write(() => this.deps.client.trpc.factory.renew.mutate(this.fence()));
+      this.deps.metrics?.renewal(true);
       if (answer.cancelRequested) this.stop("cancel");
     } catch (error) {
+      if (!(error instanceof StoppedSignal)) this.deps.metrics?.renewal(false);
       if (!(error instanceof FencedSignal || error instanceof StoppedSignal))
         this.logger.warn({ err: error }, "lease renewal failed");
       throw error;
     }
   }
 
-  private async run(): Promise<void> {
+  /**
+   * The attempt's span, continuing the trace the claim answer carries (the job's creation for its
+   * first run): workspace, engine, verify and completion spans are its children.
+   */
+  private run(): Promise<void> {
+    const { job, runId } = this.claimed;
+    const attributes = {
+      "gf.job.id": job._id,
+      "gf.run.id": runId,
+      "gf.job.attempt": job.attempt,
+      "gf.engine": job.engine,
+    };
+    return tracer.startActiveSpan("gf.attempt", { attributes }, contextFrom(this.claimed.trace), async (span) => {
+      try {
+        await this.attempt();
+        span.setAttribute("gf.run.result", this.outcome());
+        endSpan(span);
+      } catch (error) {
+        endSpan(span, error);
+        throw error;
+      }
+    });
+  }
+
+  private async attempt(): Promise<void> {
     const { job } = this.claimed;
     this.lease.start();
     const started = Date.now();
@@ -246,7 +298,17 @@ export class JobRunner implements PhaseHost {
         });
       }
       if (job.review.mode === "engine" && !(await reviewPhase(this, { exit: result.exit, insights, profile }))) return;
-      const verifyResult = job.verify.length ? await verifyPhase(this, workspace.path) : undefined;
+      const verifyResult = job.verify.length
+        ? await tracer.startActiveSpan("gf.verify", async (span) => {
+            try {
+              const verified = await verifyPhase(this, workspace.path);
+              if (verified !== "ended") span.setAttribute("gf.verify.passed", verified.passed);
+              return verified;
+            } finally {
+              span.end();
+            }
+          })
+        : undefined;
       if (verifyResult === "ended") return;
       await this.uploadArtifacts();
       insights.durationMs = Date.now() - started;
@@ -299,6 +361,25 @@ export class JobRunner implements PhaseHost {
     engine: Engine,
     profile: ProfileSnapshot | undefined,
     job: EngineContext["job"] = this.claimed.job,
+  ): Promise<EngineResult> {
+    // GenAI semantic conventions: an agent invocation, named `invoke_agent {agent}`
+    return tracer.startActiveSpan(`invoke_agent ${engine.id}`, async (span) => {
+      try {
+        const result = await this.engineRun(engine, profile, job);
+        span.setAttributes(engineSpanAttributes(engine.id, result));
+        endSpan(span);
+        return result;
+      } catch (error) {
+        endSpan(span, error);
+        throw error;
+      }
+    });
+  }
+
+  private async engineRun(
+    engine: Engine,
+    profile: ProfileSnapshot | undefined,
+    job: EngineContext["job"],
   ): Promise<EngineResult> {
     const workspace = this.mustHaveWorkspace();
     const run = engine.run({
@@ -372,10 +453,22 @@ export class JobRunner implements PhaseHost {
     // events pushed since the last phase (e.g. an artifact that was not stored) go first; a batch
     // that failed must not keep the completion (or the report of that failure) from being sent
     await this.batcher.flush().catch(() => undefined);
-    const answer = await this.write(() =>
-      this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }),
+    const answer = await tracer.startActiveSpan("gf.complete", { attributes: { "gf.run.result": result } }, (span) =>
+      this.write(() =>
+        this.deps.client.trpc.factory.complete.mutate({ ...this.fence(), result, insights, ...extra }),
+      ).then(
+        (value) => {
+          endSpan(span);
+          return value;
+        },
+        (error: unknown) => {
+          endSpan(span, error);
+          throw error;
+        },
+      ),
     );
     this.finalStage = answer.stage;
+    this.completed = result;
     this.logger.info({ result, stage: answer.stage }, "job attempt completed");
   }
 

@@ -39,6 +39,13 @@ export const ClaimInput = z
 export type ClaimInput = z.input<typeof ClaimInput>;
 
 /** A job handed to a factory together with its lease. */
+/** W3C trace context (`traceparent`, `tracestate` headers) carried in a message instead of headers. */
+export const TraceContext = z.object({
+  traceparent: z.string().regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/),
+  tracestate: z.string().max(512).optional(),
+});
+export type TraceContext = z.infer<typeof TraceContext>;
+
 export const ClaimedJob = z.object({
   job: Job,
   runId: RunId,
@@ -46,6 +53,8 @@ export const ClaimedJob = z.object({
   leaseExpiresAt: z.date(),
   leaseTtlMs: z.number().int().positive(),
   profileSnapshot: Json.optional(),
+  /** W3C trace context of the claim's span, so the factory's attempt spans join the job's trace (tracing on only). */
+  trace: TraceContext.optional(),
 });
 export type ClaimedJob = z.infer<typeof ClaimedJob>;
 

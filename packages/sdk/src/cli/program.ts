@@ -12,6 +12,7 @@ import { registerPolicyCommands } from "./commands/policy.js";
 import { registerProfileCommands } from "./commands/profiles.js";
 import { registerSchemaCommands } from "./commands/schema.js";
 import { registerScheduleCommands } from "./commands/schedules.js";
+import { registerStatusCommands } from "./commands/status.js";
 import { registerSubmitCommands } from "./commands/submit.js";
 import { registerTokenCommands } from "./commands/token.js";
 import { registerTrackerCommands } from "./commands/tracker.js";
@@ -68,6 +69,7 @@ Start here:
   registerJobCommands(program, ctx);
   registerLogCommands(program, ctx);
   registerFleetCommands(program, ctx);
+  registerStatusCommands(program, ctx);
   registerProfileCommands(program, ctx);
   registerScheduleCommands(program, ctx);
   registerTokenCommands(program, ctx);

@@ -7,6 +7,8 @@ import {
   RequeueInput,
   SetPolicyInput,
   ShowPolicyInput,
+  StatusInput,
+  StatusOutput,
   TokenCreateInput,
   TokenCreateOutput,
   TokenRevokeInput,
@@ -14,6 +16,11 @@ import {
 import { adminProcedure, productFor, router } from "../../trpc/trpc.js";
 
 export const adminRouter = router({
+  /** One screen of fleet health (`gf status`), fleet-wide. */
+  status: adminProcedure
+    .input(StatusInput)
+    .output(StatusOutput)
+    .query(({ ctx }) => ctx.services.status.status()),
   factories: adminProcedure
     .input(ProductScope)
     .query(({ ctx, input }) => ctx.services.factories.list(productFor(ctx.principal, input.productId))),

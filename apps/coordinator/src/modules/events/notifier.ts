@@ -52,11 +52,12 @@ export class Notifier implements NoticeSource {
   private readonly published = new Map<string, number>();
   private polling = false;
   private pass = 0;
-  private readonly opts: NotifierOptions & { logger: Logger };
+  private readonly opts: NotifierOptions & { logger: Logger; onTailed?: (event: JobEvent) => void };
 
+  /** `onTailed`: told of each event the tail delivers (written elsewhere), for the notifier-lag metric. */
   constructor(
     private readonly events: Pick<EventsRepository, "tailAfter" | "newestId">,
-    opts: Partial<NotifierOptions> & { pollMs: number; logger: Logger },
+    opts: Partial<NotifierOptions> & { pollMs: number; logger: Logger; onTailed?: (event: JobEvent) => void },
   ) {
     this.opts = { ...DEFAULT_TIMINGS.notifier, ...opts };
     this.emitter.setMaxListeners(0);
@@ -163,6 +164,7 @@ export class Notifier implements NoticeSource {
     }
     for await (const { _id, ...event } of this.tail.pass(current)) {
       if (this.published.delete(keyOf(event))) continue;
+      this.opts.onTailed?.(event);
       this.deliver(event);
     }
     this.forgetPublished();

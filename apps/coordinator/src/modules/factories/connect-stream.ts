@@ -2,6 +2,7 @@ import { type Factory, type FactoryMessage, type JobEvent, type RunNeeds, canRun
 import { NotFoundError } from "../../errors.js";
 import type { StreamOptions } from "../../options.js";
 import { type NoticeSource, Notifier } from "../events/notifier.js";
+import type { FleetMetrics } from "../metrics/fleet-metrics.js";
 
 /** What `connect` reads: the factory as registered, within a product (the factories service). */
 export interface FactoryReader {
@@ -12,6 +13,8 @@ export interface ConnectDeps {
   factories: FactoryReader;
   notifier: Pick<NoticeSource, "product">;
   options: Pick<StreamOptions, "idleNudgeMs">;
+  /** Observes create → nudge latency (`modules/metrics`). */
+  metrics?: Pick<FleetMetrics, "dispatched">;
 }
 
 /**
@@ -41,6 +44,7 @@ export async function* connectFactory(
       const batch = await notices.next(deps.options.idleNudgeMs);
       if (stop.aborted) return; // an abort ends the wait with an empty batch: that is no idle period
       let work = batch.length === 0; // an idle period still nudges, as a fallback
+      let created: Date | undefined;
       for (const notice of batch) {
         if (notice.kind === "drain") {
           if (notice.factoryId === factoryId) yield { type: "drain" };
@@ -52,9 +56,14 @@ export async function* connectFactory(
         } else if (Notifier.isWorkEvent(event)) {
           const needs = runNeedsOf(event);
           if (!needs || canRun(offer, needs)) work = true;
+          if (needs && event.type === "created" && canRun(offer, needs) && !(created && created < event.at))
+            created = event.at;
         }
       }
-      if (work) yield { type: "work" };
+      if (work) {
+        yield { type: "work" };
+        if (created) deps.metrics?.dispatched(created);
+      }
     }
   } finally {
     done.abort();

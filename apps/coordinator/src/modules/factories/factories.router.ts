@@ -84,12 +84,15 @@ export const factoriesRouter = router({
     return { stage: job.stage };
   }),
   /** Work nudges, cancels for jobs this factory holds, and drain (see connect-stream.ts). */
-  connect: factoryProcedure
-    .input(ConnectInput)
-    .subscription(({ ctx, input, signal }) =>
-      connectFactory(
-        { factories: ctx.services.factories, notifier: ctx.services.notifier, options: ctx.options.streams },
-        { productId: ctx.principal.productId, factoryId: input.factoryId, signal },
-      ),
+  connect: factoryProcedure.input(ConnectInput).subscription(({ ctx, input, signal }) =>
+    connectFactory(
+      {
+        factories: ctx.services.factories,
+        notifier: ctx.services.notifier,
+        options: ctx.options.streams,
+        metrics: ctx.services.metrics,
+      },
+      { productId: ctx.principal.productId, factoryId: input.factoryId, signal },
     ),
+  ),
 });

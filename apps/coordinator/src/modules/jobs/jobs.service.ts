@@ -11,6 +11,8 @@ import {
   parseTrackerRef,
   titleFromBody,
 } from "@gigafactory/schema";
+import type { FleetMetrics } from "../metrics/fleet-metrics.js";
+import { traceContextOf } from "../tracing/tracing.js";
 import { isDuplicateKey } from "../../db/collections.js";
 import { newId } from "../../db/ids.js";
 import { InvalidInputError, NotFoundError, PreconditionError } from "../../errors.js";
@@ -34,6 +36,8 @@ type ListQuery = Omit<JobListInput, "limit" | "productId"> & { limit: number };
 export class JobsService {
   constructor(
     private readonly deps: {
+      /** Counts created jobs (`modules/metrics`). */
+      metrics?: Pick<FleetMetrics, "jobCreated">;
       jobs: JobsRepository;
       runs: RunsRepository;
       profiles: ProfilesRepository;
@@ -124,6 +128,8 @@ export class JobsService {
         trackerItemId: input.trackerItemId,
         scheduleId: opts.scheduleId,
         rails,
+        // the creating call's span: the first attempt's spans join this trace (tracing on only)
+        traceparent: traceContextOf()?.traceparent,
       }),
     };
     // counted on its parent before it is stored, so the parent cannot settle without it
@@ -138,6 +144,7 @@ export class JobsService {
       return { job: winner, created: false };
     }
     if (parent) await jobs.clearSettle(parent);
+    this.deps.metrics?.jobCreated();
     failpoint("create.afterInsert");
     await this.deps.events.record(stored, "created", {
       title: job.title,

@@ -1,4 +1,5 @@
 import { type Job, isTerminalStage } from "@gigafactory/schema";
+import type { FleetMetrics } from "../metrics/fleet-metrics.js";
 import { failpoint } from "../../failpoints.js";
 import type { EventLog } from "../events/event-log.js";
 import type { LocksRepository } from "../locks/locks.repository.js";
@@ -19,6 +20,8 @@ import { doom, doomedBy, pendingDeps, settleParent } from "./settle-rules.js";
 export class OutcomesService {
   constructor(
     private readonly deps: {
+      /** Counts finished jobs (`modules/metrics`). */
+      metrics?: Pick<FleetMetrics, "jobFinished">;
       jobs: JobsRepository;
       locks: LocksRepository;
       events: EventLog;
@@ -34,6 +37,8 @@ export class OutcomesService {
 
   /** Call after any update that took a job out of an active stage: runs its follow-ups, then drops its marker. */
   async settle(job: Job): Promise<void> {
+    // every move to a terminal stage is settled once by the request that made it: count it here
+    if (isTerminalStage(job.stage)) this.deps.metrics?.jobFinished(job.stage);
     if (await this.settled(job)) await this.deps.jobs.clearSettle(job);
   }
 

@@ -1,4 +1,6 @@
 import type { ClaimedJob, Factory, Job } from "@gigafactory/schema";
+import type { FleetMetrics } from "../metrics/fleet-metrics.js";
+import { claimSpan } from "../tracing/attempt-trace.js";
 import { newId } from "../../db/ids.js";
 import { NotFoundError } from "../../errors.js";
 import { failpoint } from "../../failpoints.js";
@@ -31,6 +33,8 @@ export class ClaimsService {
       timing: LeaseTiming;
       /** `lease.maxLockRetries` in options.ts. */
       maxLockRetries: number;
+      /** Observes queue wait at each claim (`modules/metrics`). */
+      metrics?: Pick<FleetMetrics, "claimed">;
       logger: Logger;
     },
   ) {}
@@ -135,7 +139,9 @@ export class ClaimsService {
       }),
     ]);
     failpoint("claim.afterRun");
-    return this.claimedJob(job, profileSnapshot);
+    this.deps.metrics?.claimed(job.queuedAt, now);
+    const trace = claimSpan(job, factory.factoryId, runId);
+    return { ...(await this.claimedJob(job, profileSnapshot)), ...(trace ? { trace } : {}) };
   }
 
   private async profileSnapshot(job: Job): Promise<ClaimedJob["profileSnapshot"]> {

@@ -1,4 +1,5 @@
 import { type Job, type Lock, isActiveStage } from "@gigafactory/schema";
+import type { FleetMetrics } from "../metrics/fleet-metrics.js";
 import { failpoint } from "../../failpoints.js";
 import type { Logger } from "../../logger.js";
 import { PeriodicTask } from "../../periodic-task.js";
@@ -24,6 +25,8 @@ export class Reaper {
 
   constructor(
     private readonly deps: {
+      /** Counts leases taken back (`modules/metrics`). */
+      metrics?: Pick<FleetMetrics, "leaseLost">;
       jobs: JobsRepository;
       runs: RunsRepository;
       locks: LocksRepository;
@@ -155,6 +158,7 @@ export class Reaper {
       set: to === "inbox" ? { queuedAt: now, notBefore: new Date(now.getTime() + backoff) } : { endedAt: now, reason },
     });
     if (!moved) return false;
+    this.deps.metrics?.leaseLost();
     failpoint("reap.afterMove");
     await this.deps.runs.finish(job.lease.runId, { result: "lost", endedAt: now, reason });
     await this.deps.events.record(moved, "lost", {

@@ -13,24 +13,40 @@ export type RunSummary = Pick<
 
 /** The `runs` collection: one document per attempt, written at the claim and ended once. */
 export class RunsRepository {
-  constructor(private readonly cols: Collections) {}
+  /** `ended`: told of each run this repository ended (the metrics count them here, once). */
+  constructor(
+    private readonly cols: Collections,
+    private readonly ended?: (run: Run) => void,
+  ) {}
 
   start(run: Run): Promise<unknown> {
     return this.cols.runs.insertOne(run);
   }
 
   /** Ends a run once: a run that already has a result (another path got there first) keeps it. */
-  finish(runId: string | null, end: RunEnd): Promise<unknown> {
-    return this.cols.runs.updateOne({ _id: runId ?? "", result: { $exists: false } }, { $set: end });
+  async finish(runId: string | null, end: RunEnd): Promise<Run | null> {
+    const run = await this.cols.runs.findOneAndUpdate(
+      { _id: runId ?? "", result: { $exists: false } },
+      { $set: end },
+      { returnDocument: "after" },
+    );
+    if (run) this.ended?.(run);
+    return run;
   }
 
   /** Ends the run of `fence` (its job, epoch and factory) once, as {@link finish} does. */
-  finishEpoch(
+  async finishEpoch(
     fence: { productId: string; jobId: string; epoch: number; factoryId: string },
     end: RunEnd,
-  ): Promise<unknown> {
+  ): Promise<Run | null> {
     const { productId, jobId, epoch, factoryId } = fence;
-    return this.cols.runs.updateOne({ jobId, productId, epoch, factoryId, result: { $exists: false } }, { $set: end });
+    const run = await this.cols.runs.findOneAndUpdate(
+      { jobId, productId, epoch, factoryId, result: { $exists: false } },
+      { $set: end },
+      { returnDocument: "after" },
+    );
+    if (run) this.ended?.(run);
+    return run;
   }
 
   /** A job's runs with no result, from epoch `below` down (all when it is absent), newest first. */
