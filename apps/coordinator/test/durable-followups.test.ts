@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { ClaimedJob, Job } from "@gigafactory/schema";
 import { afterEach, describe, expect, it } from "vitest";
 import { type TestClient, codeOf, rejection } from "./support/client.js";
@@ -54,6 +55,33 @@ describe("follow-ups survive a failed or crashed request", () => {
     expect(got.job._id).toBe(jobId);
     return got;
   }
+
+  it("claim dies after the lease is taken: the retried claim on another coordinator gets the job with its run, event and lock", async () => {
+    const { h, service, factory, factoryId } = await armed("claim", "claim.afterClaim=exit");
+    const locked = await createJob(service, { lock: "deploy" });
+    const requestId = randomUUID();
+    const clean = await crashedThenClean(h, factory.trpc.factory.claim.mutate({ factoryId, max: 1, requestId }));
+    // the factory never heard the answer: it retries the same claim, here through another coordinator
+    const again = h.client(factory.token, clean.url);
+    const {
+      jobs: [held],
+    } = await again.trpc.factory.claim.mutate({ factoryId, max: 1, requestId });
+    expect(held?.job._id).toBe(locked._id);
+    const runs = await h.db.collection("runs").find({ jobId: locked._id }).toArray();
+    expect(runs).toEqual([expect.objectContaining({ _id: held?.runId, epoch: held?.epoch, factoryId })]);
+    const events = await h.db.collection("events").find({ jobId: locked._id }).sort({ seq: 1 }).toArray();
+    expect(events.map((event) => [event.seq, event.type])).toEqual([
+      [1, "created"],
+      [2, "claimed"],
+    ]);
+    expect(await h.db.collection("locks").findOne({ name: "deploy" })).toMatchObject({
+      jobId: locked._id,
+      epoch: held?.epoch,
+    });
+    // and it ships with its run ended as a success
+    await again.trpc.factory.complete.mutate({ ...fenceOf(held as ClaimedJob, factoryId), result: "success" });
+    expect(await h.db.collection("runs").findOne({ _id: held?.runId })).toMatchObject({ result: "success" });
+  });
 
   it("complete dies after the move: the dependent becomes runnable and the lock is free", async () => {
     const { h, service, factory, factoryId } = await armed("complete", "complete.afterMove=exit");

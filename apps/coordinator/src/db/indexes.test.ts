@@ -58,3 +58,14 @@ describe("index claim", () => {
     ).toEqual(["a", "b", "c", "d"]);
   });
 });
+
+describe("the index list", () => {
+  it("names each index once per collection, and never gives two indexes the same key", () => {
+    for (const [collection, indexes] of Object.entries(INDEXES)) {
+      const names = (indexes ?? []).map((index) => `${collection}.${index.name}`);
+      expect(new Set(names).size, `duplicate names in ${names.join(", ")}`).toBe(names.length);
+      const keys = (indexes ?? []).map((index) => `${collection}:${JSON.stringify(keyOf(index))}`);
+      expect(new Set(keys).size, `duplicate keys in ${keys.join(", ")}`).toBe(keys.length);
+    }
+  });
+});

@@ -14,7 +14,7 @@ export const INDEXES: { [K in keyof Collections]?: IndexDescription[] } = {
     { key: { productId: 1, stage: 1, kind: 1, cancelRequested: 1, priority: -1, queuedAt: 1, _id: 1 }, name: "claim" },
     { key: { stage: 1, "lease.expiresAt": 1 }, name: "reaper" },
     // metrics: jobs per stage and the oldest queued job (`modules/metrics/metrics.repository.ts`)
-    { key: { stage: 1, queuedAt: 1 }, name: "queue_age" },
+    { key: { stage: 1, queuedAt: 1 }, name: "fleet_queue_age" },
     { key: { productId: 1, _id: -1 }, name: "list_all" },
     { key: { productId: 1, stage: 1, _id: -1 }, name: "list_stage" },
     { key: { productId: 1, stage: 1, queuedAt: 1 }, name: "queue_age" },

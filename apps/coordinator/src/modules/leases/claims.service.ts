@@ -57,7 +57,7 @@ export class ClaimsService {
     const already = retried ? await this.deps.jobs.heldByClaim(productId, factoryId, requestId) : [];
     // an unknown factory must register first; a draining or gone one gets no new work
     if (!factory) throw new NotFoundError("factory", factoryId);
-    if (already.length) return Promise.all(already.map((job) => this.claimedJob(job)));
+    if (already.length) return this.resumeClaims(factory, already);
     if (factory.state !== "active") return [];
     const wanted = Math.min(max, factory.seatLimit - held);
     const claimed: ClaimedJob[] = [];
@@ -113,12 +113,37 @@ export class ClaimsService {
     }
   }
 
-  private async startRun(factory: Factory, job: Job, runId: string, now: Date): Promise<ClaimedJob> {
+  /**
+   * A retried claim's jobs. The first try may have died between taking the lease and recording it
+   * (the lock, the run, the claimed event): each is finished here, idempotently, so a job never
+   * runs without its run or its lock. A lock another job took meanwhile gives the job back.
+   */
+  private async resumeClaims(factory: Factory, held: Job[]): Promise<ClaimedJob[]> {
+    const resumed: ClaimedJob[] = [];
+    for (const job of held) {
+      if (job.lock && !(await this.deps.locks.take(job))) {
+        await this.undoClaim(job, `lock ${job.lock} is held by another job`);
+        continue;
+      }
+      resumed.push(await this.startRun(factory, job, job.lease.runId ?? "", job.updatedAt, { resumed: true }));
+    }
+    return resumed;
+  }
+
+  private async startRun(
+    factory: Factory,
+    job: Job,
+    runId: string,
+    now: Date,
+    opts: { resumed?: boolean } = {},
+  ): Promise<ClaimedJob> {
     const { runs } = this.deps;
     const profileSnapshot = await this.profileSnapshot(job);
-    // the run and the claimed event are independent writes: one round trip for both
+    const claimedData = { factoryId: factory.factoryId, attempt: job.attempt, runId, epoch: job.lease.epoch };
+    // the run and the claimed event are independent writes: one round trip for both. A resumed
+    // claim writes each only where the first try did not (the run by id, the event in its own seq)
     await Promise.all([
-      runs.start({
+      runs[opts.resumed ? "startOnce" : "start"]({
         _id: runId,
         productId: job.productId,
         jobId: job._id,
@@ -131,13 +156,11 @@ export class ClaimsService {
         startedAt: now,
         insights: {},
       }),
-      this.deps.events.record(job, "claimed", {
-        factoryId: factory.factoryId,
-        attempt: job.attempt,
-        runId,
-        epoch: job.lease.epoch,
-      }),
+      opts.resumed
+        ? this.deps.events.fill(job, job.eventSeq, "claimed", claimedData)
+        : this.deps.events.record(job, "claimed", claimedData),
     ]);
+    if (opts.resumed) return this.claimedJob(job, profileSnapshot);
     failpoint("claim.afterRun");
     this.deps.metrics?.claimed(job.queuedAt, now);
     const trace = claimSpan(job, factory.factoryId, runId);

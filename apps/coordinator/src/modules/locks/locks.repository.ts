@@ -50,7 +50,8 @@ export class LocksRepository {
       return true;
     } catch (error) {
       if (!isDuplicateKey(error)) throw error;
-      const stale = await this.cols.locks.replaceOne({ _id: doc._id, jobId: job._id, epoch: { $lt: doc.epoch } }, doc);
+      // the job's own lock from an older epoch (or this one: a retried claim) is the job's to take
+      const stale = await this.cols.locks.replaceOne({ _id: doc._id, jobId: job._id, epoch: { $lte: doc.epoch } }, doc);
       return stale.matchedCount === 1;
     }
   }

@@ -15,14 +15,14 @@ export interface FleetSnapshot {
 }
 
 /**
- * The reads behind the fleet gauges: one count per stage (index `queue_age`, whose first field is
+ * The reads behind the fleet gauges: one count per stage (index `fleet_queue_age`, whose first field is
  * the stage), the oldest queued leaf (same index, in `queuedAt` order, stops at the first match),
  * held jobs (index `held_by`) and the factories (one document per factory, a small collection).
  */
 export class MetricsRepository {
   constructor(private readonly cols: Collections) {}
 
-  /** Jobs that ended `failed` since `since` (the stage prefix of index `queue_age`, then `endedAt`). */
+  /** Jobs that ended `failed` since `since` (the stage prefix of index `fleet_queue_age`, then `endedAt`). */
   failedSince(since: Date): Promise<number> {
     return this.cols.jobs.countDocuments({ stage: "failed", endedAt: { $gte: since } });
   }

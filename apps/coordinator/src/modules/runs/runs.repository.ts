@@ -1,5 +1,5 @@
 import type { Run } from "@gigafactory/schema";
-import type { Collections } from "../../db/collections.js";
+import { type Collections, isDuplicateKey } from "../../db/collections.js";
 
 /** How a run ended. */
 export type RunEnd = Pick<Run, "result" | "endedAt"> &
@@ -21,6 +21,17 @@ export class RunsRepository {
 
   start(run: Run): Promise<unknown> {
     return this.cols.runs.insertOne(run);
+  }
+
+  /** Starts the run unless it exists (a retried claim finishing what its first try began); true when it did. */
+  async startOnce(run: Run): Promise<boolean> {
+    try {
+      await this.cols.runs.insertOne(run);
+      return true;
+    } catch (error) {
+      if (isDuplicateKey(error)) return false;
+      throw error;
+    }
   }
 
   /** Ends a run once: a run that already has a result (another path got there first) keeps it. */
