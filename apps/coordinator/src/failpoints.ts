@@ -35,6 +35,8 @@ export const FAILPOINTS = [
   "settle.afterLockRelease",
   /** Follow-ups: a dependent was failed with its dependency; its own follow-ups are not done. */
   "doom.afterMove",
+  /** `factory.appendEvents`: the events' seqs are reserved on the job; the events are not written. */
+  "append.afterReserve",
   /** A schedule's due time is claimed (its firing lease written); its job is not created yet. */
   "schedule.afterClaim",
 ] as const;

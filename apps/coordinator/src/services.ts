@@ -181,6 +181,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       ...common,
       locks: repos.locks,
       factories: repos.factories,
+      recovery,
       leaseTtlMs: config.leaseTtlMs,
       everyMs: reapEvery(config.leaseTtlMs),
       settleGraceMs: config.timings.lease.settleGraceMs,

@@ -83,6 +83,30 @@ describe("follow-ups survive a failed or crashed request", () => {
     expect(await h.db.collection("runs").findOne({ _id: held?.runId })).toMatchObject({ result: "success" });
   });
 
+  it("appendEvents dies after reserving seqs: once the lease is reaped the job's events have no hole", async () => {
+    const { h, service, factory, factoryId } = await armed("append", "append.afterReserve=exit", {
+      GF_LEASE_TTL: "5s",
+    });
+    const created = await createJob(service, { maxAttempts: 2 });
+    const held = await claimed(factory, factoryId, created._id);
+    await crashedThenClean(
+      h,
+      factory.trpc.factory.appendEvents.mutate({
+        ...fenceOf(held, factoryId),
+        events: [
+          { type: "log", data: { line: "one" } },
+          { type: "log", data: { line: "two" } },
+        ],
+        requestId: randomUUID(),
+      }),
+    );
+    // nobody renews: the clean coordinator's reaper takes the lease back
+    const lost = await converges(h, created._id, (doc) => doc.lastResult === "lost", "the lease to be reaped");
+    const events = await h.db.collection("events").find({ jobId: created._id }).sort({ seq: 1 }).toArray();
+    expect(events.map((event) => event.seq)).toEqual(Array.from({ length: lost.eventSeq }, (_, i) => i + 1));
+    expect(events.map((event) => event.type)).toEqual(["created", "claimed", "recovered", "recovered", "lost"]);
+  });
+
   it("complete dies after the move: the dependent becomes runnable and the lock is free", async () => {
     const { h, service, factory, factoryId } = await armed("complete", "complete.afterMove=exit");
     const dep = await createJob(service, { lock: "deploy" });

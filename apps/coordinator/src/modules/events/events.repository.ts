@@ -1,6 +1,7 @@
 import type { EventType, Job, JobEvent, Lease } from "@gigafactory/schema";
 import type { Filter, ObjectId } from "mongodb";
 import { type Collections, type EventDoc, isDuplicateKey } from "../../db/collections.js";
+import { failpoint } from "../../failpoints.js";
 import { type Fence, type JobFields, fenceFilter } from "../jobs/jobs.repository.js";
 
 /** An event as a writer hands it over; the seq, epoch and job come from the job document. */
@@ -66,6 +67,7 @@ export class EventsRepository {
       { returnDocument: "after", projection: { _id: 1, productId: 1, eventSeq: 1, "lease.epoch": 1 } },
     );
     if (!job) return null;
+    failpoint("append.afterReserve");
     const docs = eventDocs(job, job.eventSeq - events.length + 1, events);
     // insertMany mutates its input with _id; keep the returned events plain
     await this.cols.events.insertMany(
@@ -112,6 +114,7 @@ export class EventsRepository {
         { returnDocument: "after", projection: { _id: 1, productId: 1, eventSeq: 1, "lease.epoch": 1 } },
       );
       if (!job) continue; // fenced meanwhile, or another write reserved seqs: read again
+      failpoint("append.afterReserve");
       const docs = eventDocs(job, applied.firstSeq, events);
       await this.cols.events.insertMany(
         docs.map((doc) => ({ ...doc })),

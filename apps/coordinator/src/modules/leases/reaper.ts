@@ -6,6 +6,7 @@ import { PeriodicTask } from "../../periodic-task.js";
 import type { EventLog } from "../events/event-log.js";
 import type { FactoriesRepository } from "../factories/factories.repository.js";
 import type { JobsRepository } from "../jobs/jobs.repository.js";
+import type { Recovery } from "../runs/recovery.js";
 import type { OutcomesService } from "../jobs/outcomes.service.js";
 import type { LocksRepository } from "../locks/locks.repository.js";
 import type { RunsRepository } from "../runs/runs.repository.js";
@@ -33,6 +34,8 @@ export class Reaper {
       factories: FactoriesRepository;
       events: EventLog;
       outcomes: OutcomesService;
+      /** Fills the holes a lost epoch left (`modules/runs/recovery.ts`). */
+      recovery: Pick<Recovery, "fillHoles">;
       leaseTtlMs: number;
       /** Sweep cadence: `reapEvery(leaseTtlMs)` in options.ts. */
       everyMs: number;
@@ -168,6 +171,11 @@ export class Reaper {
       reason,
     });
     this.deps.logger.warn({ jobId: job._id, factoryId: job.lease.holder, epoch: job.lease.epoch, to }, "lease expired");
+    // seqs the lost epoch reserved and never wrote (its coordinator died mid-append) stay empty for
+    // good now that its writes are fenced: fill them, so the job's events have no hole
+    await this.deps.recovery.fillHoles(moved).catch((error: unknown) => {
+      this.deps.logger.error({ err: error, jobId: job._id }, "filling the lost epoch's holes failed");
+    });
     await this.deps.outcomes.settle(moved);
     return true;
   }

@@ -23,7 +23,7 @@ export class Recovery {
    * are filled: the holder's own writes may still be on their way. The last reserved seq of an
    * unheld job is the stage change's own event and is rebuilt from the job; any other is `recovered`.
    */
-  private async fillHoles(job: Job): Promise<void> {
+  async fillHoles(job: Job): Promise<void> {
     const { events } = this.deps;
     let upTo = job.eventSeq;
     if (job.lease.holder !== null) {
