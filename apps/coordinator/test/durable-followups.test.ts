@@ -80,7 +80,9 @@ describe("follow-ups survive a failed or crashed request", () => {
     });
     // and it ships with its run ended as a success
     await again.trpc.factory.complete.mutate({ ...fenceOf(held as ClaimedJob, factoryId), result: "success" });
-    expect(await h.db.collection("runs").findOne({ _id: held?.runId })).toMatchObject({ result: "success" });
+    expect(await h.db.collection<{ _id: string }>("runs").findOne({ _id: held?.runId ?? "" })).toMatchObject({
+      result: "success",
+    });
   });
 
   it("appendEvents dies after reserving seqs: once the lease is reaped the job's events have no hole", async () => {
