@@ -33,6 +33,8 @@ beforeAll(async () => {
     "npm",
     [
       ...["install", "-g", "--prefix", prefix, "--no-audit", "--no-fund", "--prefer-offline", "--cache", NPM_CACHE],
+      // a registry that cannot be reached fails the test in about a minute, not at the hook's timeout
+      ...["--fetch-timeout", "30000", "--fetch-retries", "1"],
       ...packed.map((name) => join(tarballs, name)),
     ],
     { cwd: work, env: userEnv() },
