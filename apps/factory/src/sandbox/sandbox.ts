@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, relative, resolve, sep } from "node:path";
 
 /**
@@ -27,7 +27,7 @@ export interface JobSandbox {
 export interface SandboxExtras {
   /** Files or folders outside the workspace the program reads (e.g. the job's script in a temp dir). */
   readOnly?: readonly string[];
-  /** The engine's own config, relative to HOME (e.g. `.claude`), visible read-only when it exists. */
+  /** The engine's own config, relative to HOME (e.g. `.claude`), visible read-only when it exists ({@link configMounts}). */
   homePaths?: readonly string[];
 }
 
@@ -174,8 +174,7 @@ class Bubblewrap implements Sandbox {
       }
       for (const name of extra.homePaths ?? []) {
         const path = resolve(home, name);
-        // read-only: the operator's config and credentials are the host's, not the job's to rewrite
-        if (path.startsWith(`${resolve(home)}${sep}`) && existsSync(path)) args.push("--ro-bind", path, path);
+        if (path.startsWith(`${resolve(home)}${sep}`) && existsSync(path)) args.push(...configMounts(path));
       }
     }
     args.push("--bind", workspace, workspace);
@@ -196,6 +195,21 @@ class Bubblewrap implements Sandbox {
     const abs = resolve(path);
     return !this.protect.some((secret) => secret === abs || isInside(secret, abs));
   }
+}
+
+/**
+ * The operator's engine config, readable but never the job's to rewrite: a file is bound
+ * read-only; a folder is made anew (writable, in the private HOME, so the CLI can keep its
+ * sessions and logs) holding its top-level files bound read-only — not its subfolders (history,
+ * caches), which the CLI recreates empty.
+ */
+export function configMounts(path: string): string[] {
+  if (!statSync(path).isDirectory()) return ["--ro-bind", path, path];
+  const mounts = ["--dir", path];
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isFile()) mounts.push("--ro-bind", join(path, entry.name), join(path, entry.name));
+  }
+  return mounts;
 }
 
 function systemMount(dir: string): string[] {
