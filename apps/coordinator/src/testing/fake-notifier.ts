@@ -27,6 +27,10 @@ export class FakeNotifier implements NoticeSource {
     this.emit(`product:${productId}`, { kind: "drain", productId, factoryId });
   }
 
+  nudge(productId: string, factoryIds: string[]): void {
+    this.emit(`product:${productId}`, { kind: "work", productId, factoryIds });
+  }
+
   /** Subscriptions still open on a channel (`job:<id>` or `product:<id>`). */
   listeners(channel: string): number {
     return this.open.get(channel)?.size ?? 0;

@@ -19,7 +19,11 @@ const WORK_EVENTS = new Set([
   "rejected",
 ]);
 
-export type Notice = { kind: "event"; event: JobEvent } | { kind: "drain"; productId: string; factoryId: string };
+export type Notice =
+  | { kind: "event"; event: JobEvent }
+  | { kind: "drain"; productId: string; factoryId: string }
+  /** `work` for these factories' connections on this coordinator (the nudge router picked them). */
+  | { kind: "work"; productId: string; factoryIds: string[] };
 
 /** Notices buffered since a subscription was made; what the streams read. */
 export interface Wakeups {
@@ -97,6 +101,11 @@ export class Notifier implements NoticeSource {
 
   drain(productId: string, factoryId: string): void {
     this.emitter.emit(`product:${productId}`, { kind: "drain", productId, factoryId } satisfies Notice);
+  }
+
+  /** Tells these factories' connections to look for work (`factories/nudge-router.ts` decides who). */
+  nudge(productId: string, factoryIds: string[]): void {
+    this.emitter.emit(`product:${productId}`, { kind: "work", productId, factoryIds } satisfies Notice);
   }
 
   static isWorkEvent(event: JobEvent): boolean {
