@@ -74,7 +74,9 @@ describe("connectFactory", () => {
   it("greets with one `work` nudge, so a factory claims what is already waiting", async () => {
     const stream = connect();
     expect(await stream.next()).toEqual({ type: "work" });
-    expect(notifier.listeners(`product:${productId}`)).toBe(2); // its own, and the nudge router's for the product
+    // its own channel, and the nudge router's one subscription for the whole product
+    expect(notifier.listeners(`factory:${productId}:${factoryId}`)).toBe(1);
+    expect(notifier.listeners(`product:${productId}`)).toBe(1);
   });
 
   it("tells a factory that connects while draining at once, then still greets it", async () => {
@@ -168,6 +170,7 @@ describe("connectFactory", () => {
     await expect(stream.next()).rejects.toBeInstanceOf(NotFoundError);
     await vi.advanceTimersByTimeAsync(options.nudgeRetryMs);
     expect(notifier.listeners(`product:${productId}`)).toBe(0);
+    expect(notifier.listeners(`factory:${productId}:${factoryId}`)).toBe(0);
   });
 
   it("ends when its signal aborts, and drops its subscription", async () => {
@@ -179,5 +182,6 @@ describe("connectFactory", () => {
     // the router's own subscription ends with the product's last connection
     await vi.advanceTimersByTimeAsync(options.nudgeRetryMs);
     expect(notifier.listeners(`product:${productId}`)).toBe(0);
+    expect(notifier.listeners(`factory:${productId}:${factoryId}`)).toBe(0);
   });
 });

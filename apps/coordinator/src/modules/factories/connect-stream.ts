@@ -14,7 +14,7 @@ export type NudgeRegistry = Pick<NudgeRouter, "join">;
 
 export interface ConnectDeps {
   factories: FactoryReader;
-  notifier: Pick<NoticeSource, "product">;
+  notifier: Pick<NoticeSource, "factory">;
   nudges: NudgeRegistry;
   options: Pick<StreamOptions, "idleNudgeMs">;
   /** Draws the jitter of the idle nudge (0 ≤ x < 1); `Math.random` unless a test fixes it. */
@@ -42,7 +42,7 @@ export async function* connectFactory(
   const target: NudgeTarget = { factoryId };
   let leave: (() => void) | undefined;
   try {
-    const notices = deps.notifier.product(args.productId, stop);
+    const notices = deps.notifier.factory(args.productId, factoryId, stop);
     leave = deps.nudges.join(args.productId, target);
     const factory = await deps.factories.find(args.productId, factoryId);
     if (!factory) throw new NotFoundError("factory", factoryId);
