@@ -132,6 +132,12 @@ export interface StreamOptions {
    */
   nudgeRetryMs: number;
   /**
+   * How many rounds of `nudgeFanout` nudges an unclaimed job gets before it is parked (probably
+   * blocked by a dependency or a lock; a later completion nudges for it once more).
+   * @defaultValue 4
+   */
+  nudgeRounds: number;
+  /**
    * How many events `feed` reads from `events` per page (it tails them like the notifier, with
    * the notifier's `lookBackMs`).
    * @defaultValue 500
@@ -389,6 +395,7 @@ export const DEFAULT_TIMINGS = {
     idleNudgeMs: 15_000,
     nudgeFanout: 2,
     nudgeRetryMs: 1_000,
+    nudgeRounds: 4,
     feedPageSize: 500,
     feedReadTimeoutMs: 10_000,
   },

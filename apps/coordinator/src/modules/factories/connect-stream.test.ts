@@ -6,7 +6,7 @@ import { stepper } from "../../testing/stream-steps.js";
 import { connectFactory } from "./connect-stream.js";
 import { NudgeRouter } from "./nudge-router.js";
 
-const options = { idleNudgeMs: 15_000, nudgeFanout: 2, nudgeRetryMs: 1_000 };
+const options = { idleNudgeMs: 15_000, nudgeFanout: 2, nudgeRetryMs: 1_000, nudgeRounds: 4 };
 const productId = "acme";
 const factoryId = "factory-1";
 

@@ -4,7 +4,7 @@ import { FakeNotifier } from "../../testing/fake-notifier.js";
 import { NudgeRouter, type NudgeTarget } from "./nudge-router.js";
 
 const productId = "acme";
-const options = { nudgeFanout: 2, nudgeRetryMs: 1_000 };
+const options = { nudgeFanout: 2, nudgeRetryMs: 1_000, nudgeRounds: 4 };
 const linux: RunOffer = { state: "active", engines: ["shell"], capabilities: ["os:linux"] };
 const gpu: RunOffer = { state: "active", engines: ["shell"], capabilities: ["os:linux", "gpu"] };
 
@@ -84,6 +84,20 @@ describe("NudgeRouter", () => {
     expect(router.tracked).toBe(1);
     notifier.publish(event("completed", "job-0"));
     expect(await settle()).toEqual([["f1", "f2"]]);
+  });
+
+  it("parks a job after `nudgeRounds` rounds however many factories could run it", async () => {
+    join(...Array.from({ length: 20 }, () => linux));
+    notifier.publish(created("job-1"));
+    expect(await settle()).toEqual([["f0", "f1"]]);
+    for (let round = 1; round < options.nudgeRounds; round++)
+      expect(await settle(options.nudgeRetryMs)).toHaveLength(1);
+    expect(await settle(options.nudgeRetryMs * 3)).toEqual([]);
+    // a completion nudges for it once more, then it is parked again
+    notifier.publish(event("completed", "job-0"));
+    expect(await settle()).toEqual([["f8", "f9"]]);
+    expect(await settle(options.nudgeRetryMs * 3)).toEqual([]);
+    expect(router.tracked).toBe(1);
   });
 
   it("stops nudging once the job is claimed", async () => {

@@ -13,7 +13,7 @@ const TAKEN = new Set(["claimed", "completed", "failed", "cancelled"]);
 const MAX_WAITING = 10_000;
 const MAX_NEEDS = 20_000;
 /** Parked jobs re-armed by one freeing event (the rest wait for the next one or the idle nudge). */
-const REARM_PER_FREE = 16;
+const REARM_PER_FREE = 4;
 
 /** One connected factory, as the router sees it. `offer` is unset until `connect` has read it. */
 export interface NudgeTarget {
@@ -47,8 +47,9 @@ export type NudgeSink = (productId: string, factoryIds: string[]) => void;
  * Decides which connected factories hear `work`, per coordinator. A claimable job (created,
  * requeued, released, ...) is nudged to at most `nudgeFanout` factories that can run it, picked
  * round-robin so the load spreads; if it is still unclaimed `nudgeRetryMs` later the next
- * `nudgeFanout` are nudged, until every capable factory has been (then it is parked: it is
- * probably blocked on a dependency or a lock, and a later completion re-arms it). A completion
+ * `nudgeFanout` are nudged, for up to `nudgeRounds` rounds or until every capable factory has
+ * been (then it is parked: it is probably blocked on a dependency or a lock, and a later
+ * completion nudges for a few parked jobs once more, oldest first). A completion
  * nudges nobody unless something is parked (the completing factory claims again by itself).
  * Nudges are hints; the claim decides, and each connection's idle nudge remains the safety net.
  * This replaces sending `work` to every factory on every event, which made 1,000 factories
@@ -61,7 +62,7 @@ export class NudgeRouter {
     private readonly deps: {
       notifier: Pick<NoticeSource, "product">;
       send: NudgeSink;
-      options: Pick<StreamOptions, "nudgeFanout" | "nudgeRetryMs">;
+      options: Pick<StreamOptions, "nudgeFanout" | "nudgeRetryMs" | "nudgeRounds">;
       metrics?: Pick<FleetMetrics, "dispatched"> | undefined;
     },
   ) {}
@@ -134,7 +135,8 @@ export class NudgeRouter {
       for (const [parkedId, needs] of state.parked) {
         if (rearmed++ >= REARM_PER_FREE) break;
         state.parked.delete(parkedId);
-        const entry: Waiting = { needs, rounds: 0, dueAt: 0 };
+        // one round only: a parked job is likely still blocked, and re-parked at the end of the line
+        const entry: Waiting = { needs, rounds: this.deps.options.nudgeRounds - 1, dueAt: 0 };
         remember(state.waiting, parkedId, entry, MAX_WAITING);
         this.nudgeFor(state, entry, nudged);
       }
@@ -146,8 +148,9 @@ export class NudgeRouter {
     for (const [jobId, entry] of state.waiting) {
       if (entry.dueAt > now) continue;
       const capable = state.targets.filter((target) => fits(target, entry.needs)).length;
-      if (entry.rounds * this.deps.options.nudgeFanout >= capable) {
-        // every capable factory has been told: leave it for a freeing event or the idle nudge
+      const { nudgeFanout, nudgeRounds } = this.deps.options;
+      if (entry.rounds * nudgeFanout >= capable || entry.rounds >= nudgeRounds) {
+        // enough factories have been told: leave it for a freeing event or the idle nudge
         state.waiting.delete(jobId);
         remember(state.parked, jobId, entry.needs, MAX_WAITING);
         continue;
