@@ -6,12 +6,14 @@
  * tRPC client and WebSocket: registered, subscribed to `factory.connect`, heartbeating every
  * HEARTBEAT_MS. Each factory claims on every `work` nudge while it has no job (as the real daemon
  * does), holds what it gets for HOLD_MS and completes it. Jobs arrive at JOB_RATE per second for
- * STEADY_MS, each for one pool of POOL factories (a capability), so a job nudges its pool. Then
- * one job every factory can run measures the nudge fan-out to the whole fleet.
+ * STEADY_MS, each for one pool of POOL factories (a capability): the coordinator nudges a few of
+ * that pool (`streams.nudgeFanout`), not everyone. Then one job every factory can run measures
+ * create → claimed with the whole fleet idle.
  *
  * Prints the coordinator's RSS and event-loop delay (measured inside it by bench/loop-probe.cjs),
- * heartbeat and claim latency p50/p99, and nudge fan-out; ends with `fleet_rss_mb=` and
- * `fleet_loop_p99_ms=` lines. FLEET, JOB_RATE and STEADY_S can be set in the environment.
+ * heartbeat and claim latency p50/p99, claim calls per job, and create → claimed; ends with
+ * `fleet_rss_mb=` and `fleet_loop_p99_ms=` lines. FLEET, JOB_RATE and STEADY_S can be set in the
+ * environment.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -75,6 +77,8 @@ interface SimFactory {
 const heartbeatMs: number[] = [];
 const claimMs: number[] = [];
 let claimsEmpty = 0;
+/** performance.now() at which each job id was claimed (first claim only). */
+const claimedAt = new Map<string, number>();
 let transportRetries = 0;
 let completed = 0;
 let claiming = true;
@@ -159,60 +163,59 @@ try {
   resetLoop();
   const steadyStart = performance.now();
   const pools = Math.ceil(FLEET / POOL);
-  const poolFanoutMs: number[] = [];
+  const createdAt = new Map<string, number>();
+  const claimsAtStart = claimMs.length;
   let created = 0;
   while (performance.now() - steadyStart < STEADY_MS) {
     const pool = created % pools;
-    const members = fleet.filter((sim) => sim.pool === pool);
-    const marks = members.map((sim) => sim.nudges.length);
     const started = performance.now();
-    await transient(() =>
+    const { job } = await transient(() =>
       service.trpc.jobs.create.mutate({ bodyMd: `fleet job ${created}`, capabilities: [`pool-${pool}`] }),
     );
+    createdAt.set(job._id, started);
     created++;
-    // fan-out: until each idle member of the pool heard `work` after the create (bounded, not awaited)
-    void (async () => {
-      const deadline = started + 60_000;
-      while (performance.now() < deadline) {
-        const heard = members.map((sim, k) => sim.nudges.slice(marks[k]).find((at) => at >= started));
-        if (heard.every((at) => at !== undefined)) {
-          poolFanoutMs.push(Math.max(...(heard as number[])) - started);
-          return;
-        }
-        await sleep(20);
-      }
-    })();
     const next = steadyStart + (created * 1_000) / JOB_RATE;
     await sleep(Math.max(0, next - performance.now()));
   }
   const steadySeconds = (performance.now() - steadyStart) / 1_000;
   const loop = readLoop();
   const rssSteady = rss();
+  const steadyClaims = claimMs.length - claimsAtStart;
+  // create -> claimed, for the steady jobs claimed by now (the rest are counted as unclaimed)
+  await waitUntil(
+    () => [...createdAt.keys()].every((id) => claimedAt.has(id)),
+    60_000,
+    "the steady jobs' claims",
+  ).catch(() => undefined);
+  const dispatchMs = [...createdAt].flatMap(([id, at]) => {
+    const got = claimedAt.get(id);
+    return got === undefined ? [] : [got - at];
+  });
+  const unclaimed = createdAt.size - dispatchMs.length;
 
-  // one job every factory can run: the nudge reaches the whole fleet (claims paused meanwhile)
-  claiming = false;
+  // one job every factory can run, the whole fleet idle: how fast is it claimed, how many heard
   await waitUntil(() => fleet.every((sim) => !sim.busy), 180_000, "the fleet to finish its jobs");
   for (const sim of fleet) sim.nudges = [];
+  const claimsBefore = claimMs.length;
   const broadcastStart = performance.now();
   const { job: everyone } = await service.trpc.jobs.create.mutate({ bodyMd: "for everyone", capabilities: ["fleet"] });
-  await waitUntil(
-    () => fleet.every((sim) => sim.nudges.some((at) => at >= broadcastStart)),
-    180_000,
-    "every factory to hear the nudge",
-  );
-  const fanoutMs =
-    Math.max(...fleet.map((sim) => sim.nudges.find((at) => at >= broadcastStart) ?? Number.NaN)) - broadcastStart;
-  await service.trpc.jobs.cancel.mutate({ jobId: everyone._id });
+  await waitUntil(() => claimedAt.has(everyone._id), 180_000, "the job for everyone to be claimed");
+  const fanoutMs = (claimedAt.get(everyone._id) ?? Number.NaN) - broadcastStart;
+  await waitUntil(() => fleet.every((sim) => !sim.busy), 180_000, "the fleet to settle");
+  const heardEveryone = fleet.filter((sim) => sim.nudges.length > 0).length;
+  const claimsEveryone = claimMs.length - claimsBefore;
+  claiming = false;
 
   stopping = true;
   for (const timer of timers) clearTimeout(timer);
   const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
   const hb = sorted(heartbeatMs);
   const cl = sorted(claimMs);
-  const pf = sorted(poolFanoutMs);
+  const pf = sorted(dispatchMs);
   log(
-    `steady phase: ${created} jobs in ${steadySeconds.toFixed(1)} s (${JOB_RATE}/s, each nudging its pool of ${POOL}), ` +
-      `${completed} completed, ${cl.length} claims (${claimsEmpty} empty)`,
+    `steady phase: ${created} jobs in ${steadySeconds.toFixed(1)} s (${JOB_RATE}/s, each for a pool of ${POOL}), ` +
+      `${completed} completed, ${steadyClaims} claim calls (${(steadyClaims / Math.max(1, created)).toFixed(1)} per job); ` +
+      `${cl.length} claims in all (${claimsEmpty} empty), ${unclaimed} steady jobs unclaimed after 60 s`,
   );
   log(
     `coordinator RSS: ${rssBefore.toFixed(1)} MB before the fleet, ${rssConnected.toFixed(1)} MB with it connected, ${rssSteady.toFixed(1)} MB after the steady phase`,
@@ -220,10 +223,11 @@ try {
   log(`coordinator event-loop delay over the steady phase: p50 ${loop.p50} ms, p99 ${loop.p99} ms, max ${loop.max} ms`);
   log(`heartbeat latency (${hb.length}): p50 ${fmt(percentile(hb, 0.5))} ms, p99 ${fmt(percentile(hb, 0.99))} ms`);
   log(`claim latency (${cl.length}): p50 ${fmt(percentile(cl, 0.5))} ms, p99 ${fmt(percentile(cl, 0.99))} ms`);
+  log(`create -> claimed (${pf.length}): p50 ${fmt(percentile(pf, 0.5))} ms, p99 ${fmt(percentile(pf, 0.99))} ms`);
   log(
-    `pool nudge fan-out (create -> all ${POOL} heard, ${pf.length}): p50 ${fmt(percentile(pf, 0.5))} ms, p99 ${fmt(percentile(pf, 0.99))} ms`,
+    `a job any of ${FLEET} idle factories can run: claimed ${fmt(fanoutMs)} ms after its create; ` +
+      `${heardEveryone} factories heard \`work\`, ${claimsEveryone} claim calls`,
   );
-  log(`fleet nudge fan-out (create -> all ${FLEET} heard): ${fmt(fanoutMs)} ms`);
   log(
     `calls retried after a failed connection: ${transportRetries}; coordinator ${coordinator.process.exitCode === null ? "running" : `exited ${coordinator.process.exitCode}`}`,
   );
@@ -236,7 +240,9 @@ try {
   log(`fleet_loop_p99_ms=${loop.p99}`);
   log(`fleet_heartbeat_p50_ms=${fmt(percentile(hb, 0.5))} fleet_heartbeat_p99_ms=${fmt(percentile(hb, 0.99))}`);
   log(`fleet_claim_p50_ms=${fmt(percentile(cl, 0.5))} fleet_claim_p99_ms=${fmt(percentile(cl, 0.99))}`);
-  log(`fleet_nudge_fanout_ms=${fmt(fanoutMs)}`);
+  log(`fleet_dispatch_p50_ms=${fmt(percentile(pf, 0.5))} fleet_dispatch_p99_ms=${fmt(percentile(pf, 0.99))}`);
+  log(`fleet_claims_per_job=${(steadyClaims / Math.max(1, created)).toFixed(1)}`);
+  log(`fleet_idle_dispatch_ms=${fmt(fanoutMs)}`);
   for (const sim of fleet) sim.unsubscribe();
   await shutdown();
 } catch (error) {
@@ -265,6 +271,7 @@ async function claimLoop(sim: SimFactory): Promise<void> {
       const { jobs } = await transient(() => sim.trpc.factory.claim.mutate({ factoryId: sim.id, max: 1, requestId }));
       claimMs.push(performance.now() - started);
       const claimed = jobs[0];
+      if (claimed && !claimedAt.has(claimed.job._id)) claimedAt.set(claimed.job._id, performance.now());
       if (!claimed) {
         claimsEmpty++;
         continue;

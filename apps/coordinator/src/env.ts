@@ -30,6 +30,9 @@ export const Env = z.object({
   GF_HEARTBEAT_INTERVAL: Duration.pipe(Positive).default(DEFAULT_TIMINGS.lease.heartbeatMs),
   GF_FACTORY_GONE_AFTER: Duration.default(DEFAULT_TIMINGS.lease.factoryGoneAfterMs),
   GF_NOTIFIER_POLL: Duration.default(DEFAULT_TIMINGS.notifier.pollMs),
+  /** Idle `work` nudge period and retry delay of an unclaimed job's nudges (options.ts `streams`). */
+  GF_IDLE_NUDGE: Duration.pipe(Positive).default(DEFAULT_TIMINGS.streams.idleNudgeMs),
+  GF_NUDGE_RETRY: Duration.pipe(Positive).default(DEFAULT_TIMINGS.streams.nudgeRetryMs),
   GF_BACKOFF_BASE: Duration.default(DEFAULT_TIMINGS.lease.backoff.baseMs),
   GF_BACKOFF_MAX: Duration.default(DEFAULT_TIMINGS.lease.backoff.maxMs),
   GF_BLOB_SWEEP_EVERY: Duration.pipe(Positive).default(DEFAULT_TIMINGS.blobs.sweepEveryMs),
@@ -117,6 +120,7 @@ export function timingOptions(env: Env): TimingOptions {
       backoff: { baseMs: env.GF_BACKOFF_BASE, maxMs: env.GF_BACKOFF_MAX },
     },
     notifier: { ...notifier, pollMs: env.GF_NOTIFIER_POLL },
+    streams: { ...DEFAULT_TIMINGS.streams, idleNudgeMs: env.GF_IDLE_NUDGE, nudgeRetryMs: env.GF_NUDGE_RETRY },
     blobs: { ...DEFAULT_TIMINGS.blobs, sweepEveryMs: env.GF_BLOB_SWEEP_EVERY },
     limits: { ...DEFAULT_TIMINGS.limits, rateLimits: rateLimits(env) },
     schedules: {

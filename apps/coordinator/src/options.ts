@@ -121,6 +121,23 @@ export interface StreamOptions {
    */
   idleNudgeMs: number;
   /**
+   * How many connected factories that can run a newly claimable job are sent `work` for it at
+   * once (rotating, see `factories/nudge-router.ts`), instead of every factory in the product.
+   * @defaultValue 2
+   */
+  nudgeFanout: number;
+  /**
+   * How long after a nudge a job still unclaimed gets the next `nudgeFanout` factories nudged.
+   * @defaultValue 1_000
+   */
+  nudgeRetryMs: number;
+  /**
+   * How many rounds of `nudgeFanout` nudges an unclaimed job gets before it is parked (probably
+   * blocked by a dependency or a lock; a later completion nudges for it once more).
+   * @defaultValue 4
+   */
+  nudgeRounds: number;
+  /**
    * How many events `feed` reads from `events` per page (it tails them like the notifier, with
    * the notifier's `lookBackMs`).
    * @defaultValue 500
@@ -376,6 +393,9 @@ export const DEFAULT_TIMINGS = {
     gapRecheckMs: 50,
     watchPageSize: 500,
     idleNudgeMs: 15_000,
+    nudgeFanout: 2,
+    nudgeRetryMs: 1_000,
+    nudgeRounds: 4,
     feedPageSize: 500,
     feedReadTimeoutMs: 10_000,
   },

@@ -38,6 +38,7 @@ import { PeriodicTask } from "./periodic-task.js";
 import { FleetMetrics } from "./modules/metrics/fleet-metrics.js";
 import { MetricsRepository } from "./modules/metrics/metrics.repository.js";
 import { StatusService } from "./modules/metrics/status.service.js";
+import { NudgeRouter } from "./modules/factories/nudge-router.js";
 
 export interface ServicesConfig {
   /** Every timing rule (options.ts, with the environment's values filled in). */
@@ -123,6 +124,13 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     /** For `ensureIndexes` at start-up only; everything else goes through a repository. */
     cols,
     notifier,
+    /** Which connected factories hear `work` for a claimable job (factories/nudge-router.ts). */
+    nudges: new NudgeRouter({
+      notifier,
+      send: (p, ids) => notifier.nudge(p, ids),
+      options: config.timings.streams,
+      metrics,
+    }),
     events,
     /** What `jobs.feed` reads (feed-stream.ts). */
     feed: feedReader(repos.events, config.timings.streams.feedReadTimeoutMs),

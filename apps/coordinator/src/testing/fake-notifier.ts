@@ -1,5 +1,5 @@
 import type { JobEvent } from "@gigafactory/schema";
-import type { Notice, NoticeSource, Wakeups } from "../modules/events/notifier.js";
+import { type Notice, type NoticeSource, type Wakeups, factoryChannel } from "../modules/events/notifier.js";
 
 /**
  * A notifier for the streams' unit tests: no database, notices pushed by hand, and a count of
@@ -17,17 +17,29 @@ export class FakeNotifier implements NoticeSource {
     return this.subscribe(`product:${productId}`, signal);
   }
 
-  /** Delivers an event to its job's and its product's subscribers. */
+  factory(productId: string, factoryId: string, signal: AbortSignal): Wakeups {
+    return this.subscribe(factoryChannel(productId, factoryId), signal);
+  }
+
+  /** Delivers an event to its job's and its product's subscribers (a cancel also to its holder's). */
   publish(event: JobEvent): void {
     this.emit(`job:${event.jobId}`, { kind: "event", event });
     this.emit(`product:${event.productId}`, { kind: "event", event });
+    const holder = event.data.factoryId;
+    if (event.type === "cancel_requested" && typeof holder === "string")
+      this.emit(factoryChannel(event.productId, holder), { kind: "event", event });
   }
 
   drain(productId: string, factoryId: string): void {
-    this.emit(`product:${productId}`, { kind: "drain", productId, factoryId });
+    this.emit(factoryChannel(productId, factoryId), { kind: "drain", productId, factoryId });
   }
 
-  /** Subscriptions still open on a channel (`job:<id>` or `product:<id>`). */
+  nudge(productId: string, factoryIds: string[]): void {
+    for (const factoryId of factoryIds)
+      this.emit(factoryChannel(productId, factoryId), { kind: "work", productId, factoryIds: [factoryId] });
+  }
+
+  /** Subscriptions still open on a channel (`job:<id>`, `product:<id>`, `factory:<product>:<id>`). */
   listeners(channel: string): number {
     return this.open.get(channel)?.size ?? 0;
   }

@@ -19,7 +19,11 @@ const WORK_EVENTS = new Set([
   "rejected",
 ]);
 
-export type Notice = { kind: "event"; event: JobEvent } | { kind: "drain"; productId: string; factoryId: string };
+export type Notice =
+  | { kind: "event"; event: JobEvent }
+  | { kind: "drain"; productId: string; factoryId: string }
+  /** `work` for these factories' connections on this coordinator (the nudge router picked them). */
+  | { kind: "work"; productId: string; factoryIds: string[] };
 
 /** Notices buffered since a subscription was made; what the streams read. */
 export interface Wakeups {
@@ -33,6 +37,17 @@ export interface NoticeSource {
   product(productId: string, signal: AbortSignal): Wakeups;
   /** Wake-ups for one job's events. */
   job(jobId: string, signal: AbortSignal): Wakeups;
+  /**
+   * Notices for one factory's `connect`: its drain, cancels of jobs it holds, and the `work` the
+   * nudge router picked it for. Its own channel, so 1,000 connections are not all woken by every
+   * event in the product.
+   */
+  factory(productId: string, factoryId: string, signal: AbortSignal): Wakeups;
+}
+
+/** The channel of one factory's own notices. */
+export function factoryChannel(productId: string, factoryId: string): string {
+  return `factory:${productId}:${factoryId}`;
 }
 
 /**
@@ -96,7 +111,17 @@ export class Notifier implements NoticeSource {
   }
 
   drain(productId: string, factoryId: string): void {
-    this.emitter.emit(`product:${productId}`, { kind: "drain", productId, factoryId } satisfies Notice);
+    this.emitter.emit(factoryChannel(productId, factoryId), { kind: "drain", productId, factoryId } satisfies Notice);
+  }
+
+  /** Tells these factories' connections to look for work (`factories/nudge-router.ts` decides who). */
+  nudge(productId: string, factoryIds: string[]): void {
+    for (const factoryId of factoryIds)
+      this.emitter.emit(factoryChannel(productId, factoryId), {
+        kind: "work",
+        productId,
+        factoryIds: [factoryId],
+      } satisfies Notice);
   }
 
   static isWorkEvent(event: JobEvent): boolean {
@@ -111,6 +136,11 @@ export class Notifier implements NoticeSource {
   /** Wake-ups for one job's events. */
   job(jobId: string, signal: AbortSignal): Subscription {
     return new Subscription(this.emitter, `job:${jobId}`, signal);
+  }
+
+  /** A factory's own notices (see {@link NoticeSource.factory}). */
+  factory(productId: string, factoryId: string, signal: AbortSignal): Subscription {
+    return new Subscription(this.emitter, factoryChannel(productId, factoryId), signal);
   }
 
   /** Subscriptions open now, over every channel (tests check that streams let go of theirs). */
@@ -129,6 +159,9 @@ export class Notifier implements NoticeSource {
     const notice: Notice = { kind: "event", event };
     this.emitter.emit(`job:${event.jobId}`, notice);
     this.emitter.emit(`product:${event.productId}`, notice);
+    const holder = event.data.factoryId;
+    if (event.type === "cancel_requested" && typeof holder === "string")
+      this.emitter.emit(factoryChannel(event.productId, holder), notice);
   }
 
   /** One tail pass, given up after `pollTimeoutMs`; the next poll starts a fresh one. */

@@ -4,8 +4,9 @@ import { NotFoundError } from "../../errors.js";
 import { FakeNotifier } from "../../testing/fake-notifier.js";
 import { stepper } from "../../testing/stream-steps.js";
 import { connectFactory } from "./connect-stream.js";
+import { NudgeRouter } from "./nudge-router.js";
 
-const options = { idleNudgeMs: 15_000 };
+const options = { idleNudgeMs: 15_000, nudgeFanout: 2, nudgeRetryMs: 1_000, nudgeRounds: 4 };
 const productId = "acme";
 const factoryId = "factory-1";
 
@@ -39,10 +40,15 @@ const event = (type: JobEvent["type"], data: JobEvent["data"] = {}, jobId = "job
 });
 
 let notifier: FakeNotifier;
+let nudges: NudgeRouter;
 let factory: Factory | null;
+/** The idle nudge's jitter draw: 0.5 makes it exactly `idleNudgeMs`. */
+let draw = 0.5;
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
   notifier = new FakeNotifier();
+  nudges = new NudgeRouter({ notifier, send: (product, ids) => notifier.nudge(product, ids), options });
+  draw = 0.5;
   factory = registered();
 });
 afterEach(() => {
@@ -53,7 +59,8 @@ function connect(signal?: AbortSignal) {
   const factories = {
     find: async (product: string, id: string) => (product === productId && id === factoryId ? factory : null),
   };
-  return stepper(connectFactory({ factories, notifier, options }, { productId, factoryId, signal }), (m) => m);
+  const deps = { factories, notifier, nudges, options, random: () => draw };
+  return stepper(connectFactory(deps, { productId, factoryId, signal }), (m) => m);
 }
 
 /** A connected factory past its greeting. */
@@ -67,6 +74,8 @@ describe("connectFactory", () => {
   it("greets with one `work` nudge, so a factory claims what is already waiting", async () => {
     const stream = connect();
     expect(await stream.next()).toEqual({ type: "work" });
+    // its own channel, and the nudge router's one subscription for the whole product
+    expect(notifier.listeners(`factory:${productId}:${factoryId}`)).toBe(1);
     expect(notifier.listeners(`product:${productId}`)).toBe(1);
   });
 
@@ -90,8 +99,28 @@ describe("connectFactory", () => {
     const stream = await connected();
     const pending = await stream.waiting(1_000);
     notifier.publish(event("created", { engine: "codex", capabilities: [] }));
-    // that batch ended the wait without a nudge; the next wait is a full idle period from then
-    await pending.still(options.idleNudgeMs - 1);
+    // the idle period counts from the last nudge, so events that are not for it do not put it off
+    await pending.still(options.idleNudgeMs - 1_001);
+    expect(await pending.settle(1)).toEqual({ type: "work" });
+  });
+
+  it("jitters the idle nudge between half and one and a half idle periods", async () => {
+    draw = 0;
+    const early = await connected();
+    expect(await early.next(options.idleNudgeMs / 2)).toEqual({ type: "work" });
+    draw = 0.999;
+    const late = await connect();
+    expect(await late.next()).toEqual({ type: "work" });
+    const pending = await late.waiting(options.idleNudgeMs * 1.4);
+    expect(await pending.settle(options.idleNudgeMs * 0.1)).toEqual({ type: "work" });
+  });
+
+  it("completions nudge nobody when nothing is waiting (the completing factory claims by itself)", async () => {
+    const stream = await connected();
+    const pending = await stream.waiting(1_000);
+    notifier.publish(event("completed", {}, "job-9"));
+    notifier.publish(event("failed", {}, "job-8"));
+    await pending.still(options.idleNudgeMs - 1_001);
     expect(await pending.settle(1)).toEqual({ type: "work" });
   });
 
@@ -106,7 +135,7 @@ describe("connectFactory", () => {
     const stream = await connected();
     const pending = await stream.waiting(1_000);
     notifier.publish(event("log", { engine: "shell", capabilities: [] }));
-    await pending.still(options.idleNudgeMs - 1);
+    await pending.still(options.idleNudgeMs - 1_001);
     expect(await pending.settle(1)).toEqual({ type: "work" });
   });
 
@@ -135,11 +164,13 @@ describe("connectFactory", () => {
   it("fails with NOT_FOUND for an unregistered factory, and drops its subscription", async () => {
     factory = null;
     const stream = connectFactory(
-      { factories: { find: async () => null }, notifier, options },
+      { factories: { find: async () => null }, notifier, nudges, options },
       { productId, factoryId, signal: undefined },
     );
     await expect(stream.next()).rejects.toBeInstanceOf(NotFoundError);
+    await vi.advanceTimersByTimeAsync(options.nudgeRetryMs);
     expect(notifier.listeners(`product:${productId}`)).toBe(0);
+    expect(notifier.listeners(`factory:${productId}:${factoryId}`)).toBe(0);
   });
 
   it("ends when its signal aborts, and drops its subscription", async () => {
@@ -148,6 +179,9 @@ describe("connectFactory", () => {
     const pending = await stream.waiting(1_000);
     abort.abort();
     expect(await pending.settle(0)).toBe("end");
+    // the router's own subscription ends with the product's last connection
+    await vi.advanceTimersByTimeAsync(options.nudgeRetryMs);
     expect(notifier.listeners(`product:${productId}`)).toBe(0);
+    expect(notifier.listeners(`factory:${productId}:${factoryId}`)).toBe(0);
   });
 });

@@ -89,8 +89,8 @@ export const factoriesRouter = router({
       {
         factories: ctx.services.factories,
         notifier: ctx.services.notifier,
+        nudges: ctx.services.nudges,
         options: ctx.options.streams,
-        metrics: ctx.services.metrics,
       },
       { productId: ctx.principal.productId, factoryId: input.factoryId, signal },
     ),
