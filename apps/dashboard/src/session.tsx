@@ -45,6 +45,9 @@ export function isUnauthorized(error: unknown): boolean {
   return data?.code === "UNAUTHORIZED";
 }
 
+/** Feed events that never change a job's stage or a list: the bulk of a running job's events. */
+const RUN_CHATTER: ReadonlySet<string> = new Set(["log", "message", "tool_use"]);
+
 /**
  * The product's feed over the WebSocket: every event marks the lists it touches stale, so they
  * are read again at once (at most every `gapMs`), pushed rather than polled.
@@ -65,8 +68,8 @@ export function useLiveFeed(trpc: Trpc, gapMs = 150): void {
       {
         onData: (envelope) => {
           const item = envelope.data;
-          // log lines change no list: only lifecycle lines (a stage) and job creation do
-          if (!item.stage && item.type !== "created") return;
+          // a run's chatter changes no list; everything else may (a completion names no stage)
+          if (!item.stage && RUN_CHATTER.has(item.type)) return;
           pending.current.jobs.add(item.jobId);
           pending.current.timer ??= setTimeout(() => flush(queryClient), gapMs);
         },

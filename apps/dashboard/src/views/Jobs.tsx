@@ -6,6 +6,9 @@ import { age } from "../format.js";
 import { navigate } from "../router.js";
 import { useNow, useSession } from "../session.js";
 
+/** How often the list is read again besides the pushed changes (a missed feed event heals by then). */
+const SAFETY_REFETCH_MS = 30_000;
+
 const STAGES: Stage[] = ["inbox", "building", "review", "testing", "shipped", "failed", "cancelled"];
 const FILTERS = ["q", "stage", "engine", "profile", "trackerItemId", "parentId"] as const;
 const PAGE = 50;
@@ -37,6 +40,10 @@ export function Jobs({ query }: { query: URLSearchParams }) {
     queryKey: ["jobs", search ?? input],
     queryFn: () => (search ? trpc.dashboard.searchJobs.query(search) : trpc.jobs.list.query(input)),
     placeholderData: keepPreviousData,
+    // pushed changes keep it current; coming back to the list, and a slow safety net for a feed
+    // event missed while the socket reconnected, read it again
+    refetchOnMount: "always",
+    refetchInterval: SAFETY_REFETCH_MS,
   });
   const setFilter = (name: string, value: string) => {
     const next = new URLSearchParams(query);

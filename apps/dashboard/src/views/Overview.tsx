@@ -13,6 +13,7 @@ export function Overview() {
   const overview = useQuery({
     queryKey: ["overview"],
     queryFn: () => trpc.dashboard.overview.query(),
+    refetchOnMount: "always",
     // heartbeats and ages are not events: read again now and then besides the pushed changes
     refetchInterval: 5_000,
   });
