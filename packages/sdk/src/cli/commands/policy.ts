@@ -1,10 +1,7 @@
-import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
 import { PolicyInput } from "@gigafactory/schema";
 import type { Command } from "commander";
-import { parse as parseYaml } from "yaml";
 import type { CliContext } from "../context.js";
-import { CliError, EXIT } from "../errors.js";
+import { readDataFile } from "../data-file.js";
 import { globalsOf } from "../options.js";
 
 /** `gf policy set|show`: a product's guard rails and quality rails (admin token). */
@@ -20,7 +17,7 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
     .option("--product <id>", "another product (admins)")
     .option("--json", "print the stored policy as JSON")
     .action(async (file: string, opts: { product?: string; json?: boolean }, command: Command) => {
-      const input = await readPolicy(file);
+      const input = await readDataFile(file, PolicyInput, "the policy was not changed");
       const client = await ctx.client(globalsOf(command));
       const stored = await client.trpc.admin.setPolicy.mutate({
         policy: input,
@@ -54,26 +51,4 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
         ["auto echo", shown.autoEcho ? "on" : "off"],
       ]);
     });
-}
-
-/** Reads and checks a policy file; every problem names its field and nothing is sent. */
-async function readPolicy(file: string): Promise<PolicyInput> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new CliError(`${file}: cannot read: ${(error as Error).message}`, EXIT.usage);
-  }
-  let value: unknown;
-  try {
-    value = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new CliError(`${file}: invalid policy file: ${(error as Error).message}`, EXIT.usage);
-  }
-  const parsed = PolicyInput.safeParse(value);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${file}: ${issue.path.join(".") || "(file)"}: ${issue.message}`);
-    throw new CliError(`${lines.join("\n")}\nthe policy was not changed`, EXIT.usage);
-  }
-  return parsed.data;
 }

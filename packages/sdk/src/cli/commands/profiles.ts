@@ -1,9 +1,7 @@
-import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
 import { ProfilePublishInput } from "@gigafactory/schema";
 import type { Command } from "commander";
-import { parse as parseYaml } from "yaml";
 import type { CliContext } from "../context.js";
+import { readDataFile } from "../data-file.js";
 import { CliError, EXIT } from "../errors.js";
 import { globalsOf } from "../options.js";
 import { formatAge } from "../output.js";
@@ -19,7 +17,7 @@ export function registerProfileCommands(program: Command, ctx: CliContext): void
     .argument("<file>", "profile file (.yaml, .yml or .json)")
     .option("--json", "print the published profile as JSON")
     .action(async (file: string, opts: { json?: boolean }, command: Command) => {
-      const input = await readProfile(file);
+      const input = await readDataFile(file, ProfilePublishInput, "nothing was published");
       const client = await ctx.client(globalsOf(command));
       const profile = await client.trpc.profiles.publish.mutate(input);
       if (opts.json) return ctx.out.json(profile);
@@ -76,29 +74,4 @@ export function registerProfileCommands(program: Command, ctx: CliContext): void
       ]);
       if (profile.snapshot.persona) ctx.out.line(`\n${profile.snapshot.persona.trimEnd()}`);
     });
-}
-
-/** Reads and checks a profile file; every problem names its field. */
-async function readProfile(file: string): Promise<ProfilePublishInput> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new CliError(`${file}: cannot read: ${(error as Error).message}`, EXIT.usage);
-  }
-  let value: unknown;
-  try {
-    value = extname(file).toLowerCase() === ".json" ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new CliError(
-      `${file}: invalid ${extname(file).toLowerCase() === ".json" ? "JSON" : "YAML"}: ${(error as Error).message}`,
-      EXIT.usage,
-    );
-  }
-  const parsed = ProfilePublishInput.safeParse(value);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `${file}: ${issue.path.join(".") || "(file)"}: ${issue.message}`);
-    throw new CliError(`${lines.join("\n")}\nnothing was published`, EXIT.usage);
-  }
-  return parsed.data;
 }
