@@ -4,14 +4,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { arch, hostname, loadavg, platform } from "node:os";
 import { join } from "node:path";
 import type { ClaimedJob, FactoryMessage } from "@gigafactory/schema";
-import { type GigafactoryClient, createGigafactoryClient } from "@gigafactory/sdk";
+import { type GigafactoryClient, createGigafactoryClient } from "@gigafactory/sdk/client";
+import { httpFetch } from "./client/http-fetch.js";
 import { childEnv, defaultFactoryId, type FactoryConfig } from "./config.js";
 import type { Engine } from "./engines/engine.js";
 import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
 import { heartbeatEvery, startRetryDelay } from "./options.js";
-import { FactoryMetrics } from "./metrics/factory-metrics.js";
-import { parseMetricsAddr, serveMetrics } from "./metrics/metrics-server.js";
+import type { FactoryMetrics } from "./metrics/factory-metrics.js";
 import { FencedSignal, fencedWrite, isTransient } from "./runner/fence.js";
 import type { JobRunner } from "./runner/job-runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
@@ -55,8 +55,8 @@ export class FactoryDaemon {
   private drainStarted: Promise<void> | undefined;
   /** Aborted by `close()`: ends a start-up still waiting for the coordinator. */
   private readonly closed = new AbortController();
-  /** Prometheus metrics and their server, with `--metrics-addr` only. */
-  private readonly metrics: FactoryMetrics | undefined;
+  /** Prometheus metrics and their server, with `--metrics-addr` only (prom-client is loaded only then). */
+  private metrics: FactoryMetrics | undefined;
   private metricsServer: { url: string; close(): Promise<void> } | undefined;
 
   constructor(
@@ -65,9 +65,7 @@ export class FactoryDaemon {
     private readonly env: NodeJS.ProcessEnv = process.env,
     /** Where engines and gates run; undefined only with the explicit `--no-sandbox`. */
     private readonly sandbox?: Sandbox,
-  ) {
-    if (config.metricsAddr) this.metrics = new FactoryMetrics(() => ({ limit: config.seats, used: this.runners.size }));
-  }
+  ) {}
 
   get id(): string {
     return this.factoryId;
@@ -79,14 +77,25 @@ export class FactoryDaemon {
 
   async start(): Promise<{ factoryId: string; engines: string[]; metricsUrl?: string }> {
     const { config } = this;
-    if (this.metrics && config.metricsAddr)
+    if (config.metricsAddr) {
+      const [{ FactoryMetrics }, { parseMetricsAddr, serveMetrics }] = await Promise.all([
+        import("./metrics/factory-metrics.js"),
+        import("./metrics/metrics-server.js"),
+      ]);
+      this.metrics = new FactoryMetrics(() => ({ limit: config.seats, used: this.runners.size }));
       this.metricsServer = await serveMetrics(this.metrics.registry, parseMetricsAddr(config.metricsAddr));
+    }
     await privateDir(config.workDir);
     const leftovers = await cleanupLeftovers(config.workDir, this.logger);
     if (leftovers) this.logger.warn({ leftovers }, "removed workspaces left by a previous run");
     this.factoryId = config.factoryId ?? (await this.stableId());
     this.engines = await this.resolveEngines();
-    this.client = createGigafactoryClient({ url: config.url, token: config.token, lazyWebSocket: false });
+    this.client = createGigafactoryClient({
+      url: config.url,
+      token: config.token,
+      lazyWebSocket: false,
+      fetch: httpFetch,
+    });
     const registered = await this.register(this.client);
     this.state = "active";
     this.timers.push(

@@ -161,6 +161,14 @@ export const EVENT_FLUSH_MS = 250;
  */
 export const EVENT_BATCH_MAX = 200;
 
+/**
+ * Bytes of event data (UTF-8 JSON) per batch; a batch holds at least one event. With events of at
+ * most 64 KiB each, a batch stays far inside the coordinator's WebSocket message limit (1 MiB by
+ * default; a larger message closes the socket) and its HTTP body limit (2 MiB).
+ * @defaultValue 256 KiB
+ */
+export const EVENT_BATCH_MAX_BYTES = 256 * 1024;
+
 // ── Start-up ────────────────────────────────────────────────────────────────
 
 /**

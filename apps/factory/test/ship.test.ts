@@ -174,9 +174,32 @@ describe("a factory process ships jobs end to end", () => {
       expect.arrayContaining([{ stream: "stderr", line: "(node:1) ExperimentalWarning: fake warning" }]),
     );
 
-    // a replay changes nothing in the workspace, so there is no diff to upload; the log is always there
+    // a replay changes nothing in the workspace, so there is no diff to upload
     const texts = await downloadArtifacts(job._id, run._id);
     expect([...texts.keys()]).toEqual(["engine.log"]);
     expect(texts.get("engine.log")).toContain("All done.");
+  });
+
+  it("stores what an attempt produced before the job ships, and no empty artifact", async () => {
+    const [silent, talking] = await Promise.all([
+      cluster.service.trpc.jobs.create.mutate({ title: "silent", engine: "shell", command: "true", bodyMd: "true" }),
+      cluster.service.trpc.jobs.create.mutate({
+        title: "talking",
+        engine: "shell",
+        bodyMd: ["echo 'said something'", "echo kept > kept.txt"].join("\n"),
+      }),
+    ]);
+    for (const { job } of [silent, talking])
+      await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
+    // read the moment each job shipped: its uploads (the log's starts as the engine exits) are all in
+    expect(await listArtifacts(cluster.service, silent.job._id)).toEqual([]);
+    const stored = await listArtifacts(cluster.service, talking.job._id);
+    expect(stored.map((artifact) => artifact.name).sort()).toEqual(["changes.diff", "engine.log"]);
+    // and announced ahead of the completion in the job's events
+    const types = (await allEvents(cluster.service, talking.job._id)).map((event) => event.type);
+    const completedAt = types.indexOf("completed");
+    expect(completedAt).toBeGreaterThan(-1);
+    expect(types.slice(completedAt).includes("artifact")).toBe(false);
+    expect(types.filter((type) => type === "artifact")).toHaveLength(2);
   });
 });

@@ -1,6 +1,7 @@
 import type { AppRouter } from "@gigafactory/coordinator";
 import {
   type CreateTRPCClient,
+  type HTTPBatchLinkOptions,
   createTRPCClient,
   createWSClient,
   httpBatchLink,
@@ -48,6 +49,11 @@ export interface GigafactoryClientOptions {
    * @default true
    */
   lazyWebSocket?: boolean;
+  /**
+   * The `fetch` queries and mutations use (tRPC's `HTTPBatchLinkOptions["fetch"]`); the global
+   * one by default. A daemon can pass a lighter one (the factory's over `node:http`).
+   */
+  fetch?: HTTPBatchLinkOptions<AppRouter["_def"]["_config"]["$types"]>["fetch"];
 }
 
 export type GigafactoryTRPC = CreateTRPCClient<AppRouter>;
@@ -89,6 +95,7 @@ export function createGigafactoryClient(opts: GigafactoryClientOptions): Gigafac
           // coordinator's batch cap (100)
           maxURLLength: MAX_URL_LENGTH,
           maxItems: MAX_BATCH_ITEMS,
+          ...(opts.fetch ? { fetch: opts.fetch } : {}),
         }),
       }),
     ],

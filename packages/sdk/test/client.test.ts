@@ -35,3 +35,28 @@ describe("the client's batch link", () => {
     expect(new Set(jobs.map((job) => job.title)).size).toBe(250);
   });
 });
+
+describe("the client's fetch option", () => {
+  it("sends every query and mutation through the fetch it is given", async () => {
+    const calls: string[] = [];
+    const counted = createGigafactoryClient({
+      url: coordinator.url,
+      token: coordinator.adminToken,
+      fetch: (input, init) => {
+        calls.push(`${init?.method} ${new URL(String(input)).pathname}`);
+        return fetch(input, init);
+      },
+    });
+    try {
+      const { job } = await counted.trpc.jobs.create.mutate({
+        title: "through fetch",
+        engine: "shell",
+        bodyMd: "true",
+      });
+      expect((await counted.trpc.jobs.get.query({ jobId: job._id }))._id).toBe(job._id);
+      expect(calls).toEqual(["POST /jobs.create", "GET /jobs.get"]);
+    } finally {
+      await counted.close();
+    }
+  });
+});

@@ -123,12 +123,17 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/**
+ * Polls until the group is gone: first after 1 ms, doubling up to {@link POLL_MS}. Most groups
+ * are already on their way out (a sandbox's namespace being torn down after its program ended),
+ * and a job should not wait a whole poll interval for them.
+ */
 async function waitForGroupExit(pgid: number, withinMs: number): Promise<boolean> {
   const deadline = performance.now() + withinMs;
-  for (;;) {
+  for (let wait = 1; ; wait = Math.min(wait * 2, POLL_MS)) {
     if (!isGroupAlive(pgid)) return true;
     if (performance.now() >= deadline) return false;
-    await sleep(POLL_MS);
+    await sleep(wait);
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { type ArtifactPutMeta, eventText, type Fence, type NewEvent } from "@gigafactory/schema";
-import type { GigafactoryClient } from "@gigafactory/sdk";
+import type { GigafactoryClient } from "@gigafactory/sdk/client";
+import { httpFetch } from "../client/http-fetch.js";
 import type { Logger } from "../logger.js";
 import { MAX_LOG_BYTES, UPLOAD_TIMEOUT_MS } from "../options.js";
 import { FencedSignal, HttpStatusError } from "./fence.js";
@@ -18,8 +19,9 @@ export class EngineLog {
     this.lines.push(line);
   }
 
+  /** Empty when the engine printed nothing. */
   text(): string {
-    return `${this.lines.join("\n")}\n`;
+    return this.lines.length ? `${this.lines.join("\n")}\n` : "";
   }
 }
 
@@ -40,7 +42,7 @@ export async function uploadArtifact(
     name: meta.name,
     ...(meta.requestId ? { requestId: meta.requestId } : {}),
   });
-  const response = await fetch(`${client.url}/artifacts?${query}`, {
+  const response = await httpFetch(`${client.url}/artifacts?${query}`, {
     method: "PUT",
     headers: { ...client.authHeader(), "content-type": meta.contentType },
     body,
@@ -64,55 +66,63 @@ function reasonOf(body: string): unknown {
   }
 }
 
-export interface UploadArtifactsOptions {
+export interface UploadArtifactOptions {
   client: Pick<GigafactoryClient, "url" | "authHeader">;
   meta: Fence & { runId: string };
-  log: EngineLog;
-  /** The workspace's changes since its base; empty when there are none. */
-  diff: () => Promise<string>;
-  /** Runs one upload as a fenced write (retries, FENCED). */
+  /** Runs the upload as a fenced write (retries, FENCED). */
   write: (upload: () => Promise<void>) => Promise<void>;
   logger: Logger;
   /** Sends a job event (the note that an artifact was not stored). */
   push: (event: NewEvent) => void;
 }
 
+/** An artifact of an attempt: its name, type and text (read when it is uploaded; empty: nothing to upload). */
+export interface AttemptArtifact {
+  name: "engine.log" | "changes.diff";
+  contentType: string;
+  body: () => Promise<string>;
+}
+
+export const engineLogArtifact = (log: EngineLog): AttemptArtifact => ({
+  name: "engine.log",
+  contentType: "text/plain; charset=utf-8",
+  body: async () => log.text(),
+});
+
+export const diffArtifact = (diff: () => Promise<string>): AttemptArtifact => ({
+  name: "changes.diff",
+  contentType: "text/x-diff",
+  body: diff,
+});
+
 /**
- * Uploads `engine.log` and `changes.diff` (when there is a change), each on its own, concurrently. Best effort:
- * the attempt's work is done and checkpointed, so an artifact the coordinator does not store (too
- * large, refused, unreachable) is a warning and a `log` event, not a failed attempt. A fence, or a
- * runner stopped meanwhile, still ends it.
+ * Uploads one artifact when it has content (an engine that printed nothing has no `engine.log`, a
+ * job that changed nothing no `changes.diff`). Best effort: the attempt's work is done and
+ * checkpointed, so an artifact the coordinator does not store (too large, refused, unreachable)
+ * is a warning and a `log` event, not a failed attempt. A fence, or a runner stopped meanwhile,
+ * still ends it (rejects).
  */
-export async function uploadArtifacts(opts: UploadArtifactsOptions): Promise<void> {
-  const artifacts = [
-    { name: "engine.log", contentType: "text/plain; charset=utf-8", body: async () => opts.log.text() },
-    { name: "changes.diff", contentType: "text/x-diff", body: opts.diff },
-  ];
-  // both at once (the diff is read while the log uploads); a fence in either ends the attempt
-  const results = await Promise.allSettled(
-    artifacts.map(async ({ name, contentType, body }) => {
-      try {
-        const text = await body();
-        // one request id per upload, kept across its retries: a retried upload is stored once
-        const requestId = randomUUID();
-        if (text)
-          await opts.write(() =>
-            uploadArtifact(opts.client, { ...opts.meta, name, contentType, requestId }, Buffer.from(text)),
-          );
-      } catch (error) {
-        if (error instanceof FencedSignal || error instanceof StoppedSignal) throw error;
-        const message = error instanceof Error ? error.message : String(error);
-        opts.logger.warn({ err: error, artifact: name }, "artifact not stored");
-        opts.push({
-          type: "log",
-          data: {
-            stream: "stderr",
-            source: "factory",
-            line: `gigafactory: artifact ${name} was not stored: ${message.slice(0, 500)}`,
-          },
-        });
-      }
-    }),
-  );
-  for (const result of results) if (result.status === "rejected") throw result.reason;
+export async function uploadAttemptArtifact(opts: UploadArtifactOptions, artifact: AttemptArtifact): Promise<void> {
+  const { name, contentType } = artifact;
+  try {
+    const text = await artifact.body();
+    // one request id per upload, kept across its retries: a retried upload is stored once
+    const requestId = randomUUID();
+    if (text)
+      await opts.write(() =>
+        uploadArtifact(opts.client, { ...opts.meta, name, contentType, requestId }, Buffer.from(text)),
+      );
+  } catch (error) {
+    if (error instanceof FencedSignal || error instanceof StoppedSignal) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    opts.logger.warn({ err: error, artifact: name }, "artifact not stored");
+    opts.push({
+      type: "log",
+      data: {
+        stream: "stderr",
+        source: "factory",
+        line: `gigafactory: artifact ${name} was not stored: ${message.slice(0, 500)}`,
+      },
+    });
+  }
 }

@@ -49,4 +49,37 @@ describe("EventBatcher", () => {
     batcher.push({ type: "log", data: { line: "x" } });
     await expect(batcher.flush()).rejects.toThrow("refused");
   });
+
+  it("cuts batches by bytes as well as by count, in order, and sends an event larger than the bound alone", async () => {
+    const sent: NewEvent[][] = [];
+    const batcher = new EventBatcher({
+      send: async (events) => {
+        sent.push(events);
+      },
+      maxBatch: 100,
+      maxBatchBytes: 1_000,
+      flushMs: 60_000,
+    });
+    // each line is 300 bytes of UTF-8 (100 three-byte characters), about 330 with its JSON
+    for (let i = 0; i < 7; i++) batcher.push({ type: "log", data: { line: `${i}${"€".repeat(100)}` } });
+    batcher.push({ type: "log", data: { line: "x".repeat(5_000) } });
+    batcher.push({ type: "log", data: { line: "last" } });
+    await batcher.flush();
+
+    const bytes = (batch: NewEvent[]) =>
+      batch.reduce((sum, event) => sum + Buffer.byteLength(JSON.stringify(event.data)), 0);
+    expect(sent.map((batch) => batch.length)).toEqual([3, 3, 1, 1, 1]);
+    for (const batch of sent) if (batch.length > 1) expect(bytes(batch)).toBeLessThanOrEqual(1_000);
+    expect(sent.flat().map((event) => String(event.data.line).slice(0, 4))).toEqual([
+      "0€€€",
+      "1€€€",
+      "2€€€",
+      "3€€€",
+      "4€€€",
+      "5€€€",
+      "6€€€",
+      "xxxx",
+      "last",
+    ]);
+  });
 });

@@ -1,6 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { NewEvent } from "@gigafactory/schema";
-import { EVENT_BATCH_MAX, EVENT_BUFFER_MAX, EVENT_BUFFER_MAX_BYTES, EVENT_FLUSH_MS } from "../options.js";
+import {
+  EVENT_BATCH_MAX,
+  EVENT_BATCH_MAX_BYTES,
+  EVENT_BUFFER_MAX,
+  EVENT_BUFFER_MAX_BYTES,
+  EVENT_FLUSH_MS,
+} from "../options.js";
 
 export interface EventBatcherOptions {
   /**
@@ -12,6 +18,8 @@ export interface EventBatcherOptions {
   send: (events: NewEvent[], requestId: string) => Promise<void>;
   /** @defaultValue {@link EVENT_BATCH_MAX} */
   maxBatch?: number;
+  /** Bytes of event data per batch (at least one event is sent). @defaultValue {@link EVENT_BATCH_MAX_BYTES} */
+  maxBatchBytes?: number;
   /** @defaultValue {@link EVENT_FLUSH_MS} */
   flushMs?: number;
   /** Events held at most (not counting the batch in flight). @defaultValue {@link EVENT_BUFFER_MAX} */
@@ -26,7 +34,8 @@ interface DroppedMarker extends NewEvent {
   data: { count: number; text: string };
 }
 
-const sizeOf = (event: NewEvent): number => JSON.stringify(event.data).length;
+/** The event's data as the coordinator measures it: UTF-8 bytes of its JSON. */
+const sizeOf = (event: NewEvent): number => Buffer.byteLength(JSON.stringify(event.data) ?? "");
 
 /**
  * Collects events and sends them in order, one batch in flight at a time, at most every
@@ -82,6 +91,20 @@ export class EventBatcher {
     return this.opts.maxBatch ?? EVENT_BATCH_MAX;
   }
 
+  /** How many pending events make the next batch: up to {@link maxBatch}, within the byte bound. */
+  private batchLength(): number {
+    const maxBytes = this.opts.maxBatchBytes ?? EVENT_BATCH_MAX_BYTES;
+    let bytes = 0;
+    let count = 0;
+    for (const event of this.pending) {
+      if (count >= this.maxBatch) break;
+      bytes += sizeOf(event);
+      if (count > 0 && bytes > maxBytes) break;
+      count++;
+    }
+    return count;
+  }
+
   private full(): boolean {
     return (
       this.pending.length > (this.opts.maxBuffered ?? EVENT_BUFFER_MAX) ||
@@ -124,7 +147,7 @@ export class EventBatcher {
   /** Sends batches until nothing is pending; events pushed meanwhile join the next batch. */
   private async sendAll(): Promise<void> {
     while (!this.stopped && this.pending.length) {
-      const batch = this.pending.splice(0, this.maxBatch);
+      const batch = this.pending.splice(0, this.batchLength());
       for (const event of batch) this.pendingBytes -= sizeOf(event);
       if (this.marker && batch.includes(this.marker)) this.marker = undefined;
       try {

@@ -19,7 +19,13 @@ import { contextFrom, endSpan, tracer } from "../tracing/tracing.js";
 import { engineSpanAttributes } from "../tracing/genai.js";
 import { attemptLimitMs, selfFenceMargin, WATCHDOG_SLACK_MS } from "../options.js";
 import { Workspace } from "../workspace/workspace.js";
-import { EngineLog, uploadArtifacts } from "./artifacts.js";
+import {
+  type AttemptArtifact,
+  diffArtifact,
+  EngineLog,
+  engineLogArtifact,
+  uploadAttemptArtifact,
+} from "./artifacts.js";
 import { EventBatcher } from "./event-batcher.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import { FencedSignal, fencedWrite } from "./fence.js";
@@ -72,6 +78,8 @@ export class JobRunner implements PhaseHost {
       );
   });
   private readonly engineLog = new EngineLog();
+  /** `engine.log` on its way, started as soon as nothing more is added to it ({@link startLogUpload}). */
+  private logUpload: Promise<void> | undefined;
   /** The stage `complete` left the job in. */
   private finalStage: Stage | undefined;
   /** The result `complete` reported, once the coordinator accepted it. */
@@ -268,7 +276,10 @@ export class JobRunner implements PhaseHost {
       const engine = this.deps.engines.get(job.engine);
       const profile = this.profile();
       const result = engine ? await this.runEngine(engine, profile) : undefined;
-      if (await this.endsHere()) return;
+      if (await this.endsAfterEngine()) return;
+      // no reviewer adds to the engine's log: it goes up while the work is committed and measured
+      if (result && result.outcome !== "cancelled" && this.stopReason === undefined && job.review.mode !== "engine")
+        this.startLogUpload();
 
       const checkpoint = await this.commitWip(
         `gf: WIP checkpoint ${job._id} (attempt ${job.attempt}, epoch ${this.epoch})`,
@@ -411,6 +422,19 @@ export class JobRunner implements PhaseHost {
   }
 
   /**
+   * After the engine: its last events go out while the attempt goes on (the WIP commit, diff
+   * stats and uploads do not need them sent; the completion waits for them, and a fence in them
+   * silences every later write). Only a stop already asked for (cancel, drain, a fence) waits for
+   * them here, as {@link endsHere}.
+   */
+  private async endsAfterEngine(): Promise<boolean> {
+    if (this.stopReason !== undefined) return this.endsHere();
+    // a failure is the completion's to see (complete() flushes again); never an unhandled rejection
+    this.batcher.flush().catch(() => undefined);
+    return false;
+  }
+
+  /**
    * After a phase: sends its events, then says whether the attempt ends here: silenced (fenced,
    * killed, given up), or drained, in which case the job is checkpointed and released first.
    */
@@ -450,8 +474,10 @@ export class JobRunner implements PhaseHost {
     insights: Insights,
     extra: { exit?: EngineResult["exit"]; verifyResult?: VerifyResult; reason?: string },
   ): Promise<void> {
-    // events pushed since the last phase (e.g. an artifact that was not stored) go first; a batch
-    // that failed must not keep the completion (or the report of that failure) from being sent
+    // the log upload started early ends first (the lease ends with the completion); then events pushed
+    // since the last phase (e.g. an artifact that was not stored); a batch that failed must not keep
+    // the completion (or the report of that failure) from being sent
+    await this.logUpload?.catch(() => undefined);
     await this.batcher.flush().catch(() => undefined);
     const answer = await tracer.startActiveSpan("gf.complete", { attributes: { "gf.run.result": result } }, (span) =>
       this.write(() =>
@@ -473,6 +499,8 @@ export class JobRunner implements PhaseHost {
   }
 
   private async drainRelease(): Promise<void> {
+    // an upload still under way ends before the lease is given back
+    await this.logUpload?.catch(() => undefined);
     let checkpoint: Checkpoint | undefined;
     if (this.mustHaveWorkspace().shareable)
       checkpoint = await this.commitWip(`gf: WIP checkpoint ${this.jobId} (drained, epoch ${this.epoch})`);
@@ -486,19 +514,36 @@ export class JobRunner implements PhaseHost {
     this.logger.info({ checkpoint: checkpoint?.wipCommit }, "released the job for another factory");
   }
 
-  /** Best effort: a log or diff the coordinator does not store is noted in the job's events, not a failed attempt. */
+  /** Starts uploading `engine.log` (once); its outcome is awaited by {@link uploadArtifacts}. */
+  private startLogUpload(): void {
+    if (this.logUpload) return;
+    this.logUpload = this.upload(engineLogArtifact(this.engineLog));
+    // awaited later; a fence meanwhile must not be an unhandled rejection
+    this.logUpload.catch(() => undefined);
+  }
+
+  /**
+   * Best effort: a log or diff the coordinator does not store is noted in the job's events, not a
+   * failed attempt. The log (when not already on its way) and the diff go up concurrently.
+   */
   async uploadArtifacts(): Promise<void> {
     const workspace = this.mustHaveWorkspace();
-    const meta = { ...this.fence(), runId: this.claimed.runId };
-    await uploadArtifacts({
-      client: this.deps.client,
-      meta,
-      log: this.engineLog,
-      diff: () => workspace.diff(),
-      write: (fn) => this.write(fn),
-      logger: this.logger,
-      push: (event) => this.batcher.push(event),
-    });
+    this.startLogUpload();
+    const results = await Promise.allSettled([this.logUpload, this.upload(diffArtifact(() => workspace.diff()))]);
+    for (const result of results) if (result.status === "rejected") throw result.reason;
+  }
+
+  private upload(artifact: AttemptArtifact): Promise<void> {
+    return uploadAttemptArtifact(
+      {
+        client: this.deps.client,
+        meta: { ...this.fence(), runId: this.claimed.runId },
+        write: (fn) => this.write(fn),
+        logger: this.logger,
+        push: (event) => this.batcher.push(event),
+      },
+      artifact,
+    );
   }
 
   private mustHaveWorkspace(): Workspace {

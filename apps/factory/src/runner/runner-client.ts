@@ -1,4 +1,4 @@
-import type { GigafactoryClient } from "@gigafactory/sdk";
+import type { GigafactoryClient } from "@gigafactory/sdk/client";
 
 type FactoryProcedures = GigafactoryClient["trpc"]["factory"];
 type RunnerProcedure = "renew" | "appendEvents" | "advance" | "checkpoint" | "complete" | "release";
