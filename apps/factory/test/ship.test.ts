@@ -202,4 +202,18 @@ describe("a factory process ships jobs end to end", () => {
     expect(types.slice(completedAt).includes("artifact")).toBe(false);
     expect(types.filter((type) => type === "artifact")).toHaveLength(2);
   });
+
+  it("sends a flood of long lines whole: batches stay inside the coordinator's request limit", async () => {
+    // 300 lines of 8,000 double quotes: each is 16 KB of JSON, 200 of them (one batch by count) 3.2 MB
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "long lines",
+      engine: "shell",
+      bodyMd: `line=$(printf '%8000s' '' | tr ' ' '"'); for i in $(seq 1 300); do echo "$line"; done`,
+      maxAttempts: 1,
+    });
+    await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
+    const lines = (await allEvents(cluster.service, job._id)).filter((event) => event.type === "log");
+    expect(lines).toHaveLength(300);
+    expect(lines.every((event) => event.data.line === '"'.repeat(8000))).toBe(true);
+  });
 });
