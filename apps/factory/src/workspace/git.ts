@@ -59,22 +59,36 @@ export function revision(value: string, what: string): string {
   return value;
 }
 
-/** Files changed and lines added/deleted between two commits (`git diff --numstat`). */
-export async function diffStats(
+/** What changed between two commits: the stats and the patch (binary files included). */
+export interface Changes {
+  stats: DiffStats;
+  patch: string;
+}
+
+/**
+ * Files changed, lines added/deleted and the patch between two commits, from one `git diff
+ * --numstat --binary -p`: git prints the numstat lines first (binary files count as changed,
+ * with "-" for lines), a blank line, then the patch, exactly as `git diff --binary` alone would.
+ */
+export async function diffWithStats(
   run: (args: string[]) => Promise<{ stdout: string }>,
   from: string,
   to: string,
-): Promise<DiffStats> {
-  const { stdout } = await run(["diff", "--numstat", "--end-of-options", from, to]);
-  let filesChanged = 0;
-  let linesAdded = 0;
-  let linesDeleted = 0;
-  for (const line of stdout.split("\n").filter(Boolean)) {
-    const [added, deleted] = line.split("\t");
-    filesChanged++;
-    // binary files show "-"
-    linesAdded += Number(added) || 0;
-    linesDeleted += Number(deleted) || 0;
+): Promise<Changes> {
+  const { stdout } = await run(["diff", "--numstat", "--binary", "-p", "--end-of-options", from, to]);
+  const stats = { filesChanged: 0, linesAdded: 0, linesDeleted: 0 };
+  let offset = 0;
+  while (offset < stdout.length) {
+    const end = stdout.indexOf("\n", offset);
+    const line = stdout.slice(offset, end === -1 ? stdout.length : end);
+    const counts = /^(\d+|-)\t(\d+|-)\t/.exec(line);
+    if (!counts) break;
+    stats.filesChanged++;
+    stats.linesAdded += Number(counts[1]) || 0;
+    stats.linesDeleted += Number(counts[2]) || 0;
+    offset = end === -1 ? stdout.length : end + 1;
   }
-  return { filesChanged, linesAdded, linesDeleted };
+  // the blank line between the two parts
+  const patch = stdout.slice(offset).replace(/^\n/, "");
+  return { stats, patch };
 }

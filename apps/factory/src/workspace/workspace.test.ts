@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -242,5 +242,40 @@ describe("a lazy workspace (no repository, an engine that wants no git)", () => 
     expect(existsSync(marker)).toBe(false);
     await workspace.cleanup();
     expect(readdirSync(join(work.path, "jobs"))).toEqual([]);
+  });
+});
+
+describe("a repository workspace's git work", () => {
+  it("takes over a path a crashed run left registered as a worktree, and reads stats and patch of each WIP commit", async () => {
+    const { repo, prepare, edit, head } = await twoHolders("changes");
+    // a crash of an earlier attempt at the same epoch: the path is gone, its worktree entry stays
+    const crashed = await prepare(1);
+    rmSync(crashed.path, { recursive: true, force: true });
+    expect(await git(repo.path, "worktree", "list")).toContain(crashed.path);
+
+    const workspace = await prepare(1);
+    expect(workspace.path).toBe(crashed.path);
+    edit(workspace, "one\ntwo");
+    writeFileSync(join(workspace.path, "blob.bin"), Buffer.from([0, 1, 2, 255]));
+    const first = await workspace.commitWip("WIP 1", confirmed);
+    expect(first?.wipCommit).toBe(await head());
+    expect(await workspace.diffStats()).toEqual({ filesChanged: 2, linesAdded: 2, linesDeleted: 0 });
+    const patch = await workspace.diff();
+    // the same bytes `git diff --binary` gives on its own
+    const alone = await git(workspace.path, "diff", "--binary", String(first?.wipBase), String(first?.wipCommit));
+    expect(patch.trimEnd()).toBe(alone);
+    expect(patch).toContain("GIT binary patch");
+
+    // a second WIP commit (a review's) is read again, not served from the first
+    edit(workspace, "one");
+    const second = await workspace.commitWip("WIP 2", confirmed);
+    expect(second?.wipCommit).not.toBe(first?.wipCommit);
+    expect(await workspace.diffStats()).toEqual({ filesChanged: 2, linesAdded: 1, linesDeleted: 0 });
+    expect(await workspace.diff()).not.toContain("+two");
+
+    // nothing new to commit: no error, HEAD stays
+    expect((await workspace.commitWip("WIP 3", confirmed))?.wipCommit).toBe(second?.wipCommit);
+    await workspace.cleanup();
+    expect(await git(repo.path, "worktree", "list")).not.toContain(workspace.path);
   });
 });

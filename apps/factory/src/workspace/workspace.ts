@@ -4,7 +4,7 @@ import type { Checkpoint, DiffStats, Job } from "@gigafactory/schema";
 import { type GroupIdentity, groupIdentity, isGroupAlive, isSameGroup, killGroup } from "../engines/process-group.js";
 import type { Logger } from "../logger.js";
 import { LEFTOVER_KILL_GRACE_MS } from "../options.js";
-import { commitId, diffStats, git, revision } from "./git.js";
+import { type Changes, commitId, diffWithStats, git, revision } from "./git.js";
 
 /** What a leftover workspace needs for cleanup after a crash. */
 interface WorkspaceRecord {
@@ -53,6 +53,9 @@ export class Workspace {
   private recording: Promise<void> = Promise.resolve();
   /** Set by `cleanup()`: the record is gone and no write may bring it back. */
   private cleaned = false;
+  /** The commit the last WIP commit left HEAD at, and what changed from the base to it (read once). */
+  private head: string | undefined;
+  private changes: { head: string; read: Promise<Changes> } | undefined;
 
   private constructor(
     readonly path: string,
@@ -126,12 +129,15 @@ export class Workspace {
         (await git(repo, ["rev-parse", "--verify", "--end-of-options", `${start}^{commit}`])).stdout,
         "the start commit",
       );
-      await git(repo, ["worktree", "prune"]);
       // Detached, so the branch is checked out in no worktree: one an earlier holder of this job
       // still has (SIGKILLed, paused past its lease, or still cleaning up after a release) would
       // otherwise make `worktree add -B` fail. The branch moves by ref updates (here, commitWip).
-      await git(repo, ["update-ref", `refs/heads/${branch}`, startCommit]);
-      await git(repo, ["worktree", "add", "--force", "--detach", path, startCommit]);
+      // `--force` also takes this path over when a crashed run left it registered but gone (each
+      // workspace's removal prunes the rest). The branch and the worktree take different locks.
+      await Promise.all([
+        git(repo, ["update-ref", `refs/heads/${branch}`, startCommit]),
+        git(repo, ["worktree", "add", "--force", "--detach", path, startCommit]),
+      ]);
       await chmod(path, 0o700);
       return new Workspace(path, branch, wipBase ?? startCommit, startCommit, repo, recordFile, record);
     }
@@ -171,9 +177,14 @@ export class Workspace {
     const base = await this.baseForChanges();
     if (base === undefined) return undefined;
     await this.git(["add", "-A"]);
-    const staged = await this.git(["diff", "--cached", "--quiet"], { allowFail: true });
-    if (staged.exitCode !== 0) await this.git(["commit", "-q", "--no-verify", "-m", message]);
-    const head = (await this.git(["rev-parse", "HEAD"])).stdout;
+    // nothing staged makes commit fail; only then is it asked whether that was all
+    const committed = await this.git(["commit", "-q", "--no-verify", "-m", message], { allowFail: true });
+    if (committed.exitCode !== 0) {
+      const staged = await this.git(["diff", "--cached", "--quiet"], { allowFail: true });
+      if (staged.exitCode !== 0) await this.git(["commit", "-q", "--no-verify", "-m", message]);
+    }
+    const head = commitId((await this.git(["rev-parse", "HEAD"])).stdout, "HEAD");
+    this.head = head;
     try {
       await this.moveBranch(head);
     } catch (error) {
@@ -212,15 +223,24 @@ export class Workspace {
   }
 
   /** The committed changes' stats; zero without git while a lazy repository was never needed. */
-  diffStats(): Promise<DiffStats> {
-    if (this.base === undefined) return Promise.resolve({ filesChanged: 0, linesAdded: 0, linesDeleted: 0 });
-    return diffStats((args) => this.git(args), this.base, "HEAD");
+  async diffStats(): Promise<DiffStats> {
+    return (await this.committedChanges()).stats;
   }
 
   /** The committed changes as a patch; "" without git while a lazy repository was never needed. */
   async diff(): Promise<string> {
-    if (this.base === undefined) return "";
-    return (await this.git(["diff", "--binary", "--end-of-options", this.base, "HEAD"])).stdout;
+    return (await this.committedChanges()).patch;
+  }
+
+  /** Stats and patch of base..HEAD, one git run per WIP commit (the stats and the diff artifact share it). */
+  private committedChanges(): Promise<Changes> {
+    const base = this.base;
+    if (base === undefined)
+      return Promise.resolve({ stats: { filesChanged: 0, linesAdded: 0, linesDeleted: 0 }, patch: "" });
+    const head = this.head ?? "HEAD";
+    if (this.changes?.head !== head || head === "HEAD")
+      this.changes = { head, read: diffWithStats((args) => this.git(args), base, head) };
+    return this.changes.read;
   }
 
   /** Notes a process group (engine or verify gate) in the workspace record, for {@link cleanupLeftovers} after a crash. */
