@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -38,5 +37,6 @@ export function writeTempFile(name: string, content: string): TempFile {
   const dir = mkdtempSync(join(tmpdir(), "gf-engine-"));
   const path = join(dir, name);
   writeFileSync(path, content, { mode: 0o600 });
-  return { path, remove: () => rm(dir, { recursive: true, force: true }) };
+  // one file and its folder: removed at once, not after a round of the thread pool on the job's path to done
+  return { path, remove: async () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -92,11 +92,19 @@ export class Workspace {
     const path = join(opts.workDir, "jobs", `${job._id}-e${opts.epoch}`);
     const recordFile = join(opts.workDir, "jobs", `${job._id}-e${opts.epoch}.json`);
     const branch = `gf/${job._id}`;
-    await rm(path, { recursive: true, force: true });
-    await privateDir(join(opts.workDir, "jobs"));
     const repo = job.repo ? resolve(job.repo) : undefined;
     const record: WorkspaceRecord = { jobId: job._id, path, ...(repo ? { repo } : {}) };
-    await writeFile(recordFile, JSON.stringify(record), { mode: 0o600 });
+    await jobsDir(opts.workDir);
+    // the record and the clearing of the path are independent: a crash in between leaves either a
+    // record (its path is removed on start) or a folder with no record (removed on start too)
+    await Promise.all([
+      writeFile(recordFile, JSON.stringify(record), { mode: 0o600 }),
+      rm(path, { recursive: true, force: true }),
+    ]).catch((error: unknown) => {
+      // the folder went away under the factory: the next job makes it again
+      jobsDirs.delete(join(opts.workDir, "jobs"));
+      throw error;
+    });
     try {
       return await Workspace.create(job, { path, branch, repo, recordFile, record, lazyGit: opts.lazyGit ?? false });
     } catch (error) {
@@ -344,6 +352,21 @@ export async function cleanupLeftovers(workDir: string, logger: Logger): Promise
   for (const name of await readdir(dir).catch(() => [] as string[]))
     await rm(join(dir, name), { recursive: true, force: true });
   return removed;
+}
+
+const jobsDirs = new Map<string, Promise<void>>();
+
+/** The work dir's private `jobs` folder, made (or tightened) once per process. */
+function jobsDir(workDir: string): Promise<void> {
+  const path = join(workDir, "jobs");
+  let made = jobsDirs.get(path);
+  if (!made) {
+    made = privateDir(path);
+    // a failure is tried again by the next job
+    made.catch(() => jobsDirs.delete(path));
+    jobsDirs.set(path, made);
+  }
+  return made;
 }
 
 /**
