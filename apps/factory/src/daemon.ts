@@ -12,6 +12,7 @@ import { builtInEngines, detectAvailableEngines } from "./engines/registry.js";
 import type { Logger } from "./logger.js";
 import { heartbeatEvery, startRetryDelay } from "./options.js";
 import type { FactoryMetrics } from "./metrics/factory-metrics.js";
+import { ClaimPoll } from "./claims/claim-poll.js";
 import { FencedSignal, fencedWrite, isTransient } from "./runner/fence.js";
 import type { JobRunner } from "./runner/job-runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
@@ -45,6 +46,9 @@ export class FactoryDaemon {
   private subscription: { unsubscribe(): void } | undefined;
   private claiming: Promise<void> | undefined;
   private claimAgain = false;
+  /** Jobs claimed since start (the claim poll backs off while its polls add none). */
+  private claimedCount = 0;
+  private poll: ClaimPoll | undefined;
   /**
    * A claim whose answer has not arrived (its call failed): the next claim sends the same id, so a
    * claim that was applied gets its jobs back instead of leaving their leases on these seats.
@@ -101,11 +105,17 @@ export class FactoryDaemon {
     this.timers.push(
       setInterval(() => void this.heartbeat(), heartbeatEvery(config.heartbeat, registered.heartbeatMs)),
     );
-    this.timers.push(setInterval(() => this.claimSoon(), config.claimPoll));
+    this.poll = new ClaimPoll({ intervalMs: config.claimPoll, poll: () => this.pollClaims() });
+    this.poll.start();
     this.subscription = this.client.trpc.factory.connect.subscribe(
       { factoryId: this.factoryId },
       {
         onData: (message) => this.onMessage(message),
+        // (re)subscribed, e.g. through another coordinator: what was queued meanwhile is claimed now
+        onStarted: () => {
+          this.poll?.reset();
+          this.claimSoon();
+        },
         onError: (error) => this.logger.warn({ err: error }, "connect subscription error"),
       },
     );
@@ -157,9 +167,19 @@ export class FactoryDaemon {
   }
 
   private onMessage(message: FactoryMessage): void {
-    if (message.type === "work") this.claimSoon();
-    else if (message.type === "cancel") this.runners.get(message.jobId)?.cancel(message.epoch);
+    if (message.type === "work") {
+      this.poll?.reset();
+      this.claimSoon();
+    } else if (message.type === "cancel") this.runners.get(message.jobId)?.cancel(message.epoch);
     else if (message.type === "drain") void this.drain();
+  }
+
+  /** One claim poll: claims as a nudge would; how many jobs that (and any claim meanwhile) brought. */
+  private async pollClaims(): Promise<number> {
+    const before = this.claimedCount;
+    this.claimSoon();
+    while (this.claiming) await this.claiming;
+    return this.claimedCount - before;
   }
 
   /** Claims until the seats are full or nothing is left; coalesces concurrent calls. */
@@ -188,6 +208,8 @@ export class FactoryDaemon {
       const { jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free, requestId });
       this.unansweredClaim = undefined;
       if (jobs.length === 0) return;
+      this.claimedCount += jobs.length;
+      this.poll?.reset();
       const { JobRunner } = await loadJobRunner();
       for (const claimed of jobs) {
         if (this.state !== "active") {
@@ -305,6 +327,7 @@ export class FactoryDaemon {
       }
       this.state = "closed";
       for (const timer of this.timers) clearInterval(timer);
+      this.poll?.stop();
       this.subscription?.unsubscribe();
       await this.client?.close().catch(() => undefined);
       await this.metricsServer?.close().catch(() => undefined);

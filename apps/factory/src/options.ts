@@ -17,6 +17,19 @@ import type { Job } from "@gigafactory/schema";
 export const CLAIM_POLL_MS = 5_000;
 
 /**
+ * Polls that find nothing back off, doubling, to at most this many times the claim poll interval
+ * (30 s by default); a nudge, a claim or a freed seat resets it (`claims/claim-poll.ts`).
+ * @defaultValue 6
+ */
+export const CLAIM_POLL_BACKOFF_MAX = 6;
+
+/**
+ * Each claim poll's wait is jittered by up to this fraction either way.
+ * @defaultValue 0.2
+ */
+export const CLAIM_POLL_JITTER = 0.2;
+
+/**
  * On SIGTERM (or a `drain` from the coordinator) running jobs get this long to finish before
  * they are checkpointed and released (`--drain-grace`, `GF_DRAIN_GRACE`).
  * @defaultValue 30_000
