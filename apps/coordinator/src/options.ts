@@ -201,6 +201,20 @@ export interface CacheOptions {
    * @defaultValue 5_000
    */
   metricsGaugesMs: number;
+  /**
+   * How long a claim trusts the factory document it last read (`FactoriesService.forClaim`): the
+   * longest a drain, revoke or re-register made through ANOTHER coordinator can go unseen by this
+   * one's claims. This coordinator's own writes to the factory update it at once.
+   * @defaultValue 1_000
+   */
+  claimFactoryMs: number;
+  /**
+   * How long a claim trusts the product's held lock names it last read (`leases/held-locks.ts`).
+   * A lock taken elsewhere meanwhile only costs the claim one lock collision; one freed elsewhere
+   * is seen at once through its event (the notifier), this bound covers a lock freed without one.
+   * @defaultValue 1_000
+   */
+  claimLocksMs: number;
 }
 
 /** Bounds on what one client may ask of the transport (hostile input, slow consumers). */
@@ -414,6 +428,8 @@ export const DEFAULT_TIMINGS = {
     },
     insightsMaxRuns: 50_000,
     metricsGaugesMs: 5_000,
+    claimFactoryMs: 1_000,
+    claimLocksMs: 1_000,
   },
   limits: {
     wsMaxPayloadBytes: 1024 * 1024,

@@ -106,6 +106,9 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
   const blobs = new BlobStore(config.blobDir);
   const policy = new PolicyService(repos.policies);
   const jobs = new JobsService({ ...common, profiles: repos.profiles, notifier, policy, metrics });
+  const factories = new FactoriesService(repos.factories, notifier, repos.tokens, {
+    claimCacheMs: config.timings.caches.claimFactoryMs,
+  });
   const tracker = new TrackerService({
     repo: repos.tracker,
     jobs,
@@ -173,11 +176,13 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
           failure: "tracker poll failed",
         })
       : undefined,
-    factories: new FactoriesService(repos.factories, notifier, repos.tokens),
+    factories,
     claims: new ClaimsService({
       ...common,
       locks: repos.locks,
-      factories: repos.factories,
+      factories,
+      notifier,
+      locksCacheMs: config.timings.caches.claimLocksMs,
       profiles: repos.profiles,
       timing: { leaseTtlMs: config.leaseTtlMs },
       maxLockRetries: config.timings.lease.maxLockRetries,
@@ -188,7 +193,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
     reaper: new Reaper({
       ...common,
       locks: repos.locks,
-      factories: repos.factories,
+      factories,
       recovery,
       leaseTtlMs: config.leaseTtlMs,
       everyMs: reapEvery(config.leaseTtlMs),

@@ -47,6 +47,11 @@ export class ExpiringLru<V> {
     this.entries.delete(key);
   }
 
+  /** Forgets every entry. */
+  clear(): void {
+    this.entries.clear();
+  }
+
   private now(): number {
     return this.opts.now ? this.opts.now() : Date.now();
   }

@@ -28,6 +28,21 @@ export class EventLog {
     return event;
   }
 
+  /** {@link record} for several jobs at once, in one write (a multi-seat claim's `claimed` events). */
+  async recordEach(
+    items: Array<{
+      job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">;
+      type: EventType;
+      data: Record<string, unknown>;
+    }>,
+  ): Promise<JobEvent[]> {
+    const events = await this.repository.insertAtEach(
+      items.map(({ job, type, data }) => ({ job, event: { type, data } })),
+    );
+    this.notifier.publish(events);
+    return events;
+  }
+
   /**
    * Appends a factory's events while `fence` holds; null when it no longer does. With `once`, a
    * retry of an applied write is answered from the first try (`replay`) and appends nothing more.

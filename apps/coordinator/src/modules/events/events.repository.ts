@@ -142,6 +142,36 @@ export class EventsRepository {
     return complete;
   }
 
+  /**
+   * {@link insertAt} for several jobs in one round trip (a multi-seat claim's `claimed` events).
+   * Unordered: one that fails does not keep the others out, and the call throws.
+   */
+  async insertAtEach(
+    items: Array<{
+      job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">;
+      event: { type: EventType; data: Record<string, unknown> };
+    }>,
+  ): Promise<JobEvent[]> {
+    const at = new Date();
+    const docs: JobEvent[] = items.map(({ job, event }) => ({
+      productId: job.productId,
+      jobId: job._id,
+      seq: job.eventSeq,
+      epoch: job.lease.epoch,
+      type: event.type,
+      at,
+      data: event.data,
+    }));
+    // insertMany mutates its input with _id; keep the returned events plain
+    if (docs.length === 1 && docs[0]) await this.cols.events.insertOne({ ...docs[0] });
+    else if (docs.length)
+      await this.cols.events.insertMany(
+        docs.map((doc) => ({ ...doc })),
+        { ordered: false },
+      );
+    return docs;
+  }
+
   /** Inserts one event at the seq an earlier update reserved (`job.eventSeq`). */
   async insertAt(
     job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">,

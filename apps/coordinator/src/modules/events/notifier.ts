@@ -60,6 +60,8 @@ export function factoryChannel(productId: string, factoryId: string): string {
  */
 export class Notifier implements NoticeSource {
   private readonly emitter = new EventEmitter();
+  /** Told of every event delivered, local or tailed (caches that events invalidate). */
+  private readonly watchers = new Set<(event: JobEvent) => void>();
   private timer: NodeJS.Timeout | undefined;
   private readonly tail: EventTail;
   private started = false;
@@ -124,6 +126,15 @@ export class Notifier implements NoticeSource {
       } satisfies Notice);
   }
 
+  /**
+   * Calls `watcher` with every event this coordinator delivers, its own and those tailed from
+   * other coordinators (so within `pollMs` of their write); returns the unsubscribe.
+   */
+  watch(watcher: (event: JobEvent) => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
+  }
+
   static isWorkEvent(event: JobEvent): boolean {
     return WORK_EVENTS.has(event.type);
   }
@@ -156,6 +167,7 @@ export class Notifier implements NoticeSource {
   }
 
   private deliver(event: JobEvent): void {
+    for (const watcher of this.watchers) watcher(event);
     const notice: Notice = { kind: "event", event };
     this.emitter.emit(`job:${event.jobId}`, notice);
     this.emitter.emit(`product:${event.productId}`, notice);

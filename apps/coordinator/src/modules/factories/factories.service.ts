@@ -26,12 +26,37 @@ type Caller = Pick<Principal, "productId" | "tokenId">;
 export class FactoriesService {
   /** Bindings as last read, by factory key; only bindings that exist are cached. */
   private readonly bindings = new ExpiringLru<FactoryBinding>({ maxEntries: FACTORY_BINDING_CACHE_MAX_ENTRIES });
+  /** Factory documents as the claim path last saw them, by factory key (see {@link forClaim}). */
+  private readonly docs = new ExpiringLru<Factory>({ maxEntries: FACTORY_BINDING_CACHE_MAX_ENTRIES });
+  private readonly claimCacheMs: number;
 
   constructor(
     private readonly repository: FactoriesRepository,
     private readonly notifier: Notifier,
     private readonly tokens: Pick<TokensRepository, "findActive">,
-  ) {}
+    /** `claimCacheMs`: `caches.claimFactoryMs` in options.ts; 0 turns the claim's cache off. */
+    opts: { claimCacheMs?: number } = {},
+  ) {
+    this.claimCacheMs = opts.claimCacheMs ?? 0;
+  }
+
+  /**
+   * The factory as a claim needs it (state, seats, capabilities, engines), without a read per
+   * claim: remembered for `claimCacheMs`. Every write this coordinator makes to the factory
+   * (register, drain, revoke, a heartbeat, the reaper marking it gone) replaces or drops the
+   * entry, so a factory drained here cannot claim here after the drain returns; a write made
+   * through another coordinator is seen within `claimCacheMs`. An unknown factory is not
+   * remembered (a register elsewhere is seen at once).
+   */
+  async forClaim(productId: string, factoryId: string): Promise<Factory | null> {
+    const key = FactoriesRepository.key(productId, factoryId);
+    const cached = this.docs.get(key);
+    if (cached) return cached.value;
+    const factory = await this.repository.find(productId, factoryId);
+    // a write of ours that landed while this read was out is newer: keep it
+    if (factory && this.claimCacheMs > 0 && !this.docs.get(key)) this.docs.set(key, factory, this.claimCacheMs);
+    return factory;
+  }
 
   /**
    * Registers (or re-registers) a factory and binds it to the caller's token. An id bound to
@@ -64,7 +89,7 @@ export class FactoriesService {
     const cached = this.bindings.get(key)?.value;
     if (cached && allows(cached, caller.tokenId)) return;
     // a miss or a refusal: read again, so a binding changed on another coordinator is seen
-    const fresh = this.remember(await this.repository.find(caller.productId, factoryId));
+    const fresh = this.remember(await this.repository.find(caller.productId, factoryId), { read: true });
     if (!allows(fresh, caller.tokenId))
       throw new ForbiddenError(
         fresh.revoked
@@ -76,14 +101,21 @@ export class FactoriesService {
   /** A heartbeat keeps a draining factory draining and brings a `gone` one back. */
   async heartbeat(productId: string, factoryId: string, load: FactoryLoad, health: FactoryHealth): Promise<Factory> {
     const factory = await this.repository.heartbeat(productId, factoryId, load, health, new Date());
+    // dropped, not replaced: this answer may be older than a drain's that arrived before it
+    this.docs.delete(FactoriesRepository.key(productId, factoryId));
     if (!factory) throw new NotFoundError("factory", factoryId);
-    if (factory.state === "gone") return (await this.repository.setState(productId, factoryId, "active")) ?? factory;
+    if (factory.state === "gone") {
+      const revived = await this.repository.setState(productId, factoryId, "active");
+      this.docs.delete(FactoriesRepository.key(productId, factoryId));
+      return revived ?? factory;
+    }
     return factory;
   }
 
   async drain(productId: string, factoryId: string): Promise<Factory> {
     const factory = await this.repository.setState(productId, factoryId, "draining");
     if (!factory) throw new NotFoundError("factory", factoryId);
+    this.remember(factory);
     this.notifier.drain(productId, factoryId);
     return factory;
   }
@@ -101,6 +133,16 @@ export class FactoriesService {
     return factory;
   }
 
+  /**
+   * The reaper's pass: factories whose heartbeat stopped become `gone`. Which ones is not known
+   * here, so when any did every claim-cached factory is dropped.
+   */
+  async markGone(before: Date): Promise<number> {
+    const marked = await this.repository.markGone(before);
+    if (marked > 0) this.docs.clear();
+    return marked;
+  }
+
   list(productId: string): Promise<Factory[]> {
     return this.repository.list(productId);
   }
@@ -109,9 +151,13 @@ export class FactoriesService {
     return this.repository.find(productId, factoryId);
   }
 
-  private remember(factory: Factory | null): FactoryBinding {
+  /** `read`: a plain read, which must not replace the claim's entry (a write's may be newer). */
+  private remember(factory: Factory | null, opts: { read?: boolean } = {}): FactoryBinding {
     const binding = bindingOf(factory);
     if (factory) {
+      const key = FactoriesRepository.key(factory.productId, factory.factoryId);
+      if (this.claimCacheMs > 0 && !(opts.read && this.docs.get(key))) this.docs.set(key, factory, this.claimCacheMs);
+      else if (this.claimCacheMs <= 0) this.docs.delete(key);
       this.bindings.set(
         FactoriesRepository.key(factory.productId, factory.factoryId),
         binding,

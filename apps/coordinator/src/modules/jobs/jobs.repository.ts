@@ -270,17 +270,29 @@ export class JobsRepository {
   }
 
   /**
-   * The factory's held jobs, only their ids and the claim each was leased under: the claim's seat
-   * count and its retry check from one read (the full jobs of a retry come from {@link heldByClaim}).
+   * How many jobs the factory holds, and whether one of them was leased under `requestId`: the
+   * claim's seat count and its retry check, answered by the server as one small document (index
+   * `held_by`), not as the held jobs (the full jobs of a retry come from {@link heldByClaim}).
    */
-  heldClaims(productId: string, factoryId: string): Promise<Array<{ _id: string; claimRequestId: string | null }>> {
-    return this.cols.jobs
-      .find(
-        { productId, "lease.holder": factoryId, stage: { $in: [...ACTIVE_STAGES] } },
-        { projection: { _id: 1, "lease.claimRequestId": 1 } },
-      )
-      .map((job) => ({ _id: job._id, claimRequestId: job.lease?.claimRequestId ?? null }))
+  async heldSummary(
+    productId: string,
+    factoryId: string,
+    requestId?: string,
+  ): Promise<{ held: number; retried: boolean }> {
+    const [row] = await this.cols.jobs
+      .aggregate<{ held: number; retried: number }>([
+        { $match: { productId, "lease.holder": factoryId, stage: { $in: [...ACTIVE_STAGES] } } },
+        {
+          $group: {
+            _id: null,
+            held: { $sum: 1 },
+            // a literal, never a field path or operator, whatever the id holds
+            retried: { $max: { $cond: [{ $eq: ["$lease.claimRequestId", { $literal: requestId ?? null }] }, 1, 0] } },
+          },
+        },
+      ])
       .toArray();
+    return { held: row?.held ?? 0, retried: requestId !== undefined && row?.retried === 1 };
   }
 
   async countByStage(productId: string): Promise<Partial<Record<Stage, number>>> {

@@ -1,4 +1,4 @@
-import type { ClaimedJob, Factory, Job } from "@gigafactory/schema";
+import type { ClaimedJob, Factory, Job, Run } from "@gigafactory/schema";
 import type { FleetMetrics } from "../metrics/fleet-metrics.js";
 import { claimSpan } from "../tracing/attempt-trace.js";
 import { newId } from "../../db/ids.js";
@@ -6,38 +6,64 @@ import { NotFoundError } from "../../errors.js";
 import { failpoint } from "../../failpoints.js";
 import type { Logger } from "../../logger.js";
 import type { EventLog } from "../events/event-log.js";
-import type { FactoriesRepository } from "../factories/factories.repository.js";
+import { Notifier } from "../events/notifier.js";
+import type { FactoriesService } from "../factories/factories.service.js";
 import type { JobsRepository } from "../jobs/jobs.repository.js";
 import type { LocksRepository } from "../locks/locks.repository.js";
 import type { ProfilesRepository } from "../profiles/profiles.repository.js";
 import type { RunsRepository } from "../runs/runs.repository.js";
+import { HeldLocks } from "./held-locks.js";
 
 export interface LeaseTiming {
   leaseTtlMs: number;
 }
 
+/** A job this call leased (and locked), whose run and claimed event are still to be written. */
+interface Leased {
+  job: Job;
+  runId: string;
+  now: Date;
+}
+
 /**
  * Claims: one atomic update per job (`JobsRepository.claimNext`, filter `claimFilter`) that takes
  * the job out of the inbox and gives it a lease with a fresh epoch. Jobs with a named lock then
- * take the lock; when another job holds it, the claim is undone under its epoch.
+ * take the lock; when another job holds it, the claim is undone under its epoch. The runs and
+ * `claimed` events of every job one call leased are written together, in one round trip.
+ *
+ * What a claim reads besides the jobs is remembered between claims: the factory
+ * (`FactoriesService.forClaim`) and the product's held lock names ({@link HeldLocks}). So a claim
+ * is one read (the factory's held jobs: its seat count, and whether this is a retry), one update
+ * per job, and one round trip for the runs and events.
  */
 export class ClaimsService {
+  private readonly heldLocks: HeldLocks;
+
   constructor(
     private readonly deps: {
       jobs: JobsRepository;
       runs: RunsRepository;
       locks: LocksRepository;
-      factories: FactoriesRepository;
+      factories: Pick<FactoriesService, "forClaim">;
       profiles: ProfilesRepository;
       events: EventLog;
+      /** Its work events (a lock may have been freed) make the held lock names be read again. */
+      notifier?: Pick<Notifier, "watch">;
       timing: LeaseTiming;
       /** `lease.maxLockRetries` in options.ts. */
       maxLockRetries: number;
+      /** `caches.claimLocksMs` in options.ts (0: read the held lock names at every claim). */
+      locksCacheMs?: number;
       /** Observes queue wait at each claim (`modules/metrics`). */
       metrics?: Pick<FleetMetrics, "claimed">;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.heldLocks = new HeldLocks({ locks: deps.locks, ttlMs: deps.locksCacheMs ?? 0 });
+    deps.notifier?.watch((event) => {
+      if (Notifier.isWorkEvent(event)) this.heldLocks.forget(event.productId);
+    });
+  }
 
   /**
    * Claims up to `max` jobs for the factory. With a `requestId`, a retry of a claim whose answer
@@ -45,72 +71,136 @@ export class ClaimsService {
    * instead of new ones, so a lost answer burns no attempt and leaves no lease on the seats.
    */
   async claim(productId: string, factoryId: string, max: number, requestId?: string): Promise<ClaimedJob[]> {
-    // independent reads in one round trip: the claim path is latency-bound per factory. The held
-    // jobs give both the seat count and whether this is a retry; only a retry reads its jobs whole
-    const [factory, heldClaims, heldLocks] = await Promise.all([
-      this.deps.factories.find(productId, factoryId),
-      this.deps.jobs.heldClaims(productId, factoryId),
-      this.deps.locks.heldNames(productId),
+    // independent reads in one round trip (the factory and the lock names are usually remembered,
+    // so only the held jobs are asked about): the seat count and whether this is a retry, as one
+    // small answer; only a retry reads its jobs whole
+    const [factory, { held, retried }] = await Promise.all([
+      this.deps.factories.forClaim(productId, factoryId),
+      this.deps.jobs.heldSummary(productId, factoryId, requestId),
+      this.heldLocks.names(productId),
     ]);
-    const held = heldClaims.length;
-    const retried = requestId !== undefined && heldClaims.some((claim) => claim.claimRequestId === requestId);
-    const already = retried ? await this.deps.jobs.heldByClaim(productId, factoryId, requestId) : [];
+    const already =
+      retried && requestId !== undefined ? await this.deps.jobs.heldByClaim(productId, factoryId, requestId) : [];
     // an unknown factory must register first; a draining or gone one gets no new work
     if (!factory) throw new NotFoundError("factory", factoryId);
     if (already.length) return this.resumeClaims(factory, already);
     if (factory.state !== "active") return [];
     const wanted = Math.min(max, factory.seatLimit - held);
-    const claimed: ClaimedJob[] = [];
+    const leased: Leased[] = [];
     let lockRetries = 0;
-    let locks: string[] | undefined = heldLocks;
-    while (claimed.length < wanted && lockRetries <= this.deps.maxLockRetries) {
-      // later claims of this call must see the locks taken since
-      let outcome: Awaited<ReturnType<ClaimsService["claimOne"]>>;
+    while (leased.length < wanted && lockRetries <= this.deps.maxLockRetries) {
+      let outcome: Awaited<ReturnType<ClaimsService["leaseOne"]>>;
       try {
-        outcome = await this.claimOne(factory, locks ?? (await this.deps.locks.heldNames(productId)), requestId);
+        outcome = await this.leaseOne(factory, requestId);
       } catch (error) {
         // jobs already leased in this call must reach the factory, or they would sit on its seats until their leases lapse
-        if (claimed.length === 0) throw error;
+        if (leased.length === 0) throw error;
         this.deps.logger.error(
-          { err: error, factoryId, claimed: claimed.length },
+          { err: error, factoryId, claimed: leased.length },
           "claim failed part way; returning what was claimed",
         );
         break;
       }
-      locks = undefined;
       if (outcome === "none") break;
       if (outcome === "lock-taken") {
         lockRetries++;
         continue;
       }
-      claimed.push(outcome);
+      leased.push(outcome);
     }
-    return claimed;
+    return leased.length ? this.startRuns(factory, leased) : [];
   }
 
-  private async claimOne(
-    factory: Factory,
-    heldLocks: string[],
-    requestId: string | undefined,
-  ): Promise<ClaimedJob | "none" | "lock-taken"> {
+  /**
+   * Leases the best claimable job (and takes its lock). The later claims of this call, and of
+   * this coordinator, see a lock taken here without reading the names again.
+   */
+  private async leaseOne(factory: Factory, requestId: string | undefined): Promise<Leased | "none" | "lock-taken"> {
     const { jobs, timing } = this.deps;
     const now = new Date();
     const runId = newId("run");
     const expiresAt = new Date(now.getTime() + timing.leaseTtlMs);
+    const heldLocks = await this.heldLocks.names(factory.productId);
     const job = await jobs.claimNext({ factory, heldLocks, now, lease: { runId, expiresAt }, requestId });
     if (!job) return "none";
     failpoint("claim.afterClaim");
     try {
-      if (job.lock && !(await this.deps.locks.take(job))) {
-        await this.undoClaim(job, `lock ${job.lock} is held by another job`);
-        return "lock-taken";
+      if (job.lock) {
+        if (!(await this.deps.locks.take(job))) {
+          // taken through another coordinator since the names were read: read them again
+          this.heldLocks.forget(job.productId);
+          await this.undoClaim(job, `lock ${job.lock} is held by another job`);
+          return "lock-taken";
+        }
+        this.heldLocks.taken(job.productId, job.lock);
       }
-      return await this.startRun(factory, job, runId, now);
+      return { job, runId, now };
     } catch (error) {
       // the factory will never hear of this lease: give the job back now, not when the lease lapses
       await this.undoClaim(job, "the claim failed part way").catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Writes the runs and `claimed` events of the jobs this call leased, all in one round trip (runs
+   * and events are independent writes). A crash before it leaves leased jobs without them: the
+   * factory never heard of those, and its retry of the claim finishes them ({@link resumeClaims}).
+   * When it fails, every job of the call goes back (the factory hears of none).
+   */
+  private async startRuns(factory: Factory, leased: Leased[]): Promise<ClaimedJob[]> {
+    let snapshots: Array<ClaimedJob["profileSnapshot"]>;
+    try {
+      snapshots = await Promise.all(leased.map(({ job }) => this.profileSnapshot(job)));
+      await Promise.all([
+        this.deps.runs.startEach(
+          leased.map(({ job, runId, now }, i) => this.runOf(factory, job, runId, now, snapshots[i])),
+        ),
+        this.deps.events.recordEach(
+          leased.map(({ job, runId }) => ({ job, type: "claimed", data: this.claimedData(factory, job, runId) })),
+        ),
+      ]);
+      failpoint("claim.afterRun");
+    } catch (error) {
+      // the factory will never hear of these leases: give the jobs back now, not when the leases lapse
+      await Promise.all(
+        leased.map(({ job }) => this.undoClaim(job, "the claim failed part way").catch(() => undefined)),
+      );
+      throw error;
+    }
+    return Promise.all(
+      leased.map(async ({ job, runId, now }, i) => {
+        this.deps.metrics?.claimed(job.queuedAt, now);
+        const trace = claimSpan(job, factory.factoryId, runId);
+        return { ...(await this.claimedJob(job, snapshots[i])), ...(trace ? { trace } : {}) };
+      }),
+    );
+  }
+
+  private runOf(
+    factory: Factory,
+    job: Job,
+    runId: string,
+    now: Date,
+    profileSnapshot: ClaimedJob["profileSnapshot"],
+  ): Run {
+    return {
+      _id: runId,
+      productId: job.productId,
+      jobId: job._id,
+      // the run's own number, never reused (`job.attempt` is given back by a release or a retry)
+      attempt: job.runCount ?? job.attempt,
+      epoch: job.lease.epoch,
+      factoryId: factory.factoryId,
+      engine: job.engine,
+      ...(profileSnapshot ? { profileSnapshot } : {}),
+      startedAt: now,
+      insights: {},
+    };
+  }
+
+  private claimedData(factory: Factory, job: Job, runId: string): Record<string, unknown> {
+    return { factoryId: factory.factoryId, attempt: job.attempt, runId, epoch: job.lease.epoch };
   }
 
   /**
@@ -122,49 +212,20 @@ export class ClaimsService {
     const resumed: ClaimedJob[] = [];
     for (const job of held) {
       if (job.lock && !(await this.deps.locks.take(job))) {
+        this.heldLocks.forget(job.productId);
         await this.undoClaim(job, `lock ${job.lock} is held by another job`);
         continue;
       }
-      resumed.push(await this.startRun(factory, job, job.lease.runId ?? "", job.updatedAt, { resumed: true }));
+      const runId = job.lease.runId ?? "";
+      const profileSnapshot = await this.profileSnapshot(job);
+      // each written only where the first try did not (the run by id, the event in its own seq)
+      await Promise.all([
+        this.deps.runs.startOnce(this.runOf(factory, job, runId, job.updatedAt, profileSnapshot)),
+        this.deps.events.fill(job, job.eventSeq, "claimed", this.claimedData(factory, job, runId)),
+      ]);
+      resumed.push(await this.claimedJob(job, profileSnapshot));
     }
     return resumed;
-  }
-
-  private async startRun(
-    factory: Factory,
-    job: Job,
-    runId: string,
-    now: Date,
-    opts: { resumed?: boolean } = {},
-  ): Promise<ClaimedJob> {
-    const { runs } = this.deps;
-    const profileSnapshot = await this.profileSnapshot(job);
-    const claimedData = { factoryId: factory.factoryId, attempt: job.attempt, runId, epoch: job.lease.epoch };
-    // the run and the claimed event are independent writes: one round trip for both. A resumed
-    // claim writes each only where the first try did not (the run by id, the event in its own seq)
-    await Promise.all([
-      runs[opts.resumed ? "startOnce" : "start"]({
-        _id: runId,
-        productId: job.productId,
-        jobId: job._id,
-        // the run's own number, never reused (`job.attempt` is given back by a release or a retry)
-        attempt: job.runCount ?? job.attempt,
-        epoch: job.lease.epoch,
-        factoryId: factory.factoryId,
-        engine: job.engine,
-        ...(profileSnapshot ? { profileSnapshot } : {}),
-        startedAt: now,
-        insights: {},
-      }),
-      opts.resumed
-        ? this.deps.events.fill(job, job.eventSeq, "claimed", claimedData)
-        : this.deps.events.record(job, "claimed", claimedData),
-    ]);
-    if (opts.resumed) return this.claimedJob(job, profileSnapshot);
-    failpoint("claim.afterRun");
-    this.deps.metrics?.claimed(job.queuedAt, now);
-    const trace = claimSpan(job, factory.factoryId, runId);
-    return { ...(await this.claimedJob(job, profileSnapshot)), ...(trace ? { trace } : {}) };
   }
 
   private async profileSnapshot(job: Job): Promise<ClaimedJob["profileSnapshot"]> {
@@ -191,8 +252,10 @@ export class ClaimsService {
     const now = new Date();
     const undone = await this.deps.jobs.undoClaim(job, now);
     if (!undone) return;
-    if (job.lock)
+    if (job.lock) {
       await this.deps.locks.free({ productId: job.productId, name: job.lock, jobId: job._id, epoch: job.lease.epoch });
+      this.heldLocks.forget(job.productId);
+    }
     // the claim reserved an event seq; fill it so the job's event stream has no gap (unless the claimed event made it)
     await this.deps.events
       .record(job, "requeued", { reason, ...(job.lock ? { lock: job.lock } : {}) })

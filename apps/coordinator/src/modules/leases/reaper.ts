@@ -31,7 +31,8 @@ export class Reaper {
       jobs: JobsRepository;
       runs: RunsRepository;
       locks: LocksRepository;
-      factories: FactoriesRepository;
+      /** The factories service, so marking factories gone also drops them from its claim cache. */
+      factories: Pick<FactoriesRepository, "markGone">;
       events: EventLog;
       outcomes: OutcomesService;
       /** Fills the holes a lost epoch left (`modules/runs/recovery.ts`). */

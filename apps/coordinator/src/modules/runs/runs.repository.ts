@@ -23,6 +23,12 @@ export class RunsRepository {
     return this.cols.runs.insertOne(run);
   }
 
+  /** Starts several runs in one write (a multi-seat claim); unordered, and throws when one fails. */
+  startEach(runs: Run[]): Promise<unknown> {
+    if (runs.length === 1 && runs[0]) return this.cols.runs.insertOne(runs[0]);
+    return runs.length ? this.cols.runs.insertMany(runs, { ordered: false }) : Promise.resolve();
+  }
+
   /** Starts the run unless it exists (a retried claim finishing what its first try began); true when it did. */
   async startOnce(run: Run): Promise<boolean> {
     try {
