@@ -13,7 +13,7 @@ import type { Logger } from "./logger.js";
 import { heartbeatEvery, startRetryDelay } from "./options.js";
 import type { FactoryMetrics } from "./metrics/factory-metrics.js";
 import { ClaimPoll } from "./claims/claim-poll.js";
-import { FencedSignal, fencedWrite, isTransient } from "./runner/fence.js";
+import { FencedSignal, fencedWrite, isTransient, neverReached } from "./runner/fence.js";
 import type { JobRunner } from "./runner/job-runner.js";
 import type { Sandbox } from "./sandbox/sandbox.js";
 import { FACTORY_VERSION } from "./version.js";
@@ -205,7 +205,16 @@ export class FactoryDaemon {
       if (free <= 0) return;
       this.unansweredClaim ??= { requestId: randomUUID(), at: Date.now() };
       const { requestId, at: claimedAt } = this.unansweredClaim;
-      const { jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free, requestId });
+      let jobs: ClaimedJob[];
+      try {
+        ({ jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free, requestId }));
+      } catch (error) {
+        // A try that may have been applied is retried with its id, and its jobs' leases are dated from
+        // it; one that never reached the coordinator leased nothing: the next try is a new claim, dated
+        // when it is sent (else, after an outage longer than a lease, its jobs look lapsed on arrival).
+        if (neverReached(error)) this.unansweredClaim = undefined;
+        throw error;
+      }
       this.unansweredClaim = undefined;
       if (jobs.length === 0) return;
       this.claimedCount += jobs.length;

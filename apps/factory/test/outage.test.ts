@@ -118,6 +118,29 @@ describe("a coordinator outage longer than the lease", () => {
   });
 });
 
+describe("claims tried while the coordinator is down", () => {
+  it("a claim that never reached the coordinator does not date the next one's lease", async () => {
+    const cluster = await restartableCluster("factory-outage-claim", { GF_LEASE_TTL: "4s" });
+    const factory = await startFactory(cluster, { factoryId: "outage-claim", seats: 1 });
+    await cluster.stopCoordinator("SIGKILL");
+    // its claims are refused while the coordinator is down, for longer than a lease lasts
+    await factory.waitForLog("a refused claim", (entry) => entry.msg === "claim failed");
+    await sleep(5_000);
+    await cluster.restartCoordinator();
+    const { job } = await cluster.service.trpc.jobs.create.mutate({
+      title: "after the outage",
+      engine: "shell",
+      bodyMd: "echo shipped",
+      maxAttempts: 3,
+    });
+    await waitForOutcome(cluster.service, job._id, "shipped", { describe: () => factory.tail() });
+    // one run: the first claim after the outage ran it (its lease was not taken for lapsed)
+    const runs = await runsOf(cluster.service, job._id);
+    expect(runs.map((run) => run.result)).toEqual(["success"]);
+    expect(factory.output.some((line) => line.includes("the lease lapsed before it was renewed"))).toBe(false);
+  });
+});
+
 describe("a factory started while its coordinator is unreachable", () => {
   it("waits, trying again with backoff, and registers once the coordinator starts", async () => {
     const cluster = await restartableCluster("factory-outage-start");

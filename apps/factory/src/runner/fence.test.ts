@@ -1,6 +1,6 @@
 import { TRPCClientError } from "@trpc/client";
 import { describe, expect, it } from "vitest";
-import { FencedSignal, fencedWrite, HttpStatusError, isTransient } from "./fence.js";
+import { FencedSignal, fencedWrite, HttpStatusError, isTransient, neverReached } from "./fence.js";
 
 const fenced = () =>
   TRPCClientError.from({ error: { code: -32600, message: "fenced", data: { code: "CONFLICT", reason: "FENCED" } } });
@@ -85,5 +85,18 @@ describe("isTransient", () => {
 
   it("does not retry a request that ran out its own time", () => {
     expect(isTransient(new DOMException("timed out", "TimeoutError"))).toBe(false);
+  });
+});
+
+describe("neverReached", () => {
+  it("is true only for connection errors raised before a request is sent, also when wrapped", () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
+    expect(neverReached(refused)).toBe(true);
+    expect(neverReached(TRPCClientError.from(new TypeError("fetch failed", { cause: refused })))).toBe(true);
+    expect(neverReached(Object.assign(new Error("getaddrinfo ENOTFOUND x"), { code: "ENOTFOUND" }))).toBe(true);
+    // a reset or a timeout may come after the coordinator acted on the request
+    expect(neverReached(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).toBe(false);
+    expect(neverReached(new DOMException("timed out", "TimeoutError"))).toBe(false);
+    expect(neverReached(new TypeError("fetch failed"))).toBe(false);
   });
 });

@@ -27,6 +27,22 @@ export class HttpStatusError extends Error {
   }
 }
 
+/** Connection errors raised before a request is sent: the coordinator cannot have acted on it. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * Whether a failed call never reached the coordinator (no connection could be made), so nothing
+ * it asked for was applied. Looks through the error's causes (tRPC wraps the network error).
+ */
+export function neverReached(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (typeof code === "string" && NOT_SENT.has(code)) return true;
+    cause = cause.cause;
+  }
+  return false;
+}
+
 /**
  * Network blips and restarts are retried; answers from the coordinator are not, except 5xx.
  * A request that ran out its own time (`AbortSignal.timeout`) has spent its budget: not retried.
