@@ -39,8 +39,8 @@ const coordinator = await spawnCoordinator({
 });
 const driver = new MongoClient(mongo.url, { maxPoolSize: 50 });
 const clients: Array<{ close(): Promise<void> }> = [];
-const client = (token: string) => {
-  const made = createClient({ url: coordinator.url, token });
+const client = (token: string, transport: "http" | "websocket" = "http") => {
+  const made = createClient({ url: coordinator.url, token, transport });
   clients.push(made);
   return made;
 };
@@ -93,11 +93,19 @@ try {
   const e2eStart = performance.now();
   const e2eClaims = await Promise.all(
     factoryIds.map(async (factoryId) => {
-      const own = client(factoryToken);
+      // as the daemon calls: on its open WebSocket (transport "websocket")
+      const own = client(factoryToken, "websocket");
+      await own.ready();
       let claimed = 0;
       for (let i = 0; i <= JOBS; i++) {
-        // with a request id, as the daemon claims (a retry of a lost answer gets the same jobs)
-        const { jobs } = await own.trpc.factory.claim.mutate({ factoryId, max: 1, requestId: randomUUID() });
+        // with a request id and `retry: false` (a first try), as the daemon claims: a retry of a lost
+        // answer, with the same id, would get the same jobs
+        const { jobs } = await own.trpc.factory.claim.mutate({
+          factoryId,
+          max: 1,
+          requestId: randomUUID(),
+          retry: false,
+        });
         if (jobs.length === 0) break;
         claimed += jobs.length;
       }

@@ -215,6 +215,13 @@ export interface CacheOptions {
    * @defaultValue 1_000
    */
   claimLocksMs: number;
+  /**
+   * How long a first-try claim trusts a factory's seat count it last read, plus what it leased
+   * since (`leases/held-seats.ts`): only to let a claim through; a count that leaves no room is
+   * read again. Jobs leased to the factory through ANOTHER coordinator go unseen at most this long.
+   * @defaultValue 1_000
+   */
+  claimSeatsMs: number;
 }
 
 /** Bounds on what one client may ask of the transport (hostile input, slow consumers). */
@@ -430,6 +437,7 @@ export const DEFAULT_TIMINGS = {
     metricsGaugesMs: 5_000,
     claimFactoryMs: 1_000,
     claimLocksMs: 1_000,
+    claimSeatsMs: 1_000,
   },
   limits: {
     wsMaxPayloadBytes: 1024 * 1024,

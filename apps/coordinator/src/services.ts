@@ -183,6 +183,7 @@ export function createServices(db: Db, config: ServicesConfig, logger: Logger) {
       factories,
       notifier,
       locksCacheMs: config.timings.caches.claimLocksMs,
+      seatsCacheMs: config.timings.caches.claimSeatsMs,
       profiles: repos.profiles,
       timing: { leaseTtlMs: config.leaseTtlMs },
       maxLockRetries: config.timings.lease.maxLockRetries,

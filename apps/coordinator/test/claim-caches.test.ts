@@ -89,6 +89,45 @@ describe("claim caches and multi-seat claims", () => {
     expect(next?.job._id).toBe(second._id);
   });
 
+  it("first tries keep to the seat limit, and a seat freed through another coordinator is claimable here at once", async () => {
+    const capability = "seats-first-try";
+    const factoryId = await registerFactory(factory, { capabilities: [capability], seatLimit: 2 });
+    const jobs = await Promise.all(
+      [3, 2, 1].map((priority) => createJob(service, { priority, capabilities: [capability] })),
+    );
+    const firstTry = async (client: TestClient) =>
+      (await client.trpc.factory.claim.mutate({ factoryId, max: 1, requestId: crypto.randomUUID(), retry: false }))
+        .jobs;
+    const [one] = await firstTry(factory);
+    const [two] = await firstTry(factory);
+    expect([one?.job._id, two?.job._id]).toEqual([jobs[0]?._id, jobs[1]?._id]);
+    // both seats are taken (this coordinator counted them): nothing more, however it is asked
+    expect(await firstTry(factory)).toEqual([]);
+    expect(await claim(factory, factoryId, 5)).toEqual([]);
+    expect(await jobOf(String(jobs[2]?._id))).toMatchObject({ stage: "inbox", lease: { holder: null } });
+
+    // one finishes through the other coordinator: the remembered count leaves no room, so it is read again
+    if (!one) throw new Error("no claim");
+    await viaB.trpc.factory.complete.mutate({ ...fenceOf(one, factoryId), result: "success" });
+    expect((await firstTry(factory)).map((c) => c.job._id)).toEqual([jobs[2]?._id]);
+  });
+
+  it("a retry of a first try that was applied gets the same jobs back, none new", async () => {
+    const capability = "seats-retry";
+    const factoryId = await registerFactory(factory, { capabilities: [capability] });
+    const [job] = await Promise.all([
+      createJob(service, { capabilities: [capability] }),
+      createJob(service, { capabilities: [capability] }),
+    ]);
+    const requestId = crypto.randomUUID();
+    const first = await factory.trpc.factory.claim.mutate({ factoryId, max: 1, requestId, retry: false });
+    // its answer lost: the daemon sends the same id again, as a retry
+    const again = await factory.trpc.factory.claim.mutate({ factoryId, max: 1, requestId, retry: true });
+    expect(first.jobs.map((c) => c.job._id)).toEqual([job?._id]);
+    expect(again.jobs.map((c) => [c.job._id, c.epoch])).toEqual(first.jobs.map((c) => [c.job._id, c.epoch]));
+    expect(await h.db.collection("jobs").countDocuments({ "lease.holder": factoryId })).toBe(1);
+  });
+
   it("one call leases several jobs, each with its own run and claimed event", async () => {
     const factoryId = await registerFactory(factory, { capabilities: ["multi-seat"], seatLimit: 8 });
     const created = await Promise.all(

@@ -52,9 +52,10 @@ export class FactoryDaemon {
   /**
    * A claim whose answer has not arrived (its call failed): the next claim sends the same id, so a
    * claim that was applied gets its jobs back instead of leaving their leases on these seats.
-   * `at` is when it was first sent, the earliest its leases can have been granted.
+   * `at` is when it was first sent, the earliest its leases can have been granted; `sent` whether a
+   * try has gone out (the next one is then a retry).
    */
-  private unansweredClaim: { requestId: string; at: number } | undefined;
+  private unansweredClaim: { requestId: string; at: number; sent: boolean } | undefined;
   private closing: Promise<void> | undefined;
   private drainStarted: Promise<void> | undefined;
   /** Aborted by `close()`: ends a start-up still waiting for the coordinator. */
@@ -98,6 +99,8 @@ export class FactoryDaemon {
       url: config.url,
       token: config.token,
       lazyWebSocket: false,
+      // the socket is open for the nudges anyway: claims, renewals and events go on it while it is
+      transport: "websocket",
       fetch: httpFetch,
     });
     const registered = await this.register(this.client);
@@ -203,11 +206,18 @@ export class FactoryDaemon {
     while (this.state === "active" && this.client) {
       const free = this.config.seats - this.runners.size;
       if (free <= 0) return;
-      this.unansweredClaim ??= { requestId: randomUUID(), at: Date.now() };
-      const { requestId, at: claimedAt } = this.unansweredClaim;
+      this.unansweredClaim ??= { requestId: randomUUID(), at: Date.now(), sent: false };
+      const { requestId, at: claimedAt, sent } = this.unansweredClaim;
+      this.unansweredClaim.sent = true;
       let jobs: ClaimedJob[];
       try {
-        ({ jobs } = await this.client.trpc.factory.claim.mutate({ factoryId: this.factoryId, max: free, requestId }));
+        // `retry` says whether an earlier try of this id may have leased jobs the answer lost
+        ({ jobs } = await this.client.trpc.factory.claim.mutate({
+          factoryId: this.factoryId,
+          max: free,
+          requestId,
+          retry: sent,
+        }));
       } catch (error) {
         // A try that may have been applied is retried with its id, and its jobs' leases are dated from
         // it; one that never reached the coordinator leased nothing: the next try is a new claim, dated

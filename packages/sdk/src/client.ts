@@ -20,6 +20,12 @@ export type { AppRouter };
  */
 export const MAX_URL_LENGTH = 14_000;
 
+/**
+ * The largest input sent over the WebSocket with `transport: "websocket"`; a larger one goes over
+ * HTTP. The coordinator closes a socket whose message passes its limit (1 MiB by default).
+ */
+export const MAX_SOCKET_INPUT_BYTES = 256 * 1024;
+
 /** The most calls in one HTTP batch (queries or mutations); the coordinator refuses a batch over 100. */
 export const MAX_BATCH_ITEMS = 50;
 
@@ -54,6 +60,15 @@ export interface GigafactoryClientOptions {
    * one by default. A daemon can pass a lighter one (the factory's over `node:http`).
    */
   fetch?: HTTPBatchLinkOptions<AppRouter["_def"]["_config"]["$types"]>["fetch"];
+  /**
+   * Where queries and mutations go. `http` (the default): batched HTTP requests. `websocket`: on
+   * the client's WebSocket while it is open (a daemon that keeps one open anyway makes its calls
+   * without a request each), else, and for an input over {@link MAX_SOCKET_INPUT_BYTES}, over HTTP:
+   * a call never waits for a socket to come back (it fails as HTTP would, and is retried by its
+   * caller), and a proxy that refuses WebSockets still gets every call through.
+   * @default "http"
+   */
+  transport?: "http" | "websocket";
 }
 
 export type GigafactoryTRPC = CreateTRPCClient<AppRouter>;
@@ -66,6 +81,15 @@ export interface GigafactoryClient {
   close(): Promise<void>;
   /** Authorization header for the plain HTTP routes (artifact bytes). */
   authHeader(): { authorization: string };
+}
+
+/** Whether an input is small enough for the socket (its JSON; superjson adds little). */
+function fitsSocket(input: unknown): boolean {
+  try {
+    return Buffer.byteLength(JSON.stringify(input) ?? "") <= MAX_SOCKET_INPUT_BYTES;
+  } catch {
+    return false;
+  }
 }
 
 /** A typed client: HTTP batching for queries and mutations, a WebSocket for subscriptions. */
@@ -84,7 +108,11 @@ export function createGigafactoryClient(opts: GigafactoryClientOptions): Gigafac
   const trpc = createTRPCClient<AppRouter>({
     links: [
       splitLink({
-        condition: (op) => op.type === "subscription",
+        condition: (op) =>
+          op.type === "subscription" ||
+          (opts.transport === "websocket" &&
+            wsClient.connectionState.get().state === "pending" &&
+            fitsSocket(op.input)),
         true: wsLink({ client: wsClient, transformer }),
         false: httpBatchLink({
           url: base,

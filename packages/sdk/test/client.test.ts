@@ -60,3 +60,44 @@ describe("the client's fetch option", () => {
     }
   });
 });
+
+describe("the client's websocket transport", () => {
+  it("sends calls on the socket once it is open, and a large input over HTTP", async () => {
+    const overHttp: string[] = [];
+    const client = createGigafactoryClient({
+      url: coordinator.url,
+      token: coordinator.adminToken,
+      lazyWebSocket: false,
+      transport: "websocket",
+      fetch: (input, init) => {
+        overHttp.push(new URL(String(input)).pathname);
+        return fetch(input, init);
+      },
+    });
+    try {
+      // until the socket is open, calls go over HTTP (they never wait for it)
+      let onSocket = false;
+      for (let tries = 0; tries < 100 && !onSocket; tries++) {
+        const before = overHttp.length;
+        await client.trpc.admin.factories.query({});
+        onSocket = overHttp.length === before;
+        if (!onSocket) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(onSocket).toBe(true);
+      const sent = overHttp.length;
+      const { job } = await client.trpc.jobs.create.mutate({ title: "on the socket", engine: "shell", bodyMd: "true" });
+      expect((await client.trpc.jobs.get.query({ jobId: job._id }))._id).toBe(job._id);
+      expect(overHttp.length).toBe(sent);
+      // 250,000 quotes: within the body limit, twice that as JSON, over the socket's share
+      const large = await client.trpc.jobs.create.mutate({
+        title: "large",
+        engine: "shell",
+        bodyMd: '"'.repeat(250_000),
+      });
+      expect(large.job.bodyMd).toHaveLength(250_000);
+      expect(overHttp.slice(sent)).toEqual(["/jobs.create"]);
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -25,6 +25,8 @@ export interface TestClient {
   token: string | undefined;
   /** Closes the WebSocket; HTTP calls need no cleanup. Idempotent. */
   close(): Promise<void>;
+  /** Settles once the WebSocket is open (with `transport: "websocket"`, calls then go on it). */
+  ready(): Promise<void>;
   /** `await using client = createClient(…)`: closes it at the end of the scope. */
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -33,19 +35,26 @@ export interface TestClient {
  * The real tRPC client, wired the way the SDK wires it: subscriptions over a WebSocket
  * (`connectionParams.token`), everything else over batched HTTP (`Authorization: Bearer`).
  */
-export function createClient(opts: { url: string; token?: string | undefined }): TestClient {
+export function createClient(opts: {
+  url: string;
+  token?: string | undefined;
+  /** As the SDK's option: `websocket` sends calls on the socket while it is open (the daemon's way). */
+  transport?: "http" | "websocket";
+}): TestClient {
   const wsClient = createWSClient({
     url: opts.url.replace(/^http/, "ws"),
     connectionParams: opts.token ? { token: opts.token } : {},
     // Node 20 has no global WebSocket; `ws` implements the same interface
     WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    lazy: { enabled: true, closeMs: 0 },
+    lazy: { enabled: opts.transport !== "websocket", closeMs: 0 },
     retryDelayMs: () => 100,
   });
   const trpc = createTRPCClient<AppRouter>({
     links: [
       splitLink({
-        condition: (op) => op.type === "subscription",
+        condition: (op) =>
+          op.type === "subscription" ||
+          (opts.transport === "websocket" && wsClient.connectionState.get().state === "pending"),
         true: wsLink({ client: wsClient, transformer }),
         false: httpBatchLink({
           url: opts.url,
@@ -62,7 +71,17 @@ export function createClient(opts: { url: string; token?: string | undefined }):
     closed ??= wsClient.close();
     return closed;
   };
-  return { trpc, url: opts.url, token: opts.token, close, [Symbol.asyncDispose]: close };
+  const ready = () =>
+    new Promise<void>((resolve) => {
+      const subscription = wsClient.connectionState.subscribe({
+        next: (state) => {
+          if (state.state !== "pending") return;
+          queueMicrotask(() => subscription.unsubscribe());
+          resolve();
+        },
+      });
+    });
+  return { trpc, url: opts.url, token: opts.token, close, ready, [Symbol.asyncDispose]: close };
 }
 
 /** The tRPC error a call was rejected with; fails the test when it resolved instead. */

@@ -34,6 +34,11 @@ export const ClaimInput = z
     max: z.number().int().min(1).max(32).default(1),
     /** A retry with the same id gets the jobs the first try leased to this factory, not new ones. */
     requestId: RequestId.optional(),
+    /**
+     * Whether this `requestId` was sent before (its answer lost): `false` says it is a first try, so
+     * the coordinator need not look for jobs an earlier try leased. Absent: not known, looked for.
+     */
+    retry: z.boolean().optional(),
   })
   .strict();
 export type ClaimInput = z.input<typeof ClaimInput>;

@@ -40,7 +40,13 @@ export const factoriesRouter = router({
     })),
   // no `.output()`: the hot path, and the claimed jobs are the service's own typed documents
   claim: factoryProcedure.input(ClaimInput).mutation(async ({ ctx, input }) => ({
-    jobs: await ctx.services.claims.claim(ctx.principal.productId, input.factoryId, input.max, input.requestId),
+    jobs: await ctx.services.claims.claim(
+      ctx.principal.productId,
+      input.factoryId,
+      input.max,
+      input.requestId,
+      input.retry,
+    ),
   })),
   renew: factoryProcedure
     .input(RenewInput)

@@ -13,6 +13,7 @@ import type { LocksRepository } from "../locks/locks.repository.js";
 import type { ProfilesRepository } from "../profiles/profiles.repository.js";
 import type { RunsRepository } from "../runs/runs.repository.js";
 import { HeldLocks } from "./held-locks.js";
+import { HeldSeats } from "./held-seats.js";
 
 export interface LeaseTiming {
   leaseTtlMs: number;
@@ -32,12 +33,14 @@ interface Leased {
  * `claimed` events of every job one call leased are written together, in one round trip.
  *
  * What a claim reads besides the jobs is remembered between claims: the factory
- * (`FactoriesService.forClaim`) and the product's held lock names ({@link HeldLocks}). So a claim
- * is one read (the factory's held jobs: its seat count, and whether this is a retry), one update
+ * (`FactoriesService.forClaim`), the product's held lock names ({@link HeldLocks}) and, for a
+ * first try (`retry: false`), the factory's seat count ({@link HeldSeats}). So a claim is at most
+ * one read (the factory's held jobs: its seat count, and whether this is a retry), one update
  * per job, and one round trip for the runs and events.
  */
 export class ClaimsService {
   private readonly heldLocks: HeldLocks;
+  private readonly heldSeats: HeldSeats;
 
   constructor(
     private readonly deps: {
@@ -54,12 +57,15 @@ export class ClaimsService {
       maxLockRetries: number;
       /** `caches.claimLocksMs` in options.ts (0: read the held lock names at every claim). */
       locksCacheMs?: number;
+      /** `caches.claimSeatsMs` in options.ts (0: count the factory's held jobs at every claim). */
+      seatsCacheMs?: number;
       /** Observes queue wait at each claim (`modules/metrics`). */
       metrics?: Pick<FleetMetrics, "claimed">;
       logger: Logger;
     },
   ) {
     this.heldLocks = new HeldLocks({ locks: deps.locks, ttlMs: deps.locksCacheMs ?? 0 });
+    this.heldSeats = new HeldSeats({ ttlMs: deps.seatsCacheMs ?? 0 });
     deps.notifier?.watch((event) => {
       if (Notifier.isWorkEvent(event)) this.heldLocks.forget(event.productId);
     });
@@ -70,21 +76,36 @@ export class ClaimsService {
    * was lost gets the jobs the first try leased (those the factory still holds under that id)
    * instead of new ones, so a lost answer burns no attempt and leaves no lease on the seats.
    */
-  async claim(productId: string, factoryId: string, max: number, requestId?: string): Promise<ClaimedJob[]> {
-    // independent reads in one round trip (the factory and the lock names are usually remembered,
-    // so only the held jobs are asked about): the seat count and whether this is a retry, as one
-    // small answer; only a retry reads its jobs whole
-    const [factory, { held, retried }] = await Promise.all([
+  async claim(
+    productId: string,
+    factoryId: string,
+    max: number,
+    requestId?: string,
+    retry?: boolean,
+  ): Promise<ClaimedJob[]> {
+    // A first try (`retry: false`) with room on the factory's remembered seat count reads nothing
+    // but the (usually remembered) factory; else the held jobs are counted, together with whether
+    // this is a retry, as one small answer, and only a retry reads its jobs whole.
+    const [factory, , heldNow] = await Promise.all([
       this.deps.factories.forClaim(productId, factoryId),
-      this.deps.jobs.heldSummary(productId, factoryId, requestId),
       this.heldLocks.names(productId),
+      retry === false ? undefined : this.deps.jobs.heldSummary(productId, factoryId, requestId),
     ]);
-    const already =
-      retried && requestId !== undefined ? await this.deps.jobs.heldByClaim(productId, factoryId, requestId) : [];
     // an unknown factory must register first; a draining or gone one gets no new work
     if (!factory) throw new NotFoundError("factory", factoryId);
+    const retried = heldNow?.retried === true;
+    const already =
+      retried && requestId !== undefined ? await this.deps.jobs.heldByClaim(productId, factoryId, requestId) : [];
     if (already.length) return this.resumeClaims(factory, already);
     if (factory.state !== "active") return [];
+    // the remembered count serves only a claim it leaves room for; otherwise the jobs are counted
+    let held = heldNow?.held;
+    if (held === undefined) held = this.heldSeats.roomFor(productId, factoryId, max, factory.seatLimit);
+    else this.heldSeats.counted(productId, factoryId, held);
+    if (held === undefined) {
+      held = (await this.deps.jobs.heldSummary(productId, factoryId, undefined)).held;
+      this.heldSeats.counted(productId, factoryId, held);
+    }
     const wanted = Math.min(max, factory.seatLimit - held);
     const leased: Leased[] = [];
     let lockRetries = 0;
@@ -108,7 +129,10 @@ export class ClaimsService {
       }
       leased.push(outcome);
     }
-    return leased.length ? this.startRuns(factory, leased) : [];
+    if (!leased.length) return [];
+    const claimed = await this.startRuns(factory, leased);
+    this.heldSeats.leased(productId, factoryId, claimed.length);
+    return claimed;
   }
 
   /**
