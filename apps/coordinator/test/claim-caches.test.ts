@@ -115,7 +115,8 @@ describe("claim caches and multi-seat claims", () => {
   it("a retry of a first try that was applied gets the same jobs back, none new", async () => {
     const capability = "seats-retry";
     const factoryId = await registerFactory(factory, { capabilities: [capability] });
-    const [job] = await Promise.all([
+    // two claimable jobs: a retry that claimed again would take the other one
+    const jobs = await Promise.all([
       createJob(service, { capabilities: [capability] }),
       createJob(service, { capabilities: [capability] }),
     ]);
@@ -123,7 +124,8 @@ describe("claim caches and multi-seat claims", () => {
     const first = await factory.trpc.factory.claim.mutate({ factoryId, max: 1, requestId, retry: false });
     // its answer lost: the daemon sends the same id again, as a retry
     const again = await factory.trpc.factory.claim.mutate({ factoryId, max: 1, requestId, retry: true });
-    expect(first.jobs.map((c) => c.job._id)).toEqual([job?._id]);
+    expect(first.jobs).toHaveLength(1);
+    expect(jobs.map((job) => job._id)).toContain(first.jobs[0]?.job._id);
     expect(again.jobs.map((c) => [c.job._id, c.epoch])).toEqual(first.jobs.map((c) => [c.job._id, c.epoch]));
     expect(await h.db.collection("jobs").countDocuments({ "lease.holder": factoryId })).toBe(1);
   });
