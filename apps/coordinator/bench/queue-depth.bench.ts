@@ -23,7 +23,10 @@ const CLAIMS = Number(process.env.CLAIMS ?? 30);
 const INSERT_BATCH = 1_000;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-const fromEnv = mongoOptionsFromEnv();
+// the stand-in keeps every job in its heap: 111,000 of them do not fit the launcher's default 256 MiB
+const STAND_IN_HEAP_MB = 2_048;
+const launcherEnv = mongoOptionsFromEnv();
+const fromEnv = { ...launcherEnv, heapMb: launcherEnv.heapMb ?? STAND_IN_HEAP_MB };
 const first = await startMongo(fromEnv);
 const runs: MongoHandle[] = [first];
 if (!fromEnv.url && first.backend === "mongod") runs.push(await startMongo({ ...fromEnv, backend: "stand-in" }));
