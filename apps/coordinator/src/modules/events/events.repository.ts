@@ -177,16 +177,8 @@ export class EventsRepository {
     job: Pick<Job, "_id" | "productId" | "eventSeq" | "lease">,
     event: { type: EventType; data: Record<string, unknown> },
   ): Promise<JobEvent> {
-    const doc: JobEvent = {
-      productId: job.productId,
-      jobId: job._id,
-      seq: job.eventSeq,
-      epoch: job.lease.epoch,
-      type: event.type,
-      at: new Date(),
-      data: event.data,
-    };
-    await this.cols.events.insertOne({ ...doc });
+    const [doc] = await this.insertAtEach([{ job, event }]);
+    if (!doc) throw new Error(`job ${job._id}: no event written`);
     return doc;
   }
 

@@ -1,3 +1,6 @@
+import { compoundKey } from "../../db/keys.js";
+import { ExpiringLru } from "../auth/token-cache.js";
+
 /**
  * How many jobs each factory holds, as the claim path last counted them plus what this
  * coordinator leased to it since, so a claim does not count them again each time. It is used
@@ -8,47 +11,36 @@
  * than it has free, and only until the count is `ttlMs` old. The daemon asks for its free seats.
  */
 export class HeldSeats {
-  private readonly entries = new Map<string, { held: number; until: number }>();
+  /** By factory key; absent when `ttlMs` is 0. */
+  private readonly entries: ExpiringLru<{ held: number }> | undefined;
 
   constructor(
     private readonly deps: {
       /** `caches.claimSeatsMs` in options.ts; 0 counts at every claim. */
       ttlMs: number;
-      /** Keys remembered at most (the oldest go first). */
+      /** Factories remembered at most (the least recently used go first). @defaultValue 10_000 */
       maxEntries?: number;
       now?: () => number;
     },
-  ) {}
+  ) {
+    if (deps.ttlMs > 0)
+      this.entries = new ExpiringLru({ maxEntries: deps.maxEntries ?? 10_000, ...(deps.now ? { now: deps.now } : {}) });
+  }
 
   /** The remembered count, when fresh and leaving room for `wanted` more within `limit`. */
   roomFor(productId: string, factoryId: string, wanted: number, limit: number): number | undefined {
-    const entry = this.entries.get(key(productId, factoryId));
-    if (!entry || entry.until <= this.now() || entry.held + wanted > limit) return undefined;
-    return entry.held;
+    const held = this.entries?.get(compoundKey(productId, factoryId))?.value.held;
+    return held !== undefined && held + wanted <= limit ? held : undefined;
   }
 
   /** A fresh count, read from the jobs. */
   counted(productId: string, factoryId: string, held: number): void {
-    if (this.deps.ttlMs <= 0) return;
-    const k = key(productId, factoryId);
-    this.entries.delete(k);
-    this.entries.set(k, { held, until: this.now() + this.deps.ttlMs });
-    const max = this.deps.maxEntries ?? 10_000;
-    for (const oldest of this.entries.keys()) {
-      if (this.entries.size <= max) break;
-      this.entries.delete(oldest);
-    }
+    this.entries?.set(compoundKey(productId, factoryId), { held }, this.deps.ttlMs);
   }
 
   /** Jobs this coordinator just leased to the factory. */
   leased(productId: string, factoryId: string, count: number): void {
-    const entry = this.entries.get(key(productId, factoryId));
-    if (entry) entry.held += count;
-  }
-
-  private now(): number {
-    return (this.deps.now ?? Date.now)();
+    const entry = this.entries?.get(compoundKey(productId, factoryId));
+    if (entry) entry.value.held += count;
   }
 }
-
-const key = (productId: string, factoryId: string) => `${productId}\u0000${factoryId}`;
