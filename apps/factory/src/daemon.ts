@@ -46,8 +46,6 @@ export class FactoryDaemon {
   private subscription: { unsubscribe(): void } | undefined;
   private claiming: Promise<void> | undefined;
   private claimAgain = false;
-  /** Jobs claimed since start (the claim poll backs off while its polls add none). */
-  private claimedCount = 0;
   private poll: ClaimPoll | undefined;
   /**
    * A claim whose answer has not arrived (its call failed): the next claim sends the same id, so a
@@ -177,12 +175,10 @@ export class FactoryDaemon {
     else if (message.type === "drain") void this.drain();
   }
 
-  /** One claim poll: claims as a nudge would; how many jobs that (and any claim meanwhile) brought. */
-  private async pollClaims(): Promise<number> {
-    const before = this.claimedCount;
+  /** One claim poll: claims as a nudge would, until that is done (a claimed job resets the poll). */
+  private async pollClaims(): Promise<void> {
     this.claimSoon();
     while (this.claiming) await this.claiming;
-    return this.claimedCount - before;
   }
 
   /** Claims until the seats are full or nothing is left; coalesces concurrent calls. */
@@ -227,7 +223,6 @@ export class FactoryDaemon {
       }
       this.unansweredClaim = undefined;
       if (jobs.length === 0) return;
-      this.claimedCount += jobs.length;
       this.poll?.reset();
       const { JobRunner } = await loadJobRunner();
       for (const claimed of jobs) {

@@ -17,7 +17,8 @@ function polling(answers: number[], random = () => 0.5) {
     random,
     poll: async () => {
       at.push(Date.now());
-      return answers.shift() ?? 0;
+      // a poll that claims jobs resets the poll, as the daemon's claim loop does
+      if ((answers.shift() ?? 0) > 0) poll.reset();
     },
   });
   return { poll, at, gaps: () => at.map((time, i) => time - (at[i - 1] ?? 0)) };

@@ -12,14 +12,14 @@ export class ClaimPoll {
   private timer: NodeJS.Timeout | undefined;
   private factor = 1;
   private stopped = false;
-  /** Bumped by every reset: a poll under way when one came does not back off. */
+  /** Bumped by every reset: a poll during which one came (it claimed, or work was nudged) does not back off. */
   private resets = 0;
 
   constructor(
     private readonly opts: {
       intervalMs: number;
-      /** Claims; resolves to the number of jobs claimed (0: nothing to do). */
-      poll: () => Promise<number>;
+      /** Claims; a claim that brings jobs calls {@link reset} (as any sign of work does). */
+      poll: () => Promise<unknown>;
       random?: () => number;
     },
   ) {}
@@ -58,13 +58,13 @@ export class ClaimPoll {
   private async tick(): Promise<void> {
     this.timer = undefined;
     const resets = this.resets;
-    let claimed = 0;
     try {
-      claimed = await this.opts.poll();
+      await this.opts.poll();
     } catch {
       // the claim loop logs its own failures; the poll keeps its cadence
     }
-    this.factor = claimed > 0 || this.resets !== resets ? 1 : Math.min(this.factor * 2, CLAIM_POLL_BACKOFF_MAX);
+    // no reset while it ran (no job claimed, no nudge): nothing to do, wait longer
+    if (this.resets === resets) this.factor = Math.min(this.factor * 2, CLAIM_POLL_BACKOFF_MAX);
     if (!this.timer) this.schedule();
   }
 }
